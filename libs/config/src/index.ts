@@ -1,0 +1,4 @@
+export * from './config.module';
+export * from './load-config';
+export * from './worker-roles';
+export * from './logging';

@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { configSchema } from './config.schema';
+
+export class ConfigError extends Error {}
+
+/** The validated, typed settings: the only view of the environment the rest of Herald gets. */
+export type HeraldConfig = ReturnType<typeof toConfig>;
+
+function toConfig(env: ReturnType<typeof configSchema.parse>) {
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    rootKey: env.HERALD_ROOT_KEY,
+    // Inbox tokens are signed with their own secret; when none is set one is derived from the
+    // root key, so rotating the root key also invalidates every inbox token.
+    tokenSecret:
+      env.HERALD_TOKEN_SECRET ?? createHash('sha256').update(`herald-inbox-token:${env.HERALD_ROOT_KEY}`).digest('hex'),
+    publicUrl: (env.HERALD_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    redisUrl: env.REDIS_URL,
+    databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    queuePrefix: env.HERALD_QUEUE_PREFIX,
+    workerRoles: env.WORKER_ROLES,
+    logLevel: env.LOG_LEVEL,
+    relay: { batchSize: env.RELAY_BATCH_SIZE, pollMs: env.RELAY_POLL_MS },
+    ingest: { maxBatch: env.INGEST_MAX_BATCH },
+    inboxTokenTtlSeconds: env.INBOX_TOKEN_TTL_SECONDS,
+    deliveryLeaseSeconds: env.DELIVERY_LEASE_SECONDS,
+    concurrency: { fanout: env.CONCURRENCY_FANOUT, inapp: env.CONCURRENCY_INAPP },
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  };
+}
+
+/**
+ * Validates the environment once. A bad setting throws a ConfigError whose message is one line
+ * naming the setting and what it expects; entry points print it and exit.
+ */
+export function loadConfig(env: Record<string, string | undefined>): HeraldConfig {
+  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = configSchema.safeParse(blankAsUnset);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = String(issue.path[0]);
+    const problem = env[name] === undefined || env[name] === '' ? 'is missing' : 'is invalid';
+    throw new ConfigError(`Configuration error: ${name} ${problem}: ${issue.message}`);
+  }
+  return toConfig(result.data);
+}

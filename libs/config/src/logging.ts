@@ -1,0 +1,41 @@
+import { LoggerModule } from 'nestjs-pino';
+import type { DynamicModule } from '@nestjs/common';
+import type { HeraldConfig } from './load-config';
+
+/** Anything that can carry a secret is removed before a line is written. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-twilio-signature"]',
+  'req.headers["webhook-signature"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.key',
+  '*.rootKey',
+];
+
+/** Query-string credentials (the inbox stream's ?token=) never reach a log line. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|key|secret)=)[^&]*/gi, '$1[Redacted]');
+}
+
+export function loggingModule(config: Pick<HeraldConfig, 'logLevel'>, pretty = false): DynamicModule {
+  return LoggerModule.forRoot({
+    pinoHttp: {
+      level: config.logLevel,
+      redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+      transport: pretty ? { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname' } } : undefined,
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactUrl(req.url),
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+    },
+  });
+}
