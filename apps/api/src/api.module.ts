@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ApiKeysService } from './auth/api-keys.service';
+import { AuthGuard } from './auth/auth.guard';
+import { HealthController } from './health/health.controller';
+import { ProblemFilter } from './http/problem.filter';
+import { InboxStreamService } from './inbox/inbox-stream.service';
+import { InboxTokenController } from './inbox/inbox-token.controller';
+import { InboxController } from './inbox/inbox.controller';
+import { InboxService } from './inbox/inbox.service';
+import { EventsController } from './ingest/events.controller';
+import { EventsQuery } from './ingest/events.query';
+import { IngestUseCase } from './ingest/ingest.usecase';
+import { RulesController } from './rules/rules.controller';
+import { TenantsController } from './tenants/tenants.controller';
+
+/** The HTTP side. Expects ConfigModule and DbModule to be imported by the entry point. */
+@Module({
+  controllers: [
+    TenantsController,
+    EventsController,
+    RulesController,
+    InboxController,
+    InboxTokenController,
+    HealthController,
+  ],
+  providers: [
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_FILTER, useClass: ProblemFilter },
+    ApiKeysService,
+    IngestUseCase,
+    EventsQuery,
+    InboxService,
+    InboxStreamService,
+  ],
+})
+export class ApiModule {}

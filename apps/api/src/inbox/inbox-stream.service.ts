@@ -1,0 +1,93 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, BeforeApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { createRedis, inboxChannel } from '@herald/queue';
+import { Problem } from '../http/problem';
+
+type Listener = (message: string) => void;
+const SUBSCRIBE_TIMEOUT_MS = 3000;
+
+/**
+ * Live inbox: one Redis subscriber connection per api process, shared by every open SSE stream of
+ * that process. Workers publish each new message on the subscriber's channel, so a stream sees it
+ * whichever api replica it is connected to.
+ */
+@Injectable()
+export class InboxStreamService implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('inbox-stream');
+  private redis?: Redis;
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly closers = new Set<() => void>();
+
+  constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {}
+
+  /** Calls `listener` with each message JSON for the subscriber; returns the unsubscribe function. */
+  async listen(tenantId: string, subscriberId: string, listener: Listener): Promise<() => void> {
+    const channel = inboxChannel(this.config.queuePrefix, tenantId, subscriberId);
+    const redis = this.subscriber();
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+      await withTimeout(redis.subscribe(channel), SUBSCRIBE_TIMEOUT_MS).catch(() => {
+        this.listeners.delete(channel);
+        throw new Problem(
+          503,
+          'unavailable',
+          'Service unavailable',
+          'The live stream is unavailable; try again shortly',
+          undefined,
+          {
+            'retry-after': '5',
+          },
+        );
+      });
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(channel) === set) {
+        this.listeners.delete(channel);
+        redis.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  /** Streams register how to end themselves, so shutdown can close them politely. */
+  onShutdown(close: () => void): () => void {
+    this.closers.add(close);
+    return () => this.closers.delete(close);
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const close of [...this.closers]) close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.redis?.disconnect();
+  }
+
+  private subscriber(): Redis {
+    if (!this.redis) {
+      // The subscriber keeps its subscriptions across reconnects (ioredis autoResubscribe), so it
+      // may queue commands while offline, unlike the fail-fast clients elsewhere.
+      this.redis = createRedis(this.config.redisUrl, 'inbox-stream', {
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+      });
+      this.redis.on('message', (channel: string, message: string) => {
+        for (const listener of this.listeners.get(channel) ?? []) listener(message);
+      });
+      this.redis.on('ready', () => this.logger.log('subscribed to live inbox updates'));
+    }
+    return this.redis;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}

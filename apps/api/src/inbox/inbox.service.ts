@@ -1,0 +1,112 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isUuid } from '@herald/core';
+import { PrismaService, type Prisma } from '@herald/db';
+import { Problem } from '../http/problem';
+
+export interface InboxOwner {
+  tenantId: string;
+  subscriberId: string;
+}
+
+type MessageRow = Awaited<ReturnType<PrismaService['inboxMessage']['findFirstOrThrow']>>;
+
+/** One subscriber's in-app inbox. Archived messages leave every listing and count. */
+@Injectable()
+export class InboxService {
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  async list(owner: InboxOwner, opts: { cursor?: string; limit: number; status: 'unread' | 'read' | 'all' }) {
+    const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+    const where: Prisma.InboxMessageWhereInput = { ...owner, archivedAt: null };
+    if (opts.status === 'unread') where.readAt = null;
+    if (opts.status === 'read') where.readAt = { not: null };
+    if (after)
+      where.OR = [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }];
+    const rows = await this.prisma.inboxMessage.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: opts.limit + 1,
+    });
+    const page = rows.slice(0, opts.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(inboxItem),
+      nextCursor: rows.length > opts.limit && last ? encodeCursor(last) : undefined,
+    };
+  }
+
+  async unreadCount(owner: InboxOwner): Promise<{ count: number }> {
+    return { count: await this.prisma.inboxMessage.count({ where: { ...owner, archivedAt: null, readAt: null } }) };
+  }
+
+  async markRead(owner: InboxOwner, id: string) {
+    const message = await this.find(owner, id);
+    if (message.readAt) return inboxItem(message);
+    const now = new Date();
+    return inboxItem(
+      await this.prisma.inboxMessage.update({
+        where: { id: message.id },
+        data: { readAt: now, seenAt: message.seenAt ?? now },
+      }),
+    );
+  }
+
+  async markAllRead(owner: InboxOwner): Promise<{ updated: number }> {
+    const now = new Date();
+    await this.prisma.inboxMessage.updateMany({
+      where: { ...owner, archivedAt: null, seenAt: null },
+      data: { seenAt: now },
+    });
+    const { count } = await this.prisma.inboxMessage.updateMany({
+      where: { ...owner, archivedAt: null, readAt: null },
+      data: { readAt: now },
+    });
+    return { updated: count };
+  }
+
+  async archive(owner: InboxOwner, id: string) {
+    const message = await this.find(owner, id);
+    if (message.archivedAt) return inboxItem(message);
+    return inboxItem(
+      await this.prisma.inboxMessage.update({ where: { id: message.id }, data: { archivedAt: new Date() } }),
+    );
+  }
+
+  private async find(owner: InboxOwner, id: string): Promise<MessageRow> {
+    const message = isUuid(id) ? await this.prisma.inboxMessage.findFirst({ where: { id, ...owner } }) : null;
+    if (!message) throw Problem.notFound(`Inbox message ${id}`);
+    return message;
+  }
+}
+
+/** The public shape of an inbox item (API.md), also what the live stream sends. */
+export function inboxItem(
+  m: Pick<MessageRow, 'id' | 'title' | 'body' | 'url' | 'data' | 'createdAt' | 'readAt' | 'seenAt' | 'archivedAt'>,
+) {
+  return {
+    id: m.id,
+    title: m.title,
+    body: m.body,
+    url: m.url ?? undefined,
+    data: m.data,
+    createdAt: m.createdAt,
+    readAt: m.readAt ?? undefined,
+    seenAt: m.seenAt ?? undefined,
+    archivedAt: m.archivedAt ?? undefined,
+  };
+}
+
+function encodeCursor(m: { createdAt: Date; id: string }): string {
+  return Buffer.from(`${m.createdAt.toISOString()}|${m.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at);
+  if (!id || !isUuid(id) || Number.isNaN(createdAt.getTime())) {
+    throw Problem.badRequest('The cursor is not valid', [
+      { path: 'cursor', message: 'expects a nextCursor from a previous page' },
+    ]);
+  }
+  return { createdAt, id };
+}

@@ -1,0 +1,81 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
+import { AVAILABLE_CHANNELS, eventTypeSchema, newId, ruleInputSchema, type RuleInput } from '@herald/core';
+import { TemplateError, compileTemplate } from '@herald/channels';
+import { PrismaService } from '@herald/db';
+import { Auth, TenantId } from '../auth/auth.decorator';
+import { parse } from '../http/parse';
+import { Problem, type FieldError } from '../http/problem';
+
+type RuleRow = Awaited<ReturnType<PrismaService['rule']['findFirstOrThrow']>>;
+
+@Controller('v1/rules')
+@Auth('admin')
+export class RulesController {
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  /** Upsert. Templates are compiled here, so a broken one is a 422 now rather than a failed delivery later. */
+  @Put(':eventType')
+  async put(@TenantId() tenantId: string, @Param('eventType') rawType: string, @Body() body: unknown) {
+    const eventType = parse(eventTypeSchema, rawType, 'eventType');
+    const rule = parse(ruleInputSchema, body);
+    checkChannels(rule);
+    const data = { category: rule.category ?? null, critical: rule.critical ?? false, channels: rule.channels };
+    const saved = await this.prisma.rule.upsert({
+      where: { tenantId_eventType: { tenantId, eventType } },
+      create: { id: newId(), tenantId, eventType, ...data },
+      update: { ...data, updatedAt: new Date() },
+    });
+    return view(saved);
+  }
+
+  @Get()
+  async list(@TenantId() tenantId: string) {
+    const rules = await this.prisma.rule.findMany({ where: { tenantId }, orderBy: { eventType: 'asc' } });
+    return { items: rules.map(view) };
+  }
+
+  @Get(':eventType')
+  async get(@TenantId() tenantId: string, @Param('eventType') eventType: string) {
+    const rule = await this.prisma.rule.findUnique({ where: { tenantId_eventType: { tenantId, eventType } } });
+    if (!rule) throw Problem.notFound(`Rule for ${eventType}`);
+    return view(rule);
+  }
+
+  @Delete(':eventType')
+  @HttpCode(204)
+  async remove(@TenantId() tenantId: string, @Param('eventType') eventType: string): Promise<void> {
+    const { count } = await this.prisma.rule.deleteMany({ where: { tenantId, eventType } });
+    if (count === 0) throw Problem.notFound(`Rule for ${eventType}`);
+  }
+}
+
+function checkChannels(rule: RuleInput): void {
+  const errors: FieldError[] = [];
+  rule.channels.forEach((entry, i) => {
+    if (!AVAILABLE_CHANNELS.includes(entry.channel)) {
+      errors.push({
+        path: `channels[${i}].channel`,
+        message: `channel ${entry.channel} is not available in this version`,
+      });
+      return;
+    }
+    try {
+      compileTemplate(entry.template);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      errors.push({ path: `channels[${i}].template.${err.part}`, message: `Liquid: ${err.message}` });
+    }
+  });
+  if (errors.length) throw Problem.unprocessable('invalid-rule', 'The rule cannot be used as written', errors);
+}
+
+function view(rule: RuleRow) {
+  return {
+    eventType: rule.eventType,
+    category: rule.category ?? undefined,
+    critical: rule.critical,
+    channels: rule.channels,
+    createdAt: rule.createdAt,
+    updatedAt: rule.updatedAt,
+  };
+}

@@ -1,0 +1,45 @@
+import { Body, Controller, Delete, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { z } from 'zod';
+import { isUuid, newId } from '@herald/core';
+import { PrismaService } from '@herald/db';
+import { ApiKeysService } from '../auth/api-keys.service';
+import { Auth, TenantId } from '../auth/auth.decorator';
+import { parse } from '../http/parse';
+import { Problem } from '../http/problem';
+
+const tenantInput = z.strictObject({ name: z.string().trim().min(1).max(200) });
+const keyInput = z.strictObject({ scope: z.enum(['admin', 'ingest']) });
+
+@Controller('v1')
+export class TenantsController {
+  constructor(
+    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(ApiKeysService) private readonly keys: ApiKeysService,
+  ) {}
+
+  /** The only thing the root key can do. The keys are shown here once and stored hashed. */
+  @Post('tenants')
+  @Auth('root')
+  async createTenant(@Body() body: unknown) {
+    const { name } = parse(tenantInput, body);
+    const tenant = await this.prisma.tenant.create({ data: { id: newId(), name } });
+    const admin = await this.keys.create(tenant.id, 'admin');
+    const ingest = await this.keys.create(tenant.id, 'ingest');
+    return { id: tenant.id, name: tenant.name, keys: { admin: admin.key, ingest: ingest.key } };
+  }
+
+  @Post('keys')
+  @Auth('admin')
+  async createKey(@TenantId() tenantId: string, @Body() body: unknown) {
+    const { scope } = parse(keyInput, body);
+    const { id, key, prefix } = await this.keys.create(tenantId, scope);
+    return { id, key, prefix, scope };
+  }
+
+  @Delete('keys/:id')
+  @Auth('admin')
+  @HttpCode(204)
+  async revokeKey(@TenantId() tenantId: string, @Param('id') id: string): Promise<void> {
+    if (!isUuid(id) || !(await this.keys.revoke(tenantId, id))) throw Problem.notFound(`Key ${id}`);
+  }
+}

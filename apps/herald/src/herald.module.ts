@@ -1,0 +1,27 @@
+import type { DynamicModule } from '@nestjs/common';
+import { ConfigModule, loggingModule, type HeraldConfig, type WorkerRole } from '@herald/config';
+import { DbModule } from '@herald/db';
+import { ApiModule } from '../../api/src/api.module';
+import { WorkerModule } from '../../worker/src/worker.module';
+
+/**
+ * The all-in-one composition: the api and any worker roles in one process (a newcomer's first
+ * run, and the end-to-end tests). It is the only place where the two apps meet.
+ */
+export class HeraldModule {
+  static forRoot(
+    config: HeraldConfig,
+    parts: { api: boolean; roles: readonly WorkerRole[]; prettyLogs?: boolean },
+  ): DynamicModule {
+    return {
+      module: HeraldModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        loggingModule(config, parts.prettyLogs),
+        DbModule,
+        ...(parts.api ? [ApiModule] : []),
+        ...(parts.roles.length ? [WorkerModule.forRoles(parts.roles)] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,117 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bullmq';
+import type { Pool } from 'pg';
+import { deliveryId, type Channel, type ChannelRule } from '@herald/core';
+import { PG_POOL } from '@herald/db';
+import { deliveryQueue, type DeliveryJob, type JobOf, type QueueName } from '@herald/queue';
+
+// Inline subscriber fields from the event upsert the subscriber; given fields win, absent ones
+// keep what is stored. Rows that would not change are not rewritten.
+const UPSERT_SUBSCRIBERS = `
+INSERT INTO subscribers (id, tenant_id, subscriber_id, email, phone, locale, timezone)
+SELECT gen_random_uuid(), e.tenant_id, r."subscriberId", r.email, r.phone, r.locale, r.timezone
+FROM events e, jsonb_to_recordset(e.recipients) AS r("subscriberId" text, email text, phone text, locale text, timezone text)
+WHERE e.id = $1
+ON CONFLICT (tenant_id, subscriber_id) DO UPDATE SET
+  email = COALESCE(EXCLUDED.email, subscribers.email),
+  phone = COALESCE(EXCLUDED.phone, subscribers.phone),
+  locale = COALESCE(EXCLUDED.locale, subscribers.locale),
+  timezone = COALESCE(EXCLUDED.timezone, subscribers.timezone),
+  updated_at = now()
+WHERE (subscribers.email, subscribers.phone, subscribers.locale, subscribers.timezone) IS DISTINCT FROM
+  (COALESCE(EXCLUDED.email, subscribers.email), COALESCE(EXCLUDED.phone, subscribers.phone),
+   COALESCE(EXCLUDED.locale, subscribers.locale), COALESCE(EXCLUDED.timezone, subscribers.timezone))`;
+
+const INSERT_DELIVERIES = `
+INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, channel)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
+ON CONFLICT (id) DO NOTHING`;
+
+// Everything of this event not yet handed to a channel queue, including deliveries left
+// behind by a fan-out that crashed after inserting them.
+const UNQUEUED = `SELECT id, channel FROM deliveries WHERE event_id = $1 AND status = 'pending'`;
+const MARK_QUEUED = `UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'`;
+
+export type FanoutResult =
+  { status: 'routed'; deliveries: number } | { status: 'unrouted' } | { status: 'skipped'; reason: string };
+
+/**
+ * Fan-out: one event → one delivery per recipient × channel of its rule, each enqueued on its
+ * channel's queue. Safe to run any number of times for the same event: delivery ids are
+ * deterministic, inserts ignore conflicts, and queue jobIds are the delivery ids.
+ */
+@Injectable()
+export class FanoutUseCase {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+  ) {}
+
+  async run({ eventId, tenantId }: JobOf<typeof QueueName.Fanout>): Promise<FanoutResult> {
+    const event = await this.pool.query<{ type: string; recipients: { subscriberId: string }[]; status: string }>(
+      'SELECT type, recipients, status FROM events WHERE id = $1 AND tenant_id = $2',
+      [eventId, tenantId],
+    );
+    if (event.rowCount === 0) return { status: 'skipped', reason: 'event not found' };
+    const { type, recipients, status } = event.rows[0];
+    if (status === 'unrouted') return { status: 'unrouted' };
+
+    await this.pool.query(UPSERT_SUBSCRIBERS, [eventId]);
+    const rule = await this.pool.query<{ channels: ChannelRule[] }>(
+      'SELECT channels FROM rules WHERE tenant_id = $1 AND event_type = $2',
+      [tenantId, type],
+    );
+    if (status === 'accepted' && rule.rowCount === 0) {
+      await this.setStatus(eventId, 'unrouted');
+      return { status: 'unrouted' };
+    }
+
+    const channels = rule.rows[0]?.channels.map((c) => c.channel) ?? [];
+    const rows = recipients.flatMap((r) =>
+      channels.map((channel) => [deliveryId(eventId, r.subscriberId, channel), r.subscriberId, channel] as const),
+    );
+    if (status === 'accepted') {
+      await this.pool.query(INSERT_DELIVERIES, [
+        rows.map((r) => r[0]),
+        rows.map(() => tenantId),
+        rows.map(() => eventId),
+        rows.map((r) => r[1]),
+        rows.map((r) => r[2]),
+      ]);
+    }
+    const queued = await this.enqueuePending(eventId, tenantId);
+    if (status === 'accepted') await this.setStatus(eventId, 'routed');
+    return { status: 'routed', deliveries: queued };
+  }
+
+  private async enqueuePending(eventId: string, tenantId: string): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string; channel: Channel }>(UNQUEUED, [eventId]);
+    const byChannel = new Map<Channel, { id: string }[]>();
+    for (const row of rows) byChannel.set(row.channel, [...(byChannel.get(row.channel) ?? []), row]);
+    for (const [channel, deliveries] of byChannel) {
+      await this.queue(channel).addBulk(
+        deliveries.map((d) => ({
+          name: deliveryQueue(channel),
+          data: { deliveryId: d.id, tenantId },
+          opts: { jobId: d.id },
+        })),
+      );
+    }
+    if (rows.length) await this.pool.query(MARK_QUEUED, [rows.map((r) => r.id)]);
+    return rows.length;
+  }
+
+  private queue(channel: Channel): Queue<DeliveryJob> {
+    return this.moduleRef.get(getQueueToken(deliveryQueue(channel)), { strict: false });
+  }
+
+  private async setStatus(eventId: string, status: string): Promise<void> {
+    await this.pool.query('UPDATE events SET status = $2, updated_at = now() WHERE id = $1 AND status = $3', [
+      eventId,
+      status,
+      'accepted',
+    ]);
+  }
+}

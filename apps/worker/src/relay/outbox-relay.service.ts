@@ -1,0 +1,131 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { Client, type Pool } from 'pg';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { PG_POOL, inTransaction } from '@herald/db';
+import { QueueName, assertQueueReachable, type JobOf } from '@herald/queue';
+
+// SKIP LOCKED lets any number of relays drain the outbox side by side, each taking rows no
+// other relay holds; a relay that dies mid-batch rolls back and its rows become visible again.
+const CLAIM = `
+SELECT o.id, o.event_id AS "eventId", o.tenant_id AS "tenantId", e.send_at AS "sendAt"
+FROM outbox o JOIN events e ON e.id = o.event_id
+WHERE o.published_at IS NULL
+ORDER BY o.id
+LIMIT $1
+FOR UPDATE OF o SKIP LOCKED`;
+const MARK_PUBLISHED = `UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`;
+const MAX_BACKOFF_MS = 5000;
+
+/**
+ * Outbox relay (role `relay`): moves committed events from Postgres to the `fanout` queue.
+ * Woken by NOTIFY on commit, with polling as the fallback when a notification is missed.
+ * At-least-once: a crash between enqueue and commit re-sends rows, which the fan-out's
+ * jobId = eventId and idempotent inserts absorb.
+ */
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('relay');
+  private listener?: Client;
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private failures = 0;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @InjectQueue(QueueName.Fanout) private readonly fanout: Queue<JobOf<typeof QueueName.Fanout>>,
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.running = true;
+    void this.listen();
+    this.loop = this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  /** Publishes one batch; returns how many rows it published. */
+  async drainOnce(): Promise<number> {
+    await assertQueueReachable(this.fanout);
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ id: number; eventId: string; tenantId: string; sendAt: Date | null }>(
+        CLAIM,
+        [this.config.relay.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      const now = Date.now();
+      await this.fanout.addBulk(
+        rows.map((r) => ({
+          name: QueueName.Fanout,
+          data: { eventId: r.eventId, tenantId: r.tenantId },
+          opts: { jobId: r.eventId, delay: r.sendAt ? Math.max(0, r.sendAt.getTime() - now) : undefined },
+        })),
+      );
+      await client.query(MARK_PUBLISHED, [rows.map((r) => r.id)]);
+      return rows.length;
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        const published = await this.drainOnce();
+        if (this.failures) this.logger.log('outbox relay recovered');
+        this.failures = 0;
+        if (published === this.config.relay.batchSize) continue;
+        await this.sleep(this.config.relay.pollMs);
+      } catch (err) {
+        // Redis or Postgres away: the rows stay unpublished in Postgres; try again with backoff.
+        this.failures++;
+        if (this.failures === 1 || this.failures % 20 === 0) {
+          this.logger.warn(`outbox relay cannot publish yet (${(err as Error).message}); retrying`);
+        }
+        await this.sleep(Math.min(100 * 2 ** this.failures, MAX_BACKOFF_MS));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  /** A dedicated connection for LISTEN; reconnects on loss (polling covers the gap). */
+  private async listen(): Promise<void> {
+    if (!this.running) return;
+    const client = new Client({ connectionString: this.config.databaseUrl });
+    this.listener = client;
+    let retried = false;
+    const retry = () => {
+      if (retried) return;
+      retried = true;
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      client.end().catch(() => undefined);
+      if (this.running) setTimeout(() => void this.listen(), 1000);
+    };
+    client.on('notification', () => this.wake?.());
+    client.on('error', retry);
+    client.on('end', retry);
+    try {
+      await client.connect();
+      await client.query('LISTEN herald_outbox');
+    } catch {
+      retry();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { WorkerRole } from '@herald/config';
+import { QueueModule, type QueueName } from '@herald/queue';
+import { ROLES } from './roles';
+
+// Where @Processor(name) keeps its options (@nestjs/bullmq's PROCESSOR_METADATA, not exported).
+const QUEUE_PROCESSOR_METADATA = 'bullmq:processor_metadata';
+
+/** The worker side for a set of roles. Expects ConfigModule and DbModule from the entry point. */
+@Module({})
+export class WorkerModule {
+  static forRoles(roles: readonly WorkerRole[]): DynamicModule {
+    checkCatalogue(roles);
+    const specs = roles.map((role) => ROLES[role]);
+    const queues = new Set<QueueName>(specs.flatMap((s) => [...s.produces, ...(s.consumes ? [s.consumes] : [])]));
+    return {
+      module: WorkerModule,
+      imports: [QueueModule.forQueues([...queues])],
+      providers: specs.flatMap((s) => [...s.providers, ...(s.processor ? [s.processor] : [])]),
+    };
+  }
+}
+
+/** Refuses to start when a consumed queue does not have exactly one processor for it. */
+function checkCatalogue(roles: readonly WorkerRole[]): void {
+  for (const role of roles) {
+    const { consumes, processor } = ROLES[role];
+    if (!consumes) continue;
+    const handles = processor && Reflect.getMetadata(QUEUE_PROCESSOR_METADATA, processor)?.name;
+    if (handles !== consumes) {
+      throw new Error(`Worker role ${role} consumes ${consumes} but its processor handles ${handles ?? 'nothing'}`);
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { CLAIMABLE_STATUSES, DELIVERY_STATUSES, canTransition, isTerminal } from './delivery-status';
+
+describe('delivery state machine', () => {
+  it('follows the happy path pending → queued → sending → sent → delivered', () => {
+    expect(canTransition('pending', 'queued')).toBe(true);
+    expect(canTransition('queued', 'sending')).toBe(true);
+    expect(canTransition('sending', 'sent')).toBe(true);
+    expect(canTransition('sent', 'delivered')).toBe(true);
+  });
+
+  it('never leaves a final state', () => {
+    for (const end of ['delivered', 'failed', 'suppressed', 'skipped', 'rate_limited'] as const) {
+      for (const to of DELIVERY_STATUSES) expect(canTransition(end, to)).toBe(false);
+    }
+  });
+
+  it('cannot send twice: sent is not claimable', () => {
+    expect(canTransition('sent', 'sending')).toBe(false);
+    expect(CLAIMABLE_STATUSES).toEqual(['pending', 'queued', 'deferred']);
+  });
+
+  it('leaves dead only through a replay to queued', () => {
+    expect(DELIVERY_STATUSES.filter((to) => canTransition('dead', to))).toEqual(['queued']);
+  });
+
+  it('treats sent and dead as terminal for "is anything still in flight?" checks', () => {
+    expect(DELIVERY_STATUSES.filter(isTerminal)).toEqual([
+      'sent',
+      'delivered',
+      'failed',
+      'dead',
+      'suppressed',
+      'skipped',
+      'rate_limited',
+    ]);
+  });
+});

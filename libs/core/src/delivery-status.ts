@@ -1,0 +1,47 @@
+/** Delivery states (ARCHITECTURE.md §3). */
+export const DELIVERY_STATUSES = [
+  'pending',
+  'queued',
+  'deferred',
+  'sending',
+  'sent',
+  'delivered',
+  'failed',
+  'dead',
+  'suppressed',
+  'skipped',
+  'rate_limited',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+const transitions: Record<DeliveryStatus, readonly DeliveryStatus[]> = {
+  // pending → sending: a channel worker may pick the job up before the fan-out has marked the
+  // delivery queued (the mark follows the enqueue, so a failed enqueue leaves it pending to retry).
+  pending: ['queued', 'sending', 'suppressed', 'skipped'],
+  queued: ['sending', 'deferred', 'rate_limited', 'suppressed', 'skipped'],
+  deferred: ['queued', 'sending', 'rate_limited'],
+  // sending → sending is a re-claim after the previous claimant's lease ran out.
+  sending: ['sending', 'sent', 'queued', 'failed', 'dead'],
+  sent: ['delivered', 'failed'],
+  delivered: [],
+  // A dead delivery leaves the DLQ only through a replay.
+  dead: ['queued'],
+  failed: [],
+  suppressed: [],
+  skipped: [],
+  rate_limited: [],
+};
+
+export function canTransition(from: DeliveryStatus, to: DeliveryStatus): boolean {
+  return transitions[from].includes(to);
+}
+
+/** States a delivery worker may claim from (the claim's WHERE clause is built from this). */
+export const CLAIMABLE_STATUSES: readonly DeliveryStatus[] = (Object.keys(transitions) as DeliveryStatus[]).filter(
+  (from) => from !== 'sending' && canTransition(from, 'sending'),
+);
+
+/** A delivery in one of these states will not change again without an operator's action. */
+export function isTerminal(status: DeliveryStatus): boolean {
+  return transitions[status].length === 0 || status === 'dead' || status === 'sent';
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { IDEMPOTENCY_KEY_PATTERN } from './idempotency';
+
+export const MAX_RECIPIENTS = 1000;
+export const MAX_BATCH_EVENTS = 1000;
+
+const pushToken = z.strictObject({
+  token: z.string().min(1).max(4096),
+  platform: z.enum(['ios', 'android', 'web']),
+});
+
+export const recipientSchema = z.strictObject({
+  subscriberId: z.string().min(1).max(255),
+  email: z.email().max(320).optional(),
+  phone: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, { error: 'expects an E.164 phone number such as +15551234567' })
+    .optional(),
+  locale: z.string().min(2).max(35).optional(),
+  timezone: z.string().refine(isTimeZone, { error: 'expects an IANA time zone such as Europe/Paris' }).optional(),
+  pushTokens: z.array(pushToken).max(100).optional(),
+});
+export type Recipient = z.infer<typeof recipientSchema>;
+
+export const eventTypeSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, { error: 'expects letters, digits and _ . : / -' });
+
+export const eventInputSchema = z.strictObject({
+  type: eventTypeSchema,
+  to: z.union([recipientSchema, z.array(recipientSchema).min(1).max(MAX_RECIPIENTS)]),
+  data: z.record(z.string(), z.unknown()).optional(),
+  sendAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type EventInput = z.infer<typeof eventInputSchema>;
+
+export const idempotencyKeySchema = z
+  .string()
+  .regex(IDEMPOTENCY_KEY_PATTERN, { error: 'expects 1–255 printable ASCII characters' });
+
+export const batchInputSchema = z.strictObject({
+  events: z
+    .array(z.object({ idempotencyKey: idempotencyKeySchema.optional() }).passthrough())
+    .min(1)
+    .max(MAX_BATCH_EVENTS),
+});
+
+/** `to` as a list with one entry per subscriber (later duplicates merged into the first). */
+export function recipientsOf(input: Pick<EventInput, 'to'>): Recipient[] {
+  const list = Array.isArray(input.to) ? input.to : [input.to];
+  const bySubscriber = new Map<string, Recipient>();
+  for (const r of list) bySubscriber.set(r.subscriberId, { ...bySubscriber.get(r.subscriberId), ...r });
+  return [...bySubscriber.values()];
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,5 @@
+export * from './jobs';
+export * from './queue-names';
+export * from './queue-options';
+export * from './queue.module';
+export * from './redis';

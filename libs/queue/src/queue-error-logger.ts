@@ -1,0 +1,36 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bullmq';
+import type { QueueName } from './queue-names';
+
+export const QUEUE_NAMES = Symbol('QUEUE_NAMES');
+const QUIET_MS = 30_000;
+
+/**
+ * BullMQ queues emit 'error' while Redis is away; an EventEmitter error without a listener would
+ * crash the process. The outage itself surfaces where work fails (the relay, the jobs), so here
+ * it is only logged, once per queue per 30 s.
+ */
+@Injectable()
+export class QueueErrorLogger implements OnModuleInit {
+  private readonly logger = new Logger('queue');
+  private readonly lastLogged = new Map<string, number>();
+
+  constructor(
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(QUEUE_NAMES) private readonly names: QueueName[],
+  ) {}
+
+  onModuleInit(): void {
+    for (const name of this.names) {
+      const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+      queue.on('error', (err: Error) => {
+        const now = Date.now();
+        if ((this.lastLogged.get(name) ?? 0) > now - QUIET_MS) return;
+        this.lastLogged.set(name, now);
+        this.logger.warn(`queue ${name}: ${err.message}`);
+      });
+    }
+  }
+}
