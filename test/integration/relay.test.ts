@@ -1,0 +1,75 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Queue, QueueEvents } from 'bullmq';
+import { Pool } from 'pg';
+import { newId } from '@herald/core';
+import { QueueName, queueOptions } from '@herald/queue';
+import { isolatedEnv, startHerald, testConfig, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
+import { eventually } from '../helpers/http';
+
+const EVENTS = 5000;
+
+describe('outbox relay', () => {
+  let isolated: IsolatedEnv;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    isolated = await isolatedEnv('relay');
+    pool = new Pool({ connectionString: isolated.env.DATABASE_URL });
+  });
+  afterAll(async () => {
+    await pool.end();
+    await isolated.drop();
+  });
+
+  it('two relays draining 5,000 events side by side enqueue each event exactly once', async () => {
+    const tenantId = newId();
+    await pool.query(`INSERT INTO tenants (id, name) VALUES ($1, 'relay')`, [tenantId]);
+    const config = testConfig(isolated.env);
+    const queueEvents = new QueueEvents(QueueName.Fanout, { ...queueOptions(config), autorun: true });
+    await queueEvents.waitUntilReady();
+    let added = 0;
+    let duplicated = 0;
+    queueEvents.on('added', () => added++);
+    queueEvents.on('duplicated', () => duplicated++);
+
+    // Committed before the relays start, in several transactions, so both relays find work at once.
+    for (let i = 0; i < EVENTS; i += 1000) {
+      await pool.query(
+        `WITH e AS (
+           INSERT INTO events (id, tenant_id, type, recipients)
+           SELECT gen_random_uuid(), $1, 'bulk', '[{"subscriberId":"x"}]' FROM generate_series(1, 1000) RETURNING id, tenant_id)
+         INSERT INTO outbox (event_id, tenant_id) SELECT id, tenant_id FROM e`,
+        [tenantId],
+      );
+    }
+
+    const relays: RunningHerald[] = [
+      await startHerald({ api: false, roles: ['relay'], env: isolated.env }),
+      await startHerald({ api: false, roles: ['relay'], env: isolated.env }),
+    ];
+    try {
+      await eventually(
+        async () => {
+          const { rows } = await pool.query(`SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`);
+          return rows[0].n === 0 ? true : undefined;
+        },
+        60_000,
+        'the outbox to drain',
+      );
+      const queue = relays[0].app.get<Queue>(getQueueToken(QueueName.Fanout), { strict: false });
+      await eventually(
+        async () => (added === EVENTS ? true : undefined),
+        10_000,
+        `${EVENTS} added events (saw ${added})`,
+      );
+      expect(await queue.getJobCountByTypes('waiting', 'delayed', 'prioritized')).toBe(EVENTS);
+      expect(duplicated).toBe(0);
+      const jobIds = new Set((await queue.getJobs(['waiting'], 0, EVENTS)).map((j) => j.id));
+      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM events`);
+      expect(jobIds).toEqual(new Set(rows.map((r) => r.id)));
+    } finally {
+      await Promise.all(relays.map((r) => r.close()));
+      await queueEvents.close();
+    }
+  });
+});
