@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -16,6 +16,15 @@ async function query<T extends object>(url: string, sql: string): Promise<T[]> {
   } finally {
     await client.end();
   }
+}
+
+/** Every migration in the repository, in the order they apply. */
+async function allMigrations(): Promise<string[]> {
+  const entries = await readdir(migrationsDir, { withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 }
 
 /** A copy of prisma/migrations to tamper with. */
@@ -38,8 +47,9 @@ describe('migrate', () => {
   });
 
   it('applies every migration once and records it as prisma migrate deploy does', async () => {
-    const applied = await migrate(db.url);
-    expect(applied).toEqual(['20261122000000_init']);
+    const names = await allMigrations();
+    expect(names.length).toBeGreaterThanOrEqual(2);
+    expect(await migrate(db.url)).toEqual(names);
     expect(await migrate(db.url)).toEqual([]);
 
     const rows = await query<{
@@ -51,19 +61,22 @@ describe('migrate', () => {
       applied_steps_count: number;
     }>(
       db.url,
-      'SELECT migration_name, checksum, finished_at, logs, rolled_back_at, applied_steps_count FROM _prisma_migrations',
+      `SELECT migration_name, checksum, finished_at, logs, rolled_back_at, applied_steps_count
+       FROM _prisma_migrations ORDER BY migration_name`,
     );
-    const sql = await readFile(path.join(migrationsDir, '20261122000000_init', 'migration.sql'));
-    expect(rows).toEqual([
-      {
-        migration_name: '20261122000000_init',
-        checksum: createHash('sha256').update(sql).digest('hex'),
+    const expected = await Promise.all(
+      names.map(async (name) => ({
+        migration_name: name,
+        checksum: createHash('sha256')
+          .update(await readFile(path.join(migrationsDir, name, 'migration.sql')))
+          .digest('hex'),
         finished_at: expect.any(Date),
         logs: null,
         rolled_back_at: null,
         applied_steps_count: 1,
-      },
-    ]);
+      })),
+    );
+    expect(rows).toEqual(expected);
   });
 
   it('creates _prisma_migrations with the definition Prisma uses', async () => {
@@ -117,8 +130,9 @@ describe('migrate', () => {
 
   it('lets concurrent migrators apply each migration exactly once', async () => {
     const results = await Promise.all([migrate(db.url), migrate(db.url), migrate(db.url)]);
-    expect(results.flat()).toEqual(['20261122000000_init']);
-    expect(await query(db.url, 'SELECT 1 FROM _prisma_migrations')).toHaveLength(1);
+    const names = await allMigrations();
+    expect(results.flat().sort()).toEqual(names);
+    expect(await query(db.url, 'SELECT 1 FROM _prisma_migrations')).toHaveLength(names.length);
   });
 
   it('refuses a migration edited after it was applied', async () => {
@@ -144,17 +158,20 @@ describe('migrate', () => {
   it('rolls a failing migration back, records nothing and names it', async () => {
     const dir = await copyOfMigrations();
     tempDirs.push(dir);
-    await mkdir(path.join(dir, '20261123000000_broken'));
+    await mkdir(path.join(dir, '29991231000000_broken'));
     await writeFile(
-      path.join(dir, '20261123000000_broken', 'migration.sql'),
+      path.join(dir, '29991231000000_broken', 'migration.sql'),
       'CREATE TABLE half_done (id int);\nALTER TABLE no_such_table ADD COLUMN x int;\n',
     );
 
     await expect(migrate(db.url, dir)).rejects.toThrow(
-      /migration 20261123000000_broken failed and was rolled back: .*no_such_table/,
+      /migration 29991231000000_broken failed and was rolled back: .*no_such_table/,
     );
-    const names = await query<{ migration_name: string }>(db.url, 'SELECT migration_name FROM _prisma_migrations');
-    expect(names).toEqual([{ migration_name: '20261122000000_init' }]);
+    const recorded = await query<{ migration_name: string }>(
+      db.url,
+      'SELECT migration_name FROM _prisma_migrations ORDER BY migration_name',
+    );
+    expect(recorded.map((row) => row.migration_name)).toEqual(await allMigrations());
     expect(await query(db.url, `SELECT 1 FROM pg_class WHERE relname = 'half_done'`)).toEqual([]);
   });
 });

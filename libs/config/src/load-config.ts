@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { configSchema } from './config.schema';
+import { configSchema, type RawConfig } from './config.schema';
 
 export class ConfigError extends Error {}
 
 /** The validated, typed settings: the only view of the environment the rest of Herald gets. */
 export type HeraldConfig = ReturnType<typeof toConfig>;
 
-function toConfig(env: ReturnType<typeof configSchema.parse>) {
+function toConfig(env: RawConfig) {
   return {
     port: env.PORT,
     host: env.HOST,
@@ -28,6 +28,34 @@ function toConfig(env: ReturnType<typeof configSchema.parse>) {
     deliveryLeaseSeconds: env.DELIVERY_LEASE_SECONDS,
     concurrency: { fanout: env.CONCURRENCY_FANOUT, inapp: env.CONCURRENCY_INAPP },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    channelConcurrency: {
+      email: env.CONCURRENCY_EMAIL,
+      sms: env.CONCURRENCY_SMS,
+      push: env.CONCURRENCY_PUSH,
+      webhook: env.CONCURRENCY_WEBHOOK,
+    },
+    /** null: no credentials, the channel uses its sandbox */
+    providers: {
+      email: env.SMTP_URL ? { smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM } : null,
+      emailFrom: env.EMAIL_FROM,
+      sms: env.TWILIO_ACCOUNT_SID
+        ? {
+            accountSid: env.TWILIO_ACCOUNT_SID,
+            authToken: env.TWILIO_AUTH_TOKEN!,
+            from: env.TWILIO_FROM,
+            messagingServiceSid: env.TWILIO_MESSAGING_SERVICE_SID,
+            apiBaseUrl: env.TWILIO_API_BASE_URL,
+          }
+        : null,
+      push: env.FCM_PROJECT_ID
+        ? {
+            projectId: env.FCM_PROJECT_ID,
+            serviceAccountPath: env.FCM_SERVICE_ACCOUNT,
+            apiBaseUrl: env.FCM_API_BASE_URL,
+          }
+        : null,
+      webhook: { allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutMs: env.WEBHOOK_TIMEOUT_MS },
+    },
   };
 }
 

@@ -20,8 +20,9 @@ const transitions: Record<DeliveryStatus, readonly DeliveryStatus[]> = {
   pending: ['queued', 'sending', 'suppressed', 'skipped'],
   queued: ['sending', 'deferred', 'rate_limited', 'suppressed', 'skipped'],
   deferred: ['queued', 'sending', 'rate_limited'],
-  // sending → sending is a re-claim after the previous claimant's lease ran out.
-  sending: ['sending', 'sent', 'queued', 'failed', 'dead'],
+  // sending → sending is a re-claim after the previous claimant's lease ran out; → skipped when
+  // the subscriber turns out to have no address on the channel (no email, no active device, …).
+  sending: ['sending', 'sent', 'queued', 'failed', 'dead', 'skipped'],
   sent: ['delivered', 'failed'],
   delivered: [],
   // A dead delivery leaves the DLQ only through a replay.
