@@ -1,0 +1,67 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { FcmSandbox } from './fcm';
+import { SandboxRecorder } from './recorder';
+import { SmtpSandbox } from './smtp';
+import { TwilioSandbox } from './twilio';
+import { WebhookReceiver } from './webhook';
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * The provider sandboxes of this process, started on first use and sharing one recorder, so the
+ * /sandbox page (api) sees what the channel workers (same process) sent. Used when a channel has
+ * no provider credentials: Herald then runs end to end on one machine with nothing to sign up for.
+ */
+@Injectable()
+export class SandboxHub implements OnApplicationShutdown {
+  readonly recorder = new SandboxRecorder();
+  private readonly logger = new Logger('sandbox');
+  private readonly running = new Map<string, Promise<Stoppable>>();
+
+  smtp(): Promise<SmtpSandbox> {
+    return this.start('email', 'SMTP server', () => SmtpSandbox.start({ recorder: this.recorder }));
+  }
+
+  twilio(): Promise<TwilioSandbox> {
+    return this.start('sms', 'Twilio REST API', () => TwilioSandbox.start({ recorder: this.recorder }));
+  }
+
+  fcm(): Promise<FcmSandbox> {
+    return this.start('push', 'FCM HTTP v1 API', () => FcmSandbox.start({ recorder: this.recorder }));
+  }
+
+  webhookReceiver(): Promise<WebhookReceiver> {
+    return this.start('webhook', 'webhook receiver', () => WebhookReceiver.start({ recorder: this.recorder }));
+  }
+
+  /** Which sandboxes run here (the /sandbox page is only useful when some do). */
+  get channels(): string[] {
+    return [...this.running.keys()];
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const all = [...this.running.values()];
+    this.running.clear();
+    await Promise.all(all.map(async (s) => (await s).stop().catch(() => undefined)));
+  }
+
+  private start<T extends Stoppable & { url: string }>(
+    channel: string,
+    what: string,
+    start: () => Promise<T>,
+  ): Promise<T> {
+    let running = this.running.get(channel) as Promise<T> | undefined;
+    if (!running) {
+      running = start().then((sandbox) => {
+        this.logger.log(
+          `${channel}: no provider credentials, using the sandbox ${what} at ${sandbox.url} (see /sandbox)`,
+        );
+        return sandbox;
+      });
+      this.running.set(channel, running);
+    }
+    return running;
+  }
+}
