@@ -12,7 +12,10 @@ import { EventsController } from './ingest/events.controller';
 import { EventsQuery } from './ingest/events.query';
 import { IngestUseCase } from './ingest/ingest.usecase';
 import { RulesController } from './rules/rules.controller';
+import { SandboxController } from './sandbox/sandbox.controller';
+import { DevicesController } from './subscribers/devices.controller';
 import { TenantsController } from './tenants/tenants.controller';
+import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
 
 /** The HTTP side. Expects ConfigModule and DbModule to be imported by the entry point. */
 @Module({
@@ -23,6 +26,9 @@ import { TenantsController } from './tenants/tenants.controller';
     InboxController,
     InboxTokenController,
     HealthController,
+    WebhookEndpointsController,
+    DevicesController,
+    SandboxController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -1,6 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule, loggingModule, type HeraldConfig, type WorkerRole } from '@herald/config';
 import { DbModule } from '@herald/db';
+import { SandboxModule } from '@herald/sandbox';
 import { ApiModule } from '../../api/src/api.module';
 import { WorkerModule } from '../../worker/src/worker.module';
 
@@ -19,6 +20,7 @@ export class HeraldModule {
         ConfigModule.forRoot(config),
         loggingModule(config, parts.prettyLogs),
         DbModule,
+        SandboxModule,
         ...(parts.api ? [ApiModule] : []),
         ...(parts.roles.length ? [WorkerModule.forRoles(parts.roles)] : []),
       ],

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, WORKER_ROLES, loadConfig } from '@herald/config';
 import { PrismaService, migrate } from '@herald/db';
+import { SandboxHub } from '@herald/sandbox';
 import { ensureServices } from '@herald/services';
 import { ApiKeysService } from '../../api/src/auth/api-keys.service';
 import { createHttpApp } from '../../api/src/http/create-http-app';
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     DATABASE_URL: services.databaseUrl,
     HERALD_ROOT_KEY: process.env.HERALD_ROOT_KEY || devRootKey(),
     WORKER_ROLES: process.env.WORKER_ROLES || WORKER_ROLES.join(','),
+    // The sandbox webhook receiver listens on loopback, which the SSRF guard refuses by default.
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS || 'true',
   });
   const applied = await migrate(config.databaseUrl);
   if (applied.length) say(`applied migrations: ${applied.join(', ')}`);
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
     HeraldModule.forRoot(config, { api: true, roles: config.workerRoles, prettyLogs: process.stdout.isTTY }),
   );
   const tenant = await ensureDevTenant(DATA_DIR, app.get(PrismaService), app.get(ApiKeysService));
+  const receiver = await app.get(SandboxHub).webhookReceiver();
   await app.listen(config.port, config.host);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, async () => {
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
   say(`dev tenant ${tenant.id}`);
   say(`  admin key:  ${tenant.keys.admin}`);
   say(`  ingest key: ${tenant.keys.ingest}`);
+  say(`sandbox webhook receiver: ${receiver.urlFor('/hooks/demo')} (any path; see ${config.publicUrl}/sandbox)`);
   say(`keys are also in ${join(DATA_DIR, 'dev-tenant.json')}; the walk-through is in README.md`);
 }
 

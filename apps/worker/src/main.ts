@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, ConfigModule, loadConfig, loggingModule } from '@herald/config';
 import { DbModule } from '@herald/db';
+import { SandboxModule } from '@herald/sandbox';
 import { WorkerModule } from './worker.module';
 
 /** `--roles relay,fanout` (or WORKER_ROLES); the flag wins over the environment. */
@@ -18,7 +19,13 @@ async function main(): Promise<void> {
   const roles = rolesFlag(process.argv.slice(2));
   const config = loadConfig({ ...process.env, ...(roles !== undefined ? { WORKER_ROLES: roles } : {}) });
   @Module({
-    imports: [ConfigModule.forRoot(config), loggingModule(config), DbModule, WorkerModule.forRoles(config.workerRoles)],
+    imports: [
+      ConfigModule.forRoot(config),
+      loggingModule(config),
+      DbModule,
+      SandboxModule,
+      WorkerModule.forRoles(config.workerRoles),
+    ],
   })
   class WorkerRoot {}
   const app = await NestFactory.createApplicationContext(WorkerRoot, { bufferLogs: true });

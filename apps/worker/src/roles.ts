@@ -1,8 +1,16 @@
 import type { Provider, Type } from '@nestjs/common';
 import type { WorkerRole } from '@herald/config';
 import { QueueName } from '@herald/queue';
+import { DeliverExternalUseCase } from './channels/deliver-external.usecase';
 import { DeliverInappUseCase } from './channels/deliver-inapp.usecase';
-import { InappProcessor } from './channels/inapp.processor';
+import { DeliveryRunner } from './channels/delivery-runner';
+import {
+  EmailProcessor,
+  InappProcessor,
+  PushProcessor,
+  SmsProcessor,
+  WebhookProcessor,
+} from './channels/delivery.processor';
 import { FanoutProcessor } from './fanout/fanout.processor';
 import { FanoutUseCase } from './fanout/fanout.usecase';
 import { OutboxRelayService } from './relay/outbox-relay.service';
@@ -14,21 +22,45 @@ interface RoleSpec {
   produces: QueueName[];
   providers: Provider[];
   processor?: Type<unknown>;
+  /** an external channel whose provider this role needs */
+  provider?: 'email' | 'sms' | 'push' | 'webhook';
 }
+
+const external = (
+  channel: 'email' | 'sms' | 'push' | 'webhook',
+  queue: QueueName,
+  processor: Type<unknown>,
+): RoleSpec => ({
+  consumes: queue,
+  produces: [],
+  providers: [DeliveryRunner, DeliverExternalUseCase],
+  processor,
+  provider: channel,
+});
 
 /** What each worker role runs. A role that consumes a queue must bring exactly that queue's processor. */
 export const ROLES: Record<WorkerRole, RoleSpec> = {
   relay: { produces: [QueueName.Fanout], providers: [OutboxRelayService] },
   fanout: {
     consumes: QueueName.Fanout,
-    produces: [QueueName.DeliverInapp],
+    produces: [
+      QueueName.DeliverEmail,
+      QueueName.DeliverSms,
+      QueueName.DeliverPush,
+      QueueName.DeliverInapp,
+      QueueName.DeliverWebhook,
+    ],
     providers: [FanoutUseCase],
     processor: FanoutProcessor,
   },
+  email: external('email', QueueName.DeliverEmail, EmailProcessor),
+  sms: external('sms', QueueName.DeliverSms, SmsProcessor),
+  push: external('push', QueueName.DeliverPush, PushProcessor),
+  webhook: external('webhook', QueueName.DeliverWebhook, WebhookProcessor),
   inapp: {
     consumes: QueueName.DeliverInapp,
     produces: [],
-    providers: [DeliverInappUseCase],
+    providers: [DeliveryRunner, DeliverInappUseCase],
     processor: InappProcessor,
   },
 };

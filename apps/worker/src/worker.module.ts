@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { WorkerRole } from '@herald/config';
 import { QueueModule, type QueueName } from '@herald/queue';
+import { ChannelProvidersModule } from './channels/channel-providers.module';
 import { ROLES } from './roles';
 
 // Where @Processor(name) keeps its options (@nestjs/bullmq's PROCESSOR_METADATA, not exported).
@@ -13,10 +14,15 @@ export class WorkerModule {
     checkCatalogue(roles);
     const specs = roles.map((role) => ROLES[role]);
     const queues = new Set<QueueName>(specs.flatMap((s) => [...s.produces, ...(s.consumes ? [s.consumes] : [])]));
+    const channels = specs.flatMap((s) => (s.provider ? [s.provider] : []));
     return {
       module: WorkerModule,
-      imports: [QueueModule.forQueues([...queues])],
-      providers: specs.flatMap((s) => [...s.providers, ...(s.processor ? [s.processor] : [])]),
+      imports: [
+        QueueModule.forQueues([...queues]),
+        ...(channels.length ? [ChannelProvidersModule.forChannels(channels)] : []),
+      ],
+      // A Set: roles share providers (DeliveryRunner), and Nest wants each once.
+      providers: [...new Set(specs.flatMap((s) => [...s.providers, ...(s.processor ? [s.processor] : [])]))],
     };
   }
 }

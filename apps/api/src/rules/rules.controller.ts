@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
-import { AVAILABLE_CHANNELS, eventTypeSchema, newId, ruleInputSchema, type RuleInput } from '@herald/core';
+import { eventTypeSchema, newId, ruleInputSchema, type RuleInput } from '@herald/core';
 import { TemplateError, compileTemplate } from '@herald/channels';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
@@ -18,7 +18,7 @@ export class RulesController {
   async put(@TenantId() tenantId: string, @Param('eventType') rawType: string, @Body() body: unknown) {
     const eventType = parse(eventTypeSchema, rawType, 'eventType');
     const rule = parse(ruleInputSchema, body);
-    checkChannels(rule);
+    checkTemplates(rule);
     const data = { category: rule.category ?? null, critical: rule.critical ?? false, channels: rule.channels };
     const saved = await this.prisma.rule.upsert({
       where: { tenantId_eventType: { tenantId, eventType } },
@@ -49,16 +49,9 @@ export class RulesController {
   }
 }
 
-function checkChannels(rule: RuleInput): void {
+function checkTemplates(rule: RuleInput): void {
   const errors: FieldError[] = [];
   rule.channels.forEach((entry, i) => {
-    if (!AVAILABLE_CHANNELS.includes(entry.channel)) {
-      errors.push({
-        path: `channels[${i}].channel`,
-        message: `channel ${entry.channel} is not available in this version`,
-      });
-      return;
-    }
     try {
       compileTemplate(entry.template);
     } catch (err) {

@@ -38,10 +38,9 @@ export class DeliverInappUseCase implements OnApplicationShutdown {
       rendered = (await renderTemplate(context.template, context.render)) as typeof rendered;
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
-      await finishDelivery(this.pool, delivery, 'failed', {
-        outcome: 'permanent',
-        code: 'template',
-        message: err.message,
+      await finishDelivery(this.pool, delivery, {
+        status: 'failed',
+        attempt: { outcome: 'permanent', provider: 'inapp', code: 'template', message: err.message },
       });
       return 'failed';
     }
@@ -57,7 +56,11 @@ export class DeliverInappUseCase implements OnApplicationShutdown {
         rendered.url || null,
         context.render.data,
       ]);
-      await finishDelivery(client, delivery, 'sent', { outcome: 'ok' }, delivery.id);
+      await finishDelivery(client, delivery, {
+        status: 'sent',
+        attempt: { outcome: 'ok', provider: 'inapp' },
+        providerMessageId: delivery.id,
+      });
       return inserted.rows[0] as { id: string; url: string | null } | undefined;
     });
     if (message) await this.announce(delivery, { ...message, url: message.url ?? undefined });
@@ -66,7 +69,7 @@ export class DeliverInappUseCase implements OnApplicationShutdown {
 
   /** Best effort: the message is already in the inbox; a missed announcement is seen on the next list. */
   private async announce(delivery: ClaimedDelivery, item: object): Promise<void> {
-    const channel = inboxChannel(this.config.queuePrefix, delivery.tenantId, delivery.subscriberId);
+    const channel = inboxChannel(this.config.queuePrefix, delivery.tenantId, delivery.subscriberId!);
     await this.redis.publish(channel, JSON.stringify(item)).catch((err: Error) => {
       this.logger.warn(`live inbox announcement skipped: ${err.message}`);
     });

@@ -5,7 +5,8 @@ export interface ClaimedDelivery {
   id: string;
   tenantId: string;
   eventId: string;
-  subscriberId: string;
+  subscriberId: string | null;
+  endpointId: string | null;
   channel: Channel;
   attempt: number;
 }
@@ -20,7 +21,8 @@ const CLAIM = `
 UPDATE deliveries
 SET status = 'sending', attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), updated_at = now()
 WHERE id = $1 AND (status = ANY($3::text[]) OR (status = 'sending' AND lease_until < now()))
-RETURNING id, tenant_id AS "tenantId", event_id AS "eventId", subscriber_id AS "subscriberId", channel, attempts AS attempt`;
+RETURNING id, tenant_id AS "tenantId", event_id AS "eventId", subscriber_id AS "subscriberId",
+  endpoint_id AS "endpointId", channel, attempts AS attempt`;
 
 export async function claimDelivery(pool: Pool, id: string, leaseSeconds: number): Promise<ClaimResult> {
   const { rows } = await pool.query<ClaimedDelivery>(CLAIM, [id, leaseSeconds, CLAIMABLE_STATUSES]);
@@ -46,17 +48,26 @@ export async function releaseDelivery(pool: Pool, id: string): Promise<void> {
 
 export interface AttemptRecord {
   outcome: 'ok' | 'retryable' | 'permanent' | 'bad_address';
+  /** which provider answered, e.g. 'smtp', 'twilio' */
+  provider?: string;
   code?: string;
   message?: string;
 }
 
-/** Ends a claimed delivery in `status` and records the attempt, in the caller's transaction. */
+export interface DeliveryEnd {
+  /** `queued`: handed back for a retry; the others end the claim for good */
+  status: 'sent' | 'failed' | 'dead' | 'skipped' | 'queued';
+  attempt?: AttemptRecord;
+  providerMessageId?: string;
+  /** why it did not go out (stored as last_error; defaults to the attempt's message) */
+  reason?: string;
+}
+
+/** Ends the claim on a delivery and records the attempt, in the caller's transaction when given one. */
 export async function finishDelivery(
   client: PoolClient | Pool,
   delivery: ClaimedDelivery,
-  status: 'sent' | 'failed',
-  attempt: AttemptRecord,
-  providerMessageId?: string,
+  end: DeliveryEnd,
 ): Promise<void> {
   await client.query(
     `UPDATE deliveries SET status = $2, lease_until = NULL, updated_at = now(),
@@ -64,11 +75,13 @@ export async function finishDelivery(
        provider_message_id = COALESCE($3, provider_message_id),
        last_error = CASE WHEN $2 = 'sent' THEN NULL ELSE $4 END
      WHERE id = $1 AND status = 'sending'`,
-    [delivery.id, status, providerMessageId ?? null, attempt.message ?? null],
+    [delivery.id, end.status, end.providerMessageId ?? null, end.reason ?? end.attempt?.message ?? null],
   );
+  if (!end.attempt) return;
+  const { outcome, provider, code, message } = end.attempt;
   await client.query(
-    `INSERT INTO delivery_attempts (delivery_id, attempt, outcome, code, message) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (delivery_id, attempt) DO NOTHING`,
-    [delivery.id, delivery.attempt, attempt.outcome, attempt.code ?? null, attempt.message ?? null],
+    [delivery.id, delivery.attempt, outcome, provider ?? null, code ?? null, message ?? null],
   );
 }

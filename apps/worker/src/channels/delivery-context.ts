@@ -6,36 +6,65 @@ import type { ClaimedDelivery } from './delivery-claim';
 export interface DeliveryContext {
   template: Record<string, unknown> | null;
   render: RenderContext;
+  subscriber: { email: string | null; phone: string | null } | null;
+  /** webhook deliveries: the endpoint they go to */
+  endpoint: { url: string; secret: string; active: boolean; disabledReason: string | null } | null;
+  event: { id: string; type: string; createdAt: Date; data: Record<string, unknown> };
 }
 
-// One round trip for what every channel needs to render: the event, the subscriber and the
-// channel's template in the event type's current rule.
+// One round trip for what every channel needs to render: the event, the subscriber (or the
+// webhook endpoint) and the channel's template in the event type's current rule.
 const LOAD = `
 SELECT e.type, e.data, e.created_at AS "createdAt", r.channels,
-       s.subscriber_id AS "subscriberId", s.email, s.phone, s.locale, s.timezone, s.data AS "subscriberData"
+       s.email, s.phone, s.locale, s.timezone, s.data AS "subscriberData",
+       w.url AS "endpointUrl", w.secret AS "endpointSecret", w.active AS "endpointActive",
+       w.disabled_reason AS "endpointDisabledReason"
 FROM events e
 LEFT JOIN rules r ON r.tenant_id = e.tenant_id AND r.event_type = e.type
 LEFT JOIN subscribers s ON s.tenant_id = e.tenant_id AND s.subscriber_id = $2
+LEFT JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.id = $3
 WHERE e.id = $1`;
 
 export async function loadDeliveryContext(pool: Pool, delivery: ClaimedDelivery): Promise<DeliveryContext> {
-  const { rows } = await pool.query(LOAD, [delivery.eventId, delivery.subscriberId]);
-  const row = rows[0];
+  const { rows } = await pool.query(LOAD, [delivery.eventId, delivery.subscriberId, delivery.endpointId]);
+  const row = rows[0] ?? {};
   const template =
-    (row?.channels as ChannelRule[] | null)?.find((c) => c.channel === delivery.channel)?.template ?? null;
+    (row.channels as ChannelRule[] | null)?.find((c) => c.channel === delivery.channel)?.template ?? null;
+  const event = { id: delivery.eventId, type: row.type, createdAt: row.createdAt, data: row.data ?? {} };
   return {
     template,
+    event,
+    subscriber: delivery.subscriberId ? { email: row.email ?? null, phone: row.phone ?? null } : null,
+    endpoint: row.endpointUrl
+      ? {
+          url: row.endpointUrl,
+          secret: row.endpointSecret,
+          active: row.endpointActive,
+          disabledReason: row.endpointDisabledReason,
+        }
+      : null,
     render: {
-      data: row?.data ?? {},
-      event: { id: delivery.eventId, type: row?.type, createdAt: row?.createdAt },
-      subscriber: {
-        subscriberId: delivery.subscriberId,
-        email: row?.email ?? undefined,
-        phone: row?.phone ?? undefined,
-        locale: row?.locale ?? undefined,
-        timezone: row?.timezone ?? undefined,
-        data: row?.subscriberData ?? {},
-      },
+      data: event.data,
+      event: { id: event.id, type: event.type, createdAt: event.createdAt },
+      subscriber: delivery.subscriberId
+        ? {
+            subscriberId: delivery.subscriberId,
+            email: row.email ?? undefined,
+            phone: row.phone ?? undefined,
+            locale: row.locale ?? undefined,
+            timezone: row.timezone ?? undefined,
+            data: row.subscriberData ?? {},
+          }
+        : {},
     },
   };
+}
+
+/** Tokens of the subscriber's active devices, for push. */
+export async function activeDeviceTokens(pool: Pool, tenantId: string, subscriberId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ token: string }>(
+    `SELECT token FROM devices WHERE tenant_id = $1 AND subscriber_id = $2 AND active ORDER BY created_at`,
+    [tenantId, subscriberId],
+  );
+  return rows.map((r) => r.token);
 }

@@ -24,9 +24,28 @@ WHERE (subscribers.email, subscribers.phone, subscribers.locale, subscribers.tim
   (COALESCE(EXCLUDED.email, subscribers.email), COALESCE(EXCLUDED.phone, subscribers.phone),
    COALESCE(EXCLUDED.locale, subscribers.locale), COALESCE(EXCLUDED.timezone, subscribers.timezone))`;
 
+// Inline push tokens register (or re-activate) the subscriber's devices.
+const UPSERT_DEVICES = `
+INSERT INTO devices (id, tenant_id, subscriber_id, token, platform)
+SELECT gen_random_uuid(), e.tenant_id, r."subscriberId", t.token, t.platform
+FROM events e,
+  jsonb_to_recordset(e.recipients) AS r("subscriberId" text, "pushTokens" jsonb),
+  jsonb_to_recordset(COALESCE(r."pushTokens", '[]')) AS t(token text, platform text)
+WHERE e.id = $1
+ON CONFLICT (tenant_id, token) DO UPDATE SET
+  subscriber_id = EXCLUDED.subscriber_id, platform = EXCLUDED.platform,
+  active = true, deactivated_reason = NULL, deactivated_at = NULL, updated_at = now()
+WHERE (devices.subscriber_id, devices.platform, devices.active) IS DISTINCT FROM (EXCLUDED.subscriber_id, EXCLUDED.platform, true)`;
+
+// Webhook deliveries go once per matching active endpoint of the tenant, not per recipient.
+const MATCHING_ENDPOINTS = `
+SELECT id FROM webhook_endpoints
+WHERE tenant_id = $1 AND active AND (cardinality(event_types) = 0 OR $2 = ANY(event_types))`;
+
 const INSERT_DELIVERIES = `
-INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, channel)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
+INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, endpoint_id, channel)
+SELECT id, $2, $3, subscriber_id, endpoint_id, channel
+FROM unnest($1::uuid[], $4::text[], $5::uuid[], $6::text[]) AS d(id, subscriber_id, endpoint_id, channel)
 ON CONFLICT (id) DO NOTHING`;
 
 // Everything of this event not yet handed to a channel queue, including deliveries left
@@ -59,6 +78,7 @@ export class FanoutUseCase {
     if (status === 'unrouted') return { status: 'unrouted' };
 
     await this.pool.query(UPSERT_SUBSCRIBERS, [eventId]);
+    await this.pool.query(UPSERT_DEVICES, [eventId]);
     const rule = await this.pool.query<{ channels: ChannelRule[] }>(
       'SELECT channels FROM rules WHERE tenant_id = $1 AND event_type = $2',
       [tenantId, type],
@@ -68,22 +88,55 @@ export class FanoutUseCase {
       return { status: 'unrouted' };
     }
 
-    const channels = rule.rows[0]?.channels.map((c) => c.channel) ?? [];
-    const rows = recipients.flatMap((r) =>
-      channels.map((channel) => [deliveryId(eventId, r.subscriberId, channel), r.subscriberId, channel] as const),
-    );
     if (status === 'accepted') {
+      const channels = rule.rows[0]?.channels.map((c) => c.channel) ?? [];
+      const rows = await this.plannedDeliveries(eventId, tenantId, type, recipients, channels);
       await this.pool.query(INSERT_DELIVERIES, [
-        rows.map((r) => r[0]),
-        rows.map(() => tenantId),
-        rows.map(() => eventId),
-        rows.map((r) => r[1]),
-        rows.map((r) => r[2]),
+        rows.map((r) => r.id),
+        tenantId,
+        eventId,
+        rows.map((r) => r.subscriberId),
+        rows.map((r) => r.endpointId),
+        rows.map((r) => r.channel),
       ]);
     }
     const queued = await this.enqueuePending(eventId, tenantId);
     if (status === 'accepted') await this.setStatus(eventId, 'routed');
     return { status: 'routed', deliveries: queued };
+  }
+
+  /** One delivery per recipient × subscriber channel, plus one per matching endpoint for webhooks. */
+  private async plannedDeliveries(
+    eventId: string,
+    tenantId: string,
+    type: string,
+    recipients: { subscriberId: string }[],
+    channels: Channel[],
+  ) {
+    const rows: { id: string; subscriberId: string | null; endpointId: string | null; channel: Channel }[] = [];
+    for (const channel of channels) {
+      if (channel === 'webhook') {
+        const endpoints = await this.pool.query<{ id: string }>(MATCHING_ENDPOINTS, [tenantId, type]);
+        for (const { id } of endpoints.rows) {
+          rows.push({
+            id: deliveryId(eventId, `endpoint:${id}`, channel),
+            subscriberId: null,
+            endpointId: id,
+            channel,
+          });
+        }
+      } else {
+        for (const r of recipients) {
+          rows.push({
+            id: deliveryId(eventId, r.subscriberId, channel),
+            subscriberId: r.subscriberId,
+            endpointId: null,
+            channel,
+          });
+        }
+      }
+    }
+    return rows;
   }
 
   private async enqueuePending(eventId: string, tenantId: string): Promise<number> {

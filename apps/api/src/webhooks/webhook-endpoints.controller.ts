@@ -1,0 +1,101 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { z } from 'zod';
+import { eventTypeSchema, isUuid, newId } from '@herald/core';
+import { generateWebhookSecret } from '@herald/channels';
+import { PrismaService } from '@herald/db';
+import { Auth, TenantId } from '../auth/auth.decorator';
+import { parse } from '../http/parse';
+import { Problem } from '../http/problem';
+
+const urlSchema = z.url({ protocol: /^https?$/, error: 'expects an http(s) URL' }).max(2000);
+const createSchema = z.strictObject({
+  url: urlSchema,
+  eventTypes: z.array(eventTypeSchema).max(100).optional(),
+  description: z.string().max(500).optional(),
+});
+const patchSchema = z.strictObject({
+  url: urlSchema.optional(),
+  eventTypes: z.array(eventTypeSchema).max(100).optional(),
+  description: z.string().max(500).nullable().optional(),
+  active: z.boolean().optional(),
+});
+
+type EndpointRow = Awaited<ReturnType<PrismaService['webhookEndpoint']['findFirstOrThrow']>>;
+
+/** A tenant's webhook endpoints. The signing secret is shown once, when the endpoint is created. */
+@Controller('v1/webhook-endpoints')
+@Auth('admin')
+export class WebhookEndpointsController {
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  @Post()
+  async create(@TenantId() tenantId: string, @Body() body: unknown) {
+    const input = parse(createSchema, body);
+    const endpoint = await this.prisma.webhookEndpoint.create({
+      data: {
+        id: newId(),
+        tenantId,
+        url: input.url,
+        eventTypes: input.eventTypes ?? [],
+        description: input.description,
+        secret: generateWebhookSecret(),
+      },
+    });
+    return { ...view(endpoint), secret: endpoint.secret };
+  }
+
+  @Get()
+  async list(@TenantId() tenantId: string) {
+    const endpoints = await this.prisma.webhookEndpoint.findMany({
+      where: { tenantId },
+      orderBy: { createdAt: 'asc' },
+    });
+    return { items: endpoints.map(view) };
+  }
+
+  @Get(':id')
+  async get(@TenantId() tenantId: string, @Param('id') id: string) {
+    return view(await this.find(tenantId, id));
+  }
+
+  /** `{ active: true }` re-enables an endpoint that was disabled (by a 410 or repeated failures). */
+  @Patch(':id')
+  async update(@TenantId() tenantId: string, @Param('id') id: string, @Body() body: unknown) {
+    const input = parse(patchSchema, body);
+    await this.find(tenantId, id);
+    const reenable = input.active === true ? { disabledReason: null, consecutiveFailures: 0 } : {};
+    const disable = input.active === false ? { disabledReason: 'disabled by an operator' } : {};
+    const endpoint = await this.prisma.webhookEndpoint.update({
+      where: { id },
+      data: { ...input, ...reenable, ...disable, updatedAt: new Date() },
+    });
+    return view(endpoint);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@TenantId() tenantId: string, @Param('id') id: string): Promise<void> {
+    await this.find(tenantId, id);
+    await this.prisma.webhookEndpoint.delete({ where: { id } });
+  }
+
+  private async find(tenantId: string, id: string): Promise<EndpointRow> {
+    const endpoint = isUuid(id) ? await this.prisma.webhookEndpoint.findFirst({ where: { id, tenantId } }) : null;
+    if (!endpoint) throw Problem.notFound(`Webhook endpoint ${id}`);
+    return endpoint;
+  }
+}
+
+function view(e: EndpointRow) {
+  return {
+    id: e.id,
+    url: e.url,
+    eventTypes: e.eventTypes,
+    description: e.description ?? undefined,
+    active: e.active,
+    disabledReason: e.disabledReason ?? undefined,
+    consecutiveFailures: e.consecutiveFailures,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+  };
+}

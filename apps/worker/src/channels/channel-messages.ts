@@ -1,0 +1,94 @@
+import type { Pool } from 'pg';
+import { TemplateError, renderTemplate, type ChannelMessages } from '@herald/channels';
+import type { ClaimedDelivery } from './delivery-claim';
+import { activeDeviceTokens, type DeliveryContext } from './delivery-context';
+
+export type ExternalChannel = keyof ChannelMessages;
+
+/** Why a delivery cannot go out at all, decided before any provider is called. */
+export class Undeliverable extends Error {
+  constructor(
+    readonly status: 'skipped' | 'failed',
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Turns a claimed delivery, its context and the rule's template into what the channel's provider
+ * sends. Throws Undeliverable when there is nobody to send to or the template cannot render.
+ */
+export async function buildMessage<C extends ExternalChannel>(
+  pool: Pool,
+  delivery: ClaimedDelivery,
+  context: DeliveryContext,
+): Promise<ChannelMessages[C]> {
+  if (!context.template) {
+    throw new Undeliverable('failed', 'no_rule', `the event type no longer has a ${delivery.channel} rule`);
+  }
+  const rendered = await render(context);
+  switch (delivery.channel) {
+    case 'email': {
+      const to = context.subscriber?.email ?? noAddress('email address');
+      const parts = rendered as { subject: string; html?: string; text?: string };
+      return { to, subject: parts.subject, html: parts.html, text: parts.text } as ChannelMessages[C];
+    }
+    case 'sms': {
+      const to = context.subscriber?.phone ?? noAddress('phone number');
+      return { to, body: (rendered as { body: string }).body } as ChannelMessages[C];
+    }
+    case 'push': {
+      const tokens = await activeDeviceTokens(pool, delivery.tenantId, delivery.subscriberId!);
+      if (tokens.length === 0) noAddress('active push device');
+      const parts = rendered as { title: string; body: string; data?: Record<string, string> };
+      return { tokens, title: parts.title, body: parts.body, data: parts.data } as ChannelMessages[C];
+    }
+    case 'webhook': {
+      const endpoint = context.endpoint;
+      if (!endpoint) throw new Undeliverable('skipped', 'no_endpoint', 'the webhook endpoint was deleted');
+      if (!endpoint.active) {
+        throw new Undeliverable(
+          'skipped',
+          'endpoint_disabled',
+          `the endpoint is disabled: ${endpoint.disabledReason ?? 'by an operator'}`,
+        );
+      }
+      const payload = webhookPayload(context, (rendered as { payload?: string }).payload);
+      return { url: endpoint.url, secret: endpoint.secret, payload } as ChannelMessages[C];
+    }
+    default:
+      throw new Error(`no external provider for channel ${delivery.channel}`);
+  }
+}
+
+async function render(context: DeliveryContext): Promise<Record<string, unknown>> {
+  try {
+    return await renderTemplate(context.template!, context.render);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new Undeliverable('failed', 'template', `${err.part}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The rendered `payload` template when the rule has one (it must be JSON), else the event envelope. */
+function webhookPayload(context: DeliveryContext, rendered: string | undefined): string {
+  if (rendered === undefined) {
+    return JSON.stringify({
+      id: context.event.id,
+      type: context.event.type,
+      timestamp: new Date(context.event.createdAt).toISOString(),
+      data: context.event.data,
+    });
+  }
+  try {
+    return JSON.stringify(JSON.parse(rendered));
+  } catch {
+    throw new Undeliverable('failed', 'invalid_payload', 'the rendered webhook payload is not valid JSON');
+  }
+}
+
+function noAddress(what: string): never {
+  throw new Undeliverable('skipped', 'no_address', `the subscriber has no ${what}`);
+}

@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Pool } from 'pg';
+import type { SendResult } from '@herald/channels';
+import { PG_POOL, inTransaction } from '@herald/db';
+import { buildMessage, Undeliverable, type ExternalChannel } from './channel-messages';
+import { providerToken, type AnyProvider } from './channel-providers';
+import { finishDelivery, type ClaimedDelivery } from './delivery-claim';
+import { loadDeliveryContext } from './delivery-context';
+
+export type ExternalOutcome = 'sent' | 'failed' | 'skipped' | 'retry' | 'dead';
+
+/**
+ * Email, SMS, push and webhook: render, call the channel's provider once, and record what it
+ * answered. The caller (the runner) turns 'retry' into a BullMQ retry with backoff.
+ */
+@Injectable()
+export class DeliverExternalUseCase {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+  ) {}
+
+  async deliver(
+    delivery: ClaimedDelivery,
+    lastAttempt: boolean,
+  ): Promise<{ outcome: ExternalOutcome; result?: SendResult }> {
+    const channel = delivery.channel as ExternalChannel;
+    const provider = this.moduleRef.get<AnyProvider>(providerToken(channel), { strict: false });
+    let message;
+    try {
+      message = await buildMessage(this.pool, delivery, await loadDeliveryContext(this.pool, delivery));
+    } catch (err) {
+      if (!(err instanceof Undeliverable)) throw err;
+      await finishDelivery(this.pool, delivery, {
+        status: err.status,
+        reason: err.message,
+        attempt:
+          err.status === 'failed'
+            ? { outcome: 'permanent', provider: 'herald', code: err.code, message: err.message }
+            : undefined,
+      });
+      return { outcome: err.status };
+    }
+
+    const result = await provider.send(
+      { id: delivery.id, tenantId: delivery.tenantId, eventId: delivery.eventId, attempt: delivery.attempt },
+      message,
+    );
+    const attempt = {
+      outcome: result.outcome,
+      provider: provider.name,
+      code: result.code,
+      message: [result.message, targetSummary(result)].filter(Boolean).join(' — ') || undefined,
+    };
+    const outcome: ExternalOutcome =
+      result.outcome === 'ok' ? 'sent' : result.outcome === 'retryable' ? (lastAttempt ? 'dead' : 'retry') : 'failed';
+    await inTransaction(this.pool, async (client) => {
+      await finishDelivery(client, delivery, {
+        status: outcome === 'retry' ? 'queued' : outcome,
+        attempt,
+        providerMessageId: result.providerMessageId,
+      });
+      await this.applyFeedback(client, delivery, result);
+    });
+    return { outcome, result };
+  }
+
+  /** What a provider's answer says about the address itself: a dead push token or webhook endpoint. */
+  private async applyFeedback(
+    client: { query: Pool['query'] },
+    delivery: ClaimedDelivery,
+    result: SendResult,
+  ): Promise<void> {
+    if (delivery.channel === 'push') {
+      const dead = (result.targets ?? []).filter((t) => t.outcome === 'bad_address');
+      if (dead.length === 0) return;
+      await client.query(
+        `UPDATE devices SET active = false, deactivated_at = now(), updated_at = now(),
+           deactivated_reason = reasons.reason
+         FROM unnest($2::text[], $3::text[]) AS reasons(token, reason)
+         WHERE devices.tenant_id = $1 AND devices.token = reasons.token AND devices.active`,
+        [
+          delivery.tenantId,
+          dead.map((t) => t.target),
+          dead.map((t) => `${t.code ?? 'bad_address'}: ${t.message ?? ''}`.trim()),
+        ],
+      );
+    }
+    if (delivery.channel === 'webhook' && result.outcome === 'bad_address' && delivery.endpointId) {
+      await client.query(
+        `UPDATE webhook_endpoints SET active = false, disabled_reason = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+        [delivery.tenantId, delivery.endpointId, `the endpoint answered ${result.code ?? 'gone'}`],
+      );
+    }
+  }
+}
+
+/** For a push send, the per-token answers in one line. */
+function targetSummary(result: SendResult): string | undefined {
+  if (!result.targets?.length) return undefined;
+  return result.targets.map((t) => `${shortToken(t.target)}: ${t.outcome}${t.code ? ` (${t.code})` : ''}`).join('; ');
+}
+
+/** Real FCM tokens run to ~160 characters: the head is enough to tell a subscriber's devices apart. */
+function shortToken(token: string): string {
+  return token.length <= 24 ? token : `${token.slice(0, 16)}…`;
+}
