@@ -6,7 +6,7 @@ import { diffShapes, introspect, shapeFromDmmf, type SchemaShape } from '../help
 
 // Objects the migrations create on purpose although schema.prisma cannot express them
 // (the trigger and its function are not compared at all).
-const SQL_ONLY = ['_prisma_migrations', 'outbox_unpublished_idx'];
+const SQL_ONLY = ['_prisma_migrations', 'outbox_unpublished_idx', 'deliveries_unfinished_idx'];
 
 async function databaseShape(url: string, extraSql?: string): Promise<SchemaShape> {
   const client = new Client({ connectionString: url });

@@ -2,6 +2,17 @@ import { z } from 'zod';
 import { WORKER_ROLES } from './worker-roles';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const optionalInt = (min: number) => z.coerce.number().int().min(min).optional();
+// A provider's throughput as `<jobs>/<duration>`, e.g. `100/1s` or `6000/1m` (BullMQ's queue limiter).
+const throughput = z
+  .string()
+  .regex(/^\d+\/\d+(ms|s|m)$/, { error: 'expects <jobs>/<duration>, e.g. 100/1s or 6000/1m' })
+  .transform((value) => {
+    const [, max, amount, unit] = /^(\d+)\/(\d+)(ms|s|m)$/.exec(value)!;
+    return { max: Number(max), duration: Number(amount) * { ms: 1, s: 1000, m: 60_000 }[unit as 'ms' | 's' | 'm'] };
+  })
+  .refine((limit) => limit.max > 0 && limit.duration > 0, { error: 'expects a positive count and duration' })
+  .optional();
 const url = (protocols: string[], what: string) =>
   z
     .string({ error: `expects ${what}` })
@@ -78,6 +89,25 @@ export const configSchema = z
       .default('false')
       .transform((v) => v === 'true'),
     WEBHOOK_TIMEOUT_MS: int(15000, 100),
+
+    // Retries of retryable provider answers: attempts per delivery (per channel when set), and the
+    // exponential backoff with full jitter between them.
+    RETRY_MAX_ATTEMPTS: int(5, 1),
+    RETRY_MAX_ATTEMPTS_EMAIL: optionalInt(1),
+    RETRY_MAX_ATTEMPTS_SMS: optionalInt(1),
+    RETRY_MAX_ATTEMPTS_PUSH: optionalInt(1),
+    RETRY_MAX_ATTEMPTS_WEBHOOK: optionalInt(1),
+    RETRY_BASE_DELAY_MS: int(1000, 1),
+    RETRY_MAX_DELAY_MS: int(3_600_000, 1),
+    PROVIDER_RATE_EMAIL: throughput,
+    PROVIDER_RATE_SMS: throughput,
+    PROVIDER_RATE_PUSH: throughput,
+    PROVIDER_RATE_WEBHOOK: throughput,
+
+    // Housekeeping: how often the sweep runs, and how long a delivery may sit in queued/pending
+    // (or past its lease in sending) before the sweep makes sure a job exists for it.
+    HOUSEKEEPING_INTERVAL_MS: int(15_000, 100),
+    STUCK_AFTER_SECONDS: int(120, 1),
   })
   .superRefine((env, ctx) => {
     // Conditional requirements: a provider is either fully configured or left to its sandbox.
@@ -90,6 +120,8 @@ export const configSchema = z
         need('TWILIO_FROM', 'TWILIO_ACCOUNT_SID (or set TWILIO_MESSAGING_SERVICE_SID)');
     }
     if (env.FCM_PROJECT_ID && !env.FCM_API_BASE_URL) need('FCM_SERVICE_ACCOUNT', 'FCM_PROJECT_ID');
+    if (env.RETRY_MAX_DELAY_MS < env.RETRY_BASE_DELAY_MS)
+      ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_DELAY_MS'], message: 'must not be below RETRY_BASE_DELAY_MS' });
   });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -10,7 +10,7 @@ describe('loadConfig', () => {
   it('applies defaults to a minimal environment', () => {
     const config = loadConfig(valid);
     expect(config.port).toBe(3000);
-    expect(config.workerRoles).toEqual(['relay', 'fanout', 'email', 'sms', 'push', 'inapp', 'webhook']);
+    expect(config.workerRoles).toEqual(['relay', 'fanout', 'email', 'sms', 'push', 'inapp', 'webhook', 'housekeeping']);
     expect(config.providers).toMatchObject({
       email: null,
       sms: null,
@@ -29,7 +29,13 @@ describe('loadConfig', () => {
     [{ PORT: 'eighty' }, 'PORT is invalid'],
     [
       { WORKER_ROLES: 'relay,mail' },
-      'WORKER_ROLES is invalid: expects a comma-separated list of relay, fanout, email, sms, push, inapp, webhook (unknown: mail)',
+      'WORKER_ROLES is invalid: expects a comma-separated list of relay, fanout, email, sms, push, inapp, webhook, housekeeping (unknown: mail)',
+    ],
+    [{ PROVIDER_RATE_SMS: '100 per second' }, 'PROVIDER_RATE_SMS is invalid: expects <jobs>/<duration>, e.g. 100/1s'],
+    [{ RETRY_MAX_ATTEMPTS_EMAIL: '0' }, 'RETRY_MAX_ATTEMPTS_EMAIL is invalid'],
+    [
+      { RETRY_BASE_DELAY_MS: '5000', RETRY_MAX_DELAY_MS: '1000' },
+      'RETRY_MAX_DELAY_MS is invalid: must not be below RETRY_BASE_DELAY_MS',
     ],
   ])('names the setting and what it expects: %j', (override, message) => {
     expect(() => loadConfig({ ...valid, ...override })).toThrow(message);
@@ -46,6 +52,23 @@ describe('loadConfig', () => {
       TWILIO_FROM: '+15550001111',
     });
     expect(sms.providers.sms).toMatchObject({ from: '+15550001111' });
+  });
+
+  it('reads retry budgets per channel over the default, and provider throughputs', () => {
+    const config = loadConfig({
+      ...valid,
+      RETRY_MAX_ATTEMPTS: '4',
+      RETRY_MAX_ATTEMPTS_WEBHOOK: '9',
+      PROVIDER_RATE_SMS: '100/1s',
+      PROVIDER_RATE_EMAIL: '6000/1m',
+    });
+    expect(config.retry.maxAttempts).toEqual({ email: 4, sms: 4, push: 4, webhook: 9, inapp: 4 });
+    expect(config.providerRates).toEqual({
+      email: { max: 6000, duration: 60_000 },
+      sms: { max: 100, duration: 1000 },
+      push: undefined,
+      webhook: undefined,
+    });
   });
 
   it('parses and de-duplicates worker roles', () => {

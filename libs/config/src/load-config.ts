@@ -56,6 +56,26 @@ function toConfig(env: RawConfig) {
         : null,
       webhook: { allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutMs: env.WEBHOOK_TIMEOUT_MS },
     },
+    retry: {
+      maxAttempts: {
+        email: env.RETRY_MAX_ATTEMPTS_EMAIL ?? env.RETRY_MAX_ATTEMPTS,
+        sms: env.RETRY_MAX_ATTEMPTS_SMS ?? env.RETRY_MAX_ATTEMPTS,
+        push: env.RETRY_MAX_ATTEMPTS_PUSH ?? env.RETRY_MAX_ATTEMPTS,
+        webhook: env.RETRY_MAX_ATTEMPTS_WEBHOOK ?? env.RETRY_MAX_ATTEMPTS,
+        // In-app has no provider to retry: only infrastructure failures repeat it.
+        inapp: env.RETRY_MAX_ATTEMPTS,
+      },
+      baseDelayMs: env.RETRY_BASE_DELAY_MS,
+      maxDelayMs: env.RETRY_MAX_DELAY_MS,
+    },
+    /** BullMQ limiter per channel queue, from PROVIDER_RATE_<CHANNEL>; absent: unlimited */
+    providerRates: {
+      email: env.PROVIDER_RATE_EMAIL,
+      sms: env.PROVIDER_RATE_SMS,
+      push: env.PROVIDER_RATE_PUSH,
+      webhook: env.PROVIDER_RATE_WEBHOOK,
+    },
+    housekeeping: { intervalMs: env.HOUSEKEEPING_INTERVAL_MS, stuckAfterSeconds: env.STUCK_AFTER_SECONDS },
   };
 }
 

@@ -19,8 +19,14 @@ describe('delivery state machine', () => {
     expect(CLAIMABLE_STATUSES).toEqual(['pending', 'queued', 'deferred']);
   });
 
-  it('leaves dead only through a replay to queued', () => {
-    expect(DELIVERY_STATUSES.filter((to) => canTransition('dead', to))).toEqual(['queued']);
+  it('leaves dead only through a replay (queued) or a purge (failed)', () => {
+    expect(DELIVERY_STATUSES.filter((to) => canTransition('dead', to))).toEqual(['queued', 'failed']);
+  });
+
+  it('lets a claimant find the subscriber over their rate limit', () => {
+    expect(canTransition('sending', 'deferred')).toBe(true);
+    expect(canTransition('sending', 'rate_limited')).toBe(true);
+    expect(canTransition('deferred', 'sending')).toBe(true);
   });
 
   it('treats sent and dead as terminal for "is anything still in flight?" checks', () => {

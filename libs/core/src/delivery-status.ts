@@ -21,12 +21,13 @@ const transitions: Record<DeliveryStatus, readonly DeliveryStatus[]> = {
   queued: ['sending', 'deferred', 'rate_limited', 'suppressed', 'skipped'],
   deferred: ['queued', 'sending', 'rate_limited'],
   // sending → sending is a re-claim after the previous claimant's lease ran out; → skipped when
-  // the subscriber turns out to have no address on the channel (no email, no active device, …).
-  sending: ['sending', 'sent', 'queued', 'failed', 'dead', 'skipped'],
+  // the subscriber turns out to have no address on the channel (no email, no active device, …);
+  // → deferred / rate_limited when the claimant finds the subscriber over their rate limit.
+  sending: ['sending', 'sent', 'queued', 'deferred', 'rate_limited', 'failed', 'dead', 'skipped'],
   sent: ['delivered', 'failed'],
   delivered: [],
-  // A dead delivery leaves the DLQ only through a replay.
-  dead: ['queued'],
+  // A dead delivery leaves the DLQ through a replay, or a purge (the operator gives up on it).
+  dead: ['queued', 'failed'],
   failed: [],
   suppressed: [],
   skipped: [],

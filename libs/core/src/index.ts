@@ -3,5 +3,7 @@ export * from './delivery-status';
 export * from './event-input';
 export * from './idempotency';
 export * from './ids';
+export * from './rate-limit-policy';
+export * from './retry-policy';
 export * from './rule-input';
 export * from './secrets';

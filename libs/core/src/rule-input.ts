@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS } from './channels';
+import { rateLimitSchema, type RateLimit } from './rate-limit-policy';
 
 const text = (max: number) => z.string().min(1).max(max);
 
@@ -11,16 +12,6 @@ export const templateSchemas = {
   inapp: z.strictObject({ title: text(1000), body: text(20_000), url: text(2000).optional() }),
   webhook: z.strictObject({ payload: text(500_000).optional() }),
 } as const;
-
-export const rateLimitSchema = z.strictObject({
-  limit: z.number().int().min(1).max(1_000_000),
-  windowSeconds: z
-    .number()
-    .int()
-    .min(1)
-    .max(86_400 * 31),
-  policy: z.enum(['defer', 'drop']),
-});
 
 function channelRule<C extends keyof typeof templateSchemas>(channel: C) {
   return z.strictObject({
@@ -55,5 +46,5 @@ export type RuleInput = z.infer<typeof ruleInputSchema>;
 export interface ChannelRule {
   channel: (typeof CHANNELS)[number];
   template: Record<string, unknown>;
-  rateLimit?: z.infer<typeof rateLimitSchema>;
+  rateLimit?: RateLimit;
 }
