@@ -11,11 +11,20 @@ export interface JobPayloads {
   [QueueName.DeliverPush]: DeliveryJob;
   [QueueName.DeliverInapp]: DeliveryJob;
   [QueueName.DeliverWebhook]: DeliveryJob;
+  [QueueName.DeadLetter]: DeadLetterJob;
 }
 
 export interface DeliveryJob {
   deliveryId: string;
   tenantId: string;
+}
+
+/** A copy of a dead delivery, for queue tooling; Postgres stays the record the admin API reads. */
+export interface DeadLetterJob extends DeliveryJob {
+  eventId: string;
+  channel: string;
+  attempts: number;
+  lastError: string | null;
 }
 
 export type JobOf<Q extends QueueName> = JobPayloads[Q];
