@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { QueueClients } from '@herald/queue';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AuthGuard } from './auth/auth.guard';
+import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { DeadLettersService } from './dead-letters/dead-letters.service';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { InboxStreamService } from './inbox/inbox-stream.service';
@@ -11,8 +14,10 @@ import { InboxService } from './inbox/inbox.service';
 import { EventsController } from './ingest/events.controller';
 import { EventsQuery } from './ingest/events.query';
 import { IngestUseCase } from './ingest/ingest.usecase';
+import { MetricsController } from './metrics/metrics.controller';
 import { RulesController } from './rules/rules.controller';
 import { SandboxController } from './sandbox/sandbox.controller';
+import { SettingsController } from './settings/settings.controller';
 import { DevicesController } from './subscribers/devices.controller';
 import { TenantsController } from './tenants/tenants.controller';
 import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
@@ -29,6 +34,9 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     WebhookEndpointsController,
     DevicesController,
     SandboxController,
+    DeadLettersController,
+    SettingsController,
+    MetricsController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
@@ -38,6 +46,8 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     EventsQuery,
     InboxService,
     InboxStreamService,
+    QueueClients,
+    DeadLettersService,
   ],
 })
 export class ApiModule {}

@@ -1,6 +1,6 @@
 import type { Provider, Type } from '@nestjs/common';
 import type { WorkerRole } from '@herald/config';
-import { QueueName } from '@herald/queue';
+import { DELIVERY_QUEUES, QueueName } from '@herald/queue';
 import { DeliverExternalUseCase } from './channels/deliver-external.usecase';
 import { DeliverInappUseCase } from './channels/deliver-inapp.usecase';
 import { DeliveryRunner } from './channels/delivery-runner';
@@ -13,7 +13,10 @@ import {
 } from './channels/delivery.processor';
 import { FanoutProcessor } from './fanout/fanout.processor';
 import { FanoutUseCase } from './fanout/fanout.usecase';
+import { DeadLetterCopier } from './dlq/dead-letter-copier';
+import { DeliverySweepService } from './housekeeping/delivery-sweep.service';
 import { OutboxRelayService } from './relay/outbox-relay.service';
+import { RateLimitGate } from './channels/rate-limit-gate';
 
 interface RoleSpec {
   /** the queue this role consumes, if any */
@@ -26,14 +29,16 @@ interface RoleSpec {
   provider?: 'email' | 'sms' | 'push' | 'webhook';
 }
 
+const deliveryRunner = [DeliveryRunner, RateLimitGate, DeadLetterCopier];
+
 const external = (
   channel: 'email' | 'sms' | 'push' | 'webhook',
   queue: QueueName,
   processor: Type<unknown>,
 ): RoleSpec => ({
   consumes: queue,
-  produces: [],
-  providers: [DeliveryRunner, DeliverExternalUseCase],
+  produces: [QueueName.DeadLetter],
+  providers: [...deliveryRunner, DeliverExternalUseCase],
   processor,
   provider: channel,
 });
@@ -43,13 +48,7 @@ export const ROLES: Record<WorkerRole, RoleSpec> = {
   relay: { produces: [QueueName.Fanout], providers: [OutboxRelayService] },
   fanout: {
     consumes: QueueName.Fanout,
-    produces: [
-      QueueName.DeliverEmail,
-      QueueName.DeliverSms,
-      QueueName.DeliverPush,
-      QueueName.DeliverInapp,
-      QueueName.DeliverWebhook,
-    ],
+    produces: [...DELIVERY_QUEUES],
     providers: [FanoutUseCase],
     processor: FanoutProcessor,
   },
@@ -59,8 +58,12 @@ export const ROLES: Record<WorkerRole, RoleSpec> = {
   webhook: external('webhook', QueueName.DeliverWebhook, WebhookProcessor),
   inapp: {
     consumes: QueueName.DeliverInapp,
-    produces: [],
-    providers: [DeliveryRunner, DeliverInappUseCase],
+    produces: [QueueName.DeadLetter],
+    providers: [...deliveryRunner, DeliverInappUseCase],
     processor: InappProcessor,
+  },
+  housekeeping: {
+    produces: [QueueName.Fanout, ...DELIVERY_QUEUES],
+    providers: [DeliverySweepService],
   },
 };

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUuid } from '@herald/core';
 import { PrismaService, type Prisma } from '@herald/db';
+import { decodeCursor, encodeCursor } from '../http/cursor';
 import { Problem } from '../http/problem';
 
 export interface InboxOwner {
@@ -20,8 +21,7 @@ export class InboxService {
     const where: Prisma.InboxMessageWhereInput = { ...owner, archivedAt: null };
     if (opts.status === 'unread') where.readAt = null;
     if (opts.status === 'read') where.readAt = { not: null };
-    if (after)
-      where.OR = [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }];
+    if (after) where.OR = [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }];
     const rows = await this.prisma.inboxMessage.findMany({
       where,
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -31,7 +31,7 @@ export class InboxService {
     const last = page[page.length - 1];
     return {
       items: page.map(inboxItem),
-      nextCursor: rows.length > opts.limit && last ? encodeCursor(last) : undefined,
+      nextCursor: rows.length > opts.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : undefined,
     };
   }
 
@@ -94,19 +94,4 @@ export function inboxItem(
     seenAt: m.seenAt ?? undefined,
     archivedAt: m.archivedAt ?? undefined,
   };
-}
-
-function encodeCursor(m: { createdAt: Date; id: string }): string {
-  return Buffer.from(`${m.createdAt.toISOString()}|${m.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at);
-  if (!id || !isUuid(id) || Number.isNaN(createdAt.getTime())) {
-    throw Problem.badRequest('The cursor is not valid', [
-      { path: 'cursor', message: 'expects a nextCursor from a previous page' },
-    ]);
-  }
-  return { createdAt, id };
 }

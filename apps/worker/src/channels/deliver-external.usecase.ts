@@ -2,34 +2,42 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Pool } from 'pg';
 import type { SendResult } from '@herald/channels';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { retryDelay } from '@herald/core';
 import { PG_POOL, inTransaction } from '@herald/db';
 import { buildMessage, Undeliverable, type ExternalChannel } from './channel-messages';
 import { providerToken, type AnyProvider } from './channel-providers';
 import { finishDelivery, type ClaimedDelivery } from './delivery-claim';
-import { loadDeliveryContext } from './delivery-context';
+import type { DeliveryContext } from './delivery-context';
 
 export type ExternalOutcome = 'sent' | 'failed' | 'skipped' | 'retry' | 'dead';
 
+export interface ExternalResult {
+  outcome: ExternalOutcome;
+  result?: SendResult;
+  /** 'retry': how long until the next attempt */
+  retryInMs?: number;
+}
+
 /**
  * Email, SMS, push and webhook: render, call the channel's provider once, and record what it
- * answered. The caller (the runner) turns 'retry' into a BullMQ retry with backoff.
+ * answered. A retryable answer is retried after the provider's Retry-After or our backoff until
+ * the channel's attempt budget is spent, then the delivery is dead. The runner moves the job.
  */
 @Injectable()
 export class DeliverExternalUseCase {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 
-  async deliver(
-    delivery: ClaimedDelivery,
-    lastAttempt: boolean,
-  ): Promise<{ outcome: ExternalOutcome; result?: SendResult }> {
+  async deliver(delivery: ClaimedDelivery, context: DeliveryContext): Promise<ExternalResult> {
     const channel = delivery.channel as ExternalChannel;
     const provider = this.moduleRef.get<AnyProvider>(providerToken(channel), { strict: false });
     let message;
     try {
-      message = await buildMessage(this.pool, delivery, await loadDeliveryContext(this.pool, delivery));
+      message = await buildMessage(this.pool, delivery, context);
     } catch (err) {
       if (!(err instanceof Undeliverable)) throw err;
       await finishDelivery(this.pool, delivery, {
@@ -53,17 +61,22 @@ export class DeliverExternalUseCase {
       code: result.code,
       message: [result.message, targetSummary(result)].filter(Boolean).join(' — ') || undefined,
     };
+    const attemptsUsed = delivery.attempt - delivery.attemptFloor;
+    const budgetSpent = attemptsUsed >= this.config.retry.maxAttempts[channel];
     const outcome: ExternalOutcome =
-      result.outcome === 'ok' ? 'sent' : result.outcome === 'retryable' ? (lastAttempt ? 'dead' : 'retry') : 'failed';
+      result.outcome === 'ok' ? 'sent' : result.outcome === 'retryable' ? (budgetSpent ? 'dead' : 'retry') : 'failed';
+    const retryInMs =
+      outcome === 'retry' ? retryDelay(attemptsUsed, this.config.retry, result.retryAfterMs) : undefined;
     await inTransaction(this.pool, async (client) => {
       await finishDelivery(client, delivery, {
         status: outcome === 'retry' ? 'queued' : outcome,
         attempt,
         providerMessageId: result.providerMessageId,
+        notBefore: retryInMs === undefined ? undefined : new Date(Date.now() + retryInMs),
       });
       await this.applyFeedback(client, delivery, result);
     });
-    return { outcome, result };
+    return { outcome, result, retryInMs };
   }
 
   /** What a provider's answer says about the address itself: a dead push token or webhook endpoint. */

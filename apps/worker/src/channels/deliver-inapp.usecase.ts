@@ -5,7 +5,7 @@ import { TemplateError, renderTemplate } from '@herald/channels';
 import { PG_POOL, inTransaction } from '@herald/db';
 import { createRedis, inboxChannel } from '@herald/queue';
 import { finishDelivery, type ClaimedDelivery } from './delivery-claim';
-import { loadDeliveryContext } from './delivery-context';
+import type { DeliveryContext } from './delivery-context';
 
 const INSERT_MESSAGE = `
 INSERT INTO inbox_messages (id, tenant_id, subscriber_id, event_id, title, body, url, data)
@@ -30,8 +30,7 @@ export class DeliverInappUseCase implements OnApplicationShutdown {
     this.redis = createRedis(config.redisUrl, 'inapp-publisher');
   }
 
-  async deliver(delivery: ClaimedDelivery): Promise<'sent' | 'failed'> {
-    const context = await loadDeliveryContext(this.pool, delivery);
+  async deliver(delivery: ClaimedDelivery, context: DeliveryContext): Promise<'sent' | 'failed'> {
     let rendered: { title: string; body: string; url?: string };
     try {
       if (!context.template) throw new TemplateError('rule', 'the event type no longer has an in-app rule');

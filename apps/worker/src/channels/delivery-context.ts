@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { ChannelRule } from '@herald/core';
+import { applicableRateLimit, type AppliedRateLimit, type ChannelRule } from '@herald/core';
 import type { RenderContext } from '@herald/channels';
 import type { ClaimedDelivery } from './delivery-claim';
 
@@ -10,16 +10,19 @@ export interface DeliveryContext {
   /** webhook deliveries: the endpoint they go to */
   endpoint: { url: string; secret: string; active: boolean; disabledReason: string | null } | null;
   event: { id: string; type: string; createdAt: Date; data: Record<string, unknown> };
+  /** the per-subscriber limit this delivery counts against, if any */
+  rateLimit: AppliedRateLimit | null;
 }
 
-// One round trip for what every channel needs to render: the event, the subscriber (or the
-// webhook endpoint) and the channel's template in the event type's current rule.
+// One round trip for what every channel needs: the event, the subscriber (or the webhook
+// endpoint), the channel's template in the event type's current rule, and the rate limits.
 const LOAD = `
-SELECT e.type, e.data, e.created_at AS "createdAt", r.channels,
+SELECT e.type, e.data, e.created_at AS "createdAt", r.channels, r.critical, t.rate_limits AS "tenantRateLimits",
        s.email, s.phone, s.locale, s.timezone, s.data AS "subscriberData",
        w.url AS "endpointUrl", w.secret AS "endpointSecret", w.active AS "endpointActive",
        w.disabled_reason AS "endpointDisabledReason"
 FROM events e
+JOIN tenants t ON t.id = e.tenant_id
 LEFT JOIN rules r ON r.tenant_id = e.tenant_id AND r.event_type = e.type
 LEFT JOIN subscribers s ON s.tenant_id = e.tenant_id AND s.subscriber_id = $2
 LEFT JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.id = $3
@@ -28,12 +31,19 @@ WHERE e.id = $1`;
 export async function loadDeliveryContext(pool: Pool, delivery: ClaimedDelivery): Promise<DeliveryContext> {
   const { rows } = await pool.query(LOAD, [delivery.eventId, delivery.subscriberId, delivery.endpointId]);
   const row = rows[0] ?? {};
-  const template =
-    (row.channels as ChannelRule[] | null)?.find((c) => c.channel === delivery.channel)?.template ?? null;
+  const channelRule = (row.channels as ChannelRule[] | null)?.find((c) => c.channel === delivery.channel);
   const event = { id: delivery.eventId, type: row.type, createdAt: row.createdAt, data: row.data ?? {} };
   return {
-    template,
+    template: channelRule?.template ?? null,
     event,
+    rateLimit: applicableRateLimit({
+      channel: delivery.channel,
+      subscriberId: delivery.subscriberId,
+      eventType: row.type,
+      critical: row.critical ?? false,
+      ruleLimit: channelRule?.rateLimit,
+      tenantLimits: row.tenantRateLimits ?? {},
+    }),
     subscriber: delivery.subscriberId ? { email: row.email ?? null, phone: row.phone ?? null } : null,
     endpoint: row.endpointUrl
       ? {

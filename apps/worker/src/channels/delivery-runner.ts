@@ -1,51 +1,105 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import type { AppliedRateLimit } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import type { DeliveryJob } from '@herald/queue';
+import { DeadLetterCopier } from '../dlq/dead-letter-copier';
 import { DeliverExternalUseCase } from './deliver-external.usecase';
 import { DeliverInappUseCase } from './deliver-inapp.usecase';
-import { claimDelivery, releaseDelivery } from './delivery-claim';
+import { claimDelivery, holdBackDelivery, releaseDelivery, type ClaimedDelivery } from './delivery-claim';
+import { loadDeliveryContext } from './delivery-context';
+import { RateLimitGate } from './rate-limit-gate';
 
-/** Thrown for a provider's retryable answer (already recorded as an attempt): BullMQ retries with backoff. */
-export class RetryableDeliveryError extends Error {}
+/** What became of one run of a delivery job, and so what the job does next. */
+type RunOutcome =
+  | { next: 'done'; status: string }
+  | { next: 'later'; status: 'queued' | 'deferred'; inMs: number }
+  | { next: 'fail'; status: 'failed'; reason: string };
 
-/** One delivery job, whatever the channel: claim it, deliver it, and turn the outcome into the job's result. */
+/**
+ * One delivery job, whatever the channel: claim it, apply the subscriber's rate limit, deliver,
+ * and turn the outcome into what BullMQ does with the job. Waits (a retry's backoff, a rate-limit
+ * window) move the job to the delayed set without using up BullMQ attempts: the retry budget is
+ * counted in Postgres, per delivery, so it survives Redis losing the job.
+ */
 @Injectable()
 export class DeliveryRunner {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(RateLimitGate) private readonly rateLimits: RateLimitGate,
+    @Inject(DeadLetterCopier) private readonly deadLetters: DeadLetterCopier,
   ) {}
 
   async run(job: Job<DeliveryJob>, token?: string): Promise<string> {
     const claim = await claimDelivery(this.pool, job.data.deliveryId, this.config.deliveryLeaseSeconds);
     if (!claim.claimed) {
-      if (claim.status === 'sending' && claim.leaseUntil && token) {
+      if (claim.status === 'sending' && claim.leaseUntil) {
         // Another worker holds a live lease: look again when it runs out, in case that worker died.
-        await job.moveToDelayed(claim.leaseUntil.getTime() + 100, token);
-        throw new DelayedError();
+        return this.later(job, token, claim.leaseUntil.getTime() + 100 - Date.now());
       }
+      // A redelivered job of a dead delivery finishes the copy to the DLQ its first run may have missed.
+      if (claim.status === 'dead') await this.deadLetters.copy(job.data.deliveryId);
       return `skipped: delivery is ${claim.status}`;
     }
-    const delivery = claim.delivery;
+
+    let outcome: RunOutcome;
     try {
-      if (delivery.channel === 'inapp')
-        return await this.moduleRef.get(DeliverInappUseCase, { strict: false }).deliver(delivery);
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const { outcome, result } = await this.moduleRef
-        .get(DeliverExternalUseCase, { strict: false })
-        .deliver(delivery, lastAttempt);
-      if (outcome === 'retry')
-        throw new RetryableDeliveryError(`${result?.code ?? 'retryable'}: ${result?.message ?? ''}`);
-      return outcome;
+      outcome = await this.deliver(claim.delivery);
     } catch (err) {
-      if (!(err instanceof RetryableDeliveryError))
-        await releaseDelivery(this.pool, delivery.id).catch(() => undefined);
+      // Infrastructure trouble (database, template store…): hand the delivery back for BullMQ's retry.
+      await releaseDelivery(this.pool, claim.delivery.id).catch(() => undefined);
       throw err;
     }
+    if (outcome.next === 'later') return this.later(job, token, outcome.inMs);
+    if (outcome.next === 'fail') throw new UnrecoverableError(outcome.reason);
+    if (outcome.status === 'dead') await this.deadLetters.copy(claim.delivery.id);
+    return outcome.status;
+  }
+
+  private async deliver(delivery: ClaimedDelivery): Promise<RunOutcome> {
+    const context = await loadDeliveryContext(this.pool, delivery);
+    if (context.rateLimit) {
+      const held = await this.applyRateLimit(delivery, context.rateLimit);
+      if (held) return held;
+    }
+    if (delivery.channel === 'inapp') {
+      const status = await this.moduleRef.get(DeliverInappUseCase, { strict: false }).deliver(delivery, context);
+      return { next: 'done', status };
+    }
+    const { outcome, result, retryInMs } = await this.moduleRef
+      .get(DeliverExternalUseCase, { strict: false })
+      .deliver(delivery, context);
+    if (outcome === 'retry') return { next: 'later', status: 'queued', inMs: retryInMs ?? 0 };
+    if (outcome === 'failed' && result) {
+      // Permanent: BullMQ must not retry; the job stays in the failed set with the reason.
+      return { next: 'fail', status: 'failed', reason: `${result.code ?? result.outcome}: ${result.message ?? ''}` };
+    }
+    return { next: 'done', status: outcome };
+  }
+
+  /** Over the limit: deferred to when the window has room (policy defer), or dropped (drop). */
+  private async applyRateLimit(delivery: ClaimedDelivery, limit: AppliedRateLimit): Promise<RunOutcome | null> {
+    const decision = await this.rateLimits.pass(delivery, limit);
+    if (decision.allowed) return null;
+    const reason = `rate limit: ${limit.limit} per ${limit.windowSeconds} s for this subscriber on ${delivery.channel}`;
+    if (limit.policy === 'drop') {
+      await holdBackDelivery(this.pool, delivery, { status: 'rate_limited', reason });
+      return { next: 'done', status: 'rate_limited' };
+    }
+    const notBefore = new Date(Date.now() + decision.retryAfterMs);
+    await holdBackDelivery(this.pool, delivery, { status: 'deferred', reason, notBefore });
+    return { next: 'later', status: 'deferred', inMs: decision.retryAfterMs };
+  }
+
+  /** Puts the job back in the delayed set, without counting a BullMQ attempt. */
+  private async later(job: Job<DeliveryJob>, token: string | undefined, inMs: number): Promise<never> {
+    if (!token) throw new Error('cannot delay a job without its lock token');
+    await job.moveToDelayed(Date.now() + Math.max(0, inMs), token);
+    throw new DelayedError();
   }
 }

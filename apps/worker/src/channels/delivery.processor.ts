@@ -20,6 +20,11 @@ function deliveryProcessor(channel: Channel): Type<WorkerHost> {
     onApplicationBootstrap(): void {
       this.worker.concurrency =
         channel === 'inapp' ? this.config.concurrency.inapp : this.config.channelConcurrency[channel];
+      // The provider's throughput cap (PROVIDER_RATE_<CHANNEL>) is a BullMQ queue limiter, shared by
+      // every worker of the queue. @Processor's options are fixed at import, before config exists;
+      // BullMQ reads the limiter from the worker's options on every fetch.
+      const rate = channel === 'inapp' ? undefined : this.config.providerRates[channel];
+      if (rate) this.worker.opts.limiter = rate;
     }
 
     process(job: Job<DeliveryJob>, token?: string): Promise<string> {

@@ -1,11 +1,9 @@
-import { getQueueToken } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
 import { deliveryId, type Channel, type ChannelRule } from '@herald/core';
 import { PG_POOL } from '@herald/db';
-import { deliveryQueue, type DeliveryJob, type JobOf, type QueueName } from '@herald/queue';
+import { deliveryQueuesOf, enqueueDeliveries, type JobOf, type QueueName } from '@herald/queue';
 
 // Inline subscriber fields from the event upsert the subscriber; given fields win, absent ones
 // keep what is stored. Rows that would not change are not rewritten.
@@ -141,23 +139,12 @@ export class FanoutUseCase {
 
   private async enqueuePending(eventId: string, tenantId: string): Promise<number> {
     const { rows } = await this.pool.query<{ id: string; channel: Channel }>(UNQUEUED, [eventId]);
-    const byChannel = new Map<Channel, { id: string }[]>();
-    for (const row of rows) byChannel.set(row.channel, [...(byChannel.get(row.channel) ?? []), row]);
-    for (const [channel, deliveries] of byChannel) {
-      await this.queue(channel).addBulk(
-        deliveries.map((d) => ({
-          name: deliveryQueue(channel),
-          data: { deliveryId: d.id, tenantId },
-          opts: { jobId: d.id },
-        })),
-      );
-    }
+    await enqueueDeliveries(
+      deliveryQueuesOf(this.moduleRef),
+      rows.map((row) => ({ ...row, tenantId })),
+    );
     if (rows.length) await this.pool.query(MARK_QUEUED, [rows.map((r) => r.id)]);
     return rows.length;
-  }
-
-  private queue(channel: Channel): Queue<DeliveryJob> {
-    return this.moduleRef.get(getQueueToken(deliveryQueue(channel)), { strict: false });
   }
 
   private async setStatus(eventId: string, status: string): Promise<void> {

@@ -27,6 +27,10 @@ export class EmailProvider implements ChannelProvider<'email'> {
         connectionTimeout: 10_000,
         greetingTimeout: 10_000,
         socketTimeout: 30_000,
+        // A message whose connection closed mid-send (a 421, a dropped socket) is not re-sent behind
+        // our back: it comes back as a retryable answer, so every try is an attempt row and counts
+        // against the delivery's retry budget.
+        maxRequeues: 0,
       });
     } catch {
       // nodemailer's URL errors carry the URL, credentials included

@@ -1,0 +1,55 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { CHANNELS, eventTypeSchema, isUuid } from '@herald/core';
+import { Auth, TenantId } from '../auth/auth.decorator';
+import { parse } from '../http/parse';
+import { Problem } from '../http/problem';
+import { DeadLettersService } from './dead-letters.service';
+
+const filterShape = { channel: z.enum(CHANNELS).optional(), eventType: eventTypeSchema.optional() };
+const listQuery = z.object({
+  ...filterShape,
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+const replayBody = z.strictObject({ ...filterShape, before: z.iso.datetime({ offset: true }).optional() });
+
+/** Deliveries whose attempts ran out (status `dead`): inspect, replay, purge. */
+@Controller('v1/dead-letters')
+@Auth('admin')
+export class DeadLettersController {
+  constructor(@Inject(DeadLettersService) private readonly deadLetters: DeadLettersService) {}
+
+  @Get()
+  list(@TenantId() tenantId: string, @Query() query: unknown) {
+    return this.deadLetters.list(tenantId, parse(listQuery, query, 'query'));
+  }
+
+  @Post('replay')
+  @HttpCode(202)
+  replayMatching(@TenantId() tenantId: string, @Body() body: unknown) {
+    const input = parse(replayBody, body ?? {});
+    return this.deadLetters.replayMatching(tenantId, {
+      ...input,
+      before: input.before ? new Date(input.before) : undefined,
+    });
+  }
+
+  @Post(':deliveryId/replay')
+  @HttpCode(202)
+  replayOne(@TenantId() tenantId: string, @Param('deliveryId') deliveryId: string) {
+    return this.deadLetters.replayOne(tenantId, known(deliveryId));
+  }
+
+  @Delete(':deliveryId')
+  @HttpCode(204)
+  async purge(@TenantId() tenantId: string, @Param('deliveryId') deliveryId: string): Promise<void> {
+    await this.deadLetters.purge(tenantId, known(deliveryId));
+  }
+}
+
+/** Delivery ids are UUIDs: anything else cannot name one. */
+function known(deliveryId: string): string {
+  if (!isUuid(deliveryId)) throw Problem.notFound(`Delivery ${deliveryId}`);
+  return deliveryId;
+}

@@ -1,0 +1,157 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import type { Channel } from '@herald/core';
+import { PG_POOL, PrismaService, inTransaction, type Prisma } from '@herald/db';
+import { QueueClients, QueueName, enqueueDeliveries, ensureDeliveryJob, type DeliveryRef } from '@herald/queue';
+import { decodeCursor, encodeCursor } from '../http/cursor';
+import { Problem } from '../http/problem';
+
+const REPLAY_BATCH = 500;
+
+// A replay gives the delivery a fresh retry budget (attempt_floor) and keeps its attempt history.
+const REVIVE = `
+UPDATE deliveries d SET status = 'queued', attempt_floor = d.attempts, last_error = NULL, not_before = NULL,
+  lease_until = NULL, updated_at = now()
+FROM picked WHERE d.id = picked.id AND d.status = 'dead'
+RETURNING d.id, d.tenant_id AS "tenantId", d.channel`;
+
+const PICK_ONE = `WITH picked AS (SELECT id FROM deliveries WHERE tenant_id = $1 AND id = $2 FOR UPDATE)`;
+
+// SKIP LOCKED: two replays racing over the same filter split the rows instead of both taking them.
+const PICK_FILTERED = `
+WITH picked AS (
+  SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
+  WHERE d.tenant_id = $1 AND d.status = 'dead' AND d.updated_at < $2
+    AND ($3::text IS NULL OR d.channel = $3) AND ($4::text IS NULL OR e.type = $4)
+  ORDER BY d.updated_at
+  LIMIT ${REPLAY_BATCH}
+  FOR UPDATE OF d SKIP LOCKED)`;
+
+export interface DeadLetterFilter {
+  channel?: Channel;
+  eventType?: string;
+}
+
+/**
+ * The dead-letter queue as operators see it. Postgres is the record (status `dead`); the
+ * `dead-letter` BullMQ queue holds copies for queue tooling and is kept in step here.
+ */
+@Injectable()
+export class DeadLettersService {
+  private readonly logger = new Logger('dead-letters');
+
+  constructor(
+    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(QueueClients) private readonly queues: QueueClients,
+  ) {}
+
+  async list(tenantId: string, filter: DeadLetterFilter & { cursor?: string; limit: number }) {
+    const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+    const where: Prisma.DeliveryWhereInput = {
+      tenantId,
+      status: 'dead',
+      ...(filter.channel && { channel: filter.channel }),
+      ...(filter.eventType && { event: { type: filter.eventType } }),
+      ...(after && { OR: [{ updatedAt: { lt: after.at } }, { updatedAt: after.at, id: { lt: after.id } }] }),
+    };
+    const rows = await this.prisma.delivery.findMany({
+      where,
+      orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
+      take: filter.limit + 1,
+      include: { event: { select: { type: true } }, attemptsLog: { orderBy: { attempt: 'desc' }, take: 1 } },
+    });
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((d) => ({
+        deliveryId: d.id,
+        eventId: d.eventId,
+        eventType: d.event.type,
+        channel: d.channel,
+        subscriberId: d.subscriberId ?? undefined,
+        endpointId: d.endpointId ?? undefined,
+        attempts: d.attempts,
+        lastError: d.lastError ?? undefined,
+        lastAttempt: d.attemptsLog[0]
+          ? {
+              at: d.attemptsLog[0].at,
+              outcome: d.attemptsLog[0].outcome,
+              provider: d.attemptsLog[0].provider ?? undefined,
+              code: d.attemptsLog[0].code ?? undefined,
+              message: d.attemptsLog[0].message ?? undefined,
+            }
+          : undefined,
+        deadAt: d.updatedAt,
+      })),
+      nextCursor: rows.length > filter.limit && last ? encodeCursor({ at: last.updatedAt, id: last.id }) : undefined,
+    };
+  }
+
+  async replayOne(tenantId: string, deliveryId: string): Promise<{ deliveryId: string; status: 'queued' }> {
+    const revived = await inTransaction(this.pool, (client) => this.revive(client, PICK_ONE, [tenantId, deliveryId]));
+    if (revived.length === 0) await this.notDead(tenantId, deliveryId);
+    await this.requeue(revived);
+    return { deliveryId, status: 'queued' };
+  }
+
+  /** Replays every matching dead delivery that died before `before`, in bounded batches. */
+  async replayMatching(tenantId: string, filter: DeadLetterFilter & { before?: Date }): Promise<{ replayed: number }> {
+    // Replayed deliveries that die again during this call are newer than `before`: not picked twice.
+    const before = filter.before ?? new Date();
+    let replayed = 0;
+    for (;;) {
+      const revived = await inTransaction(this.pool, (client) =>
+        this.revive(client, PICK_FILTERED, [tenantId, before, filter.channel ?? null, filter.eventType ?? null]),
+      );
+      if (revived.length === 0) return { replayed };
+      await this.requeue(revived);
+      replayed += revived.length;
+    }
+  }
+
+  /** The operator gives up on a dead delivery: it ends `failed`, with the reason kept. */
+  async purge(tenantId: string, deliveryId: string): Promise<void> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE deliveries SET status = 'failed', updated_at = now(),
+         last_error = 'purged from the dead-letter queue' || COALESCE(': ' || last_error, '')
+       WHERE tenant_id = $1 AND id = $2 AND status = 'dead'`,
+      [tenantId, deliveryId],
+    );
+    if (!rowCount) await this.notDead(tenantId, deliveryId);
+    await this.queues.get(QueueName.DeadLetter).remove(deliveryId);
+  }
+
+  private async revive(client: PoolClient, pick: string, params: unknown[]): Promise<DeliveryRef[]> {
+    return (await client.query<DeliveryRef>(`${pick} ${REVIVE}`, params)).rows;
+  }
+
+  /**
+   * Hands revived deliveries to their channel queues. If Redis is away they stay `queued` in
+   * Postgres, and the housekeeping sweep enqueues them once it is back: a replay is never lost.
+   */
+  private async requeue(deliveries: DeliveryRef[]): Promise<void> {
+    try {
+      const dlq = this.queues.get(QueueName.DeadLetter);
+      await Promise.all(deliveries.map((d) => dlq.remove(d.id)));
+      if (deliveries.length === 1) await ensureDeliveryJob(this.queues.deliveries, deliveries[0]);
+      else await enqueueDeliveries(this.queues.deliveries, deliveries);
+    } catch (err) {
+      this.logger.warn(`replayed deliveries left for the housekeeping sweep: ${(err as Error).message}`);
+    }
+  }
+
+  private async notDead(tenantId: string, deliveryId: string): Promise<never> {
+    const { rows } = await this.pool.query<{ status: string }>(
+      'SELECT status FROM deliveries WHERE tenant_id = $1 AND id = $2',
+      [tenantId, deliveryId],
+    );
+    if (!rows[0]) throw Problem.notFound(`Delivery ${deliveryId}`);
+    throw new Problem(
+      409,
+      'not-dead',
+      'The delivery is not in the dead-letter queue',
+      `delivery ${deliveryId} is ${rows[0].status}`,
+    );
+  }
+}

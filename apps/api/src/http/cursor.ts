@@ -1,0 +1,23 @@
+import { isUuid } from '@herald/core';
+import { Problem } from './problem';
+
+/** A keyset position in a listing ordered by (time, id), opaque to clients. */
+export interface Cursor {
+  at: Date;
+  id: string;
+}
+
+export function encodeCursor(position: Cursor): string {
+  return Buffer.from(`${position.at.toISOString()}|${position.id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Cursor {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const time = new Date(at);
+  if (!id || !isUuid(id) || Number.isNaN(time.getTime())) {
+    throw Problem.badRequest('The cursor is not valid', [
+      { path: 'cursor', message: 'expects a nextCursor from a previous page' },
+    ]);
+  }
+  return { at: time, id };
+}

@@ -1,0 +1,35 @@
+import { Body, Controller, Get, Inject, Patch } from '@nestjs/common';
+import { z } from 'zod';
+import { tenantRateLimitsSchema, type TenantRateLimits } from '@herald/core';
+import { PrismaService } from '@herald/db';
+import { Auth, TenantId } from '../auth/auth.decorator';
+import { parse } from '../http/parse';
+
+const patchSchema = z.strictObject({ rateLimits: tenantRateLimitsSchema.optional() });
+
+/**
+ * Tenant-wide settings. `rateLimits` are the per-subscriber defaults by channel that apply where a
+ * rule has no `rateLimit` of its own; PATCH merges by channel, and `null` lifts a channel's limit.
+ */
+@Controller('v1/settings')
+@Auth('admin')
+export class SettingsController {
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  @Get()
+  async get(@TenantId() tenantId: string) {
+    const tenant = await this.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+    return { rateLimits: tenant.rateLimits as TenantRateLimits };
+  }
+
+  @Patch()
+  async update(@TenantId() tenantId: string, @Body() body: unknown) {
+    const input = parse(patchSchema, body);
+    const current = await this.get(tenantId);
+    const merged = Object.fromEntries(
+      Object.entries({ ...current.rateLimits, ...input.rateLimits }).filter(([, limit]) => limit !== null),
+    );
+    await this.prisma.tenant.update({ where: { id: tenantId }, data: { rateLimits: merged } });
+    return { rateLimits: merged };
+  }
+}
