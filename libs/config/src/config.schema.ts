@@ -89,6 +89,26 @@ export const configSchema = z
       .default('false')
       .transform((v) => v === 'true'),
     WEBHOOK_TIMEOUT_MS: int(15000, 100),
+    // An endpoint is disabled after this many consecutive failed attempts spanning at least this long.
+    WEBHOOK_DISABLE_AFTER_FAILURES: int(20, 1),
+    WEBHOOK_DISABLE_AFTER_SECONDS: int(86_400, 0),
+
+    // Provider feedback. SendGrid's and the generic form's URLs refuse everything until their key is
+    // set; SNS messages verify against Amazon's certificates (plus one trusted certificate, if set).
+    SES_AUTO_CONFIRM: z
+      .enum(['true', 'false'], { error: 'expects true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
+    SNS_TRUSTED_CERT_URL: url(['https'], 'an https:// URL').optional(),
+    SNS_TRUSTED_CERT_FILE: z.string().min(1).optional(),
+    SENDGRID_WEBHOOK_PUBLIC_KEY: z
+      .string()
+      .min(40, { error: 'expects the base64 public key SendGrid shows' })
+      .optional(),
+    FEEDBACK_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, { error: 'expects a whsec_… secret' })
+      .optional(),
 
     // Retries of retryable provider answers: attempts per delivery (per channel when set), and the
     // exponential backoff with full jitter between them.
@@ -120,6 +140,7 @@ export const configSchema = z
         need('TWILIO_FROM', 'TWILIO_ACCOUNT_SID (or set TWILIO_MESSAGING_SERVICE_SID)');
     }
     if (env.FCM_PROJECT_ID && !env.FCM_API_BASE_URL) need('FCM_SERVICE_ACCOUNT', 'FCM_PROJECT_ID');
+    if (env.SNS_TRUSTED_CERT_URL) need('SNS_TRUSTED_CERT_FILE', 'SNS_TRUSTED_CERT_URL');
     if (env.RETRY_MAX_DELAY_MS < env.RETRY_BASE_DELAY_MS)
       ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_DELAY_MS'], message: 'must not be below RETRY_BASE_DELAY_MS' });
   });

@@ -56,6 +56,19 @@ function toConfig(env: RawConfig) {
         : null,
       webhook: { allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutMs: env.WEBHOOK_TIMEOUT_MS },
     },
+    webhookDisable: {
+      afterFailures: env.WEBHOOK_DISABLE_AFTER_FAILURES,
+      afterSeconds: env.WEBHOOK_DISABLE_AFTER_SECONDS,
+    },
+    feedback: {
+      sesAutoConfirm: env.SES_AUTO_CONFIRM,
+      /** a certificate trusted for SNS signatures besides Amazon's (tests, private setups) */
+      snsTrustedCertificate: env.SNS_TRUSTED_CERT_URL
+        ? { url: env.SNS_TRUSTED_CERT_URL, file: env.SNS_TRUSTED_CERT_FILE! }
+        : undefined,
+      sendgridPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY,
+      genericSecret: env.FEEDBACK_WEBHOOK_SECRET,
+    },
     retry: {
       maxAttempts: {
         email: env.RETRY_MAX_ATTEMPTS_EMAIL ?? env.RETRY_MAX_ATTEMPTS,

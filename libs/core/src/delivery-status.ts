@@ -23,8 +23,9 @@ const transitions: Record<DeliveryStatus, readonly DeliveryStatus[]> = {
   // sending → sending is a re-claim after the previous claimant's lease ran out; → skipped when
   // the subscriber turns out to have no address on the channel (no email, no active device, …);
   // → deferred / rate_limited when the claimant finds the subscriber over their rate limit.
-  sending: ['sending', 'sent', 'queued', 'deferred', 'rate_limited', 'failed', 'dead', 'skipped'],
-  sent: ['delivered', 'failed'],
+  sending: ['sending', 'sent', 'queued', 'deferred', 'rate_limited', 'failed', 'dead', 'skipped', 'suppressed'],
+  // sent → queued: the carrier's receipt says try again later (Twilio 30003), within the retry budget.
+  sent: ['delivered', 'failed', 'queued'],
   delivered: [],
   // A dead delivery leaves the DLQ through a replay, or a purge (the operator gives up on it).
   dead: ['queued', 'failed'],

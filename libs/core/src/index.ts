@@ -1,3 +1,4 @@
+export * from './addresses';
 export * from './channels';
 export * from './delivery-status';
 export * from './event-input';

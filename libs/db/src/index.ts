@@ -5,3 +5,5 @@ export * from './prisma.service';
 export * from './transaction';
 export type { Prisma } from './generated/prisma/client';
 export * from './migrate';
+export * from './feedback-events';
+export * from './suppressions';
