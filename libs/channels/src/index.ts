@@ -7,3 +7,7 @@ export * from './webhook/webhook.provider';
 export * from './webhook/webhook-signature';
 export * from './webhook/ssrf-guard';
 export * from './webhook/webhook-classification';
+export * from './feedback/feedback-signal';
+export * from './feedback/sns-message';
+export * from './feedback/sendgrid-events';
+export * from './feedback/generic-feedback';

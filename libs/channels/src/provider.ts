@@ -48,6 +48,8 @@ export interface EmailMessage {
 export interface SmsMessage {
   to: string;
   body: string;
+  /** the tenant's own sender number, instead of the provider's configured one */
+  from?: string;
 }
 
 export interface PushMessage {

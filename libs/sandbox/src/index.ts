@@ -5,3 +5,5 @@ export * from './sandbox.module';
 export * from './smtp';
 export * from './twilio';
 export * from './webhook';
+export * from './feedback/sendgrid-signer';
+export * from './feedback/sns-signer';

@@ -57,7 +57,7 @@ export class SmsProvider implements ChannelProvider<'sms'> {
         to: message.to,
         body: message.body,
         statusCallback: this.options.statusCallbackUrl,
-        ...this.sender,
+        ...(message.from ? { from: message.from } : this.sender),
       });
       return { outcome: 'ok', providerMessageId: sent.sid };
     } catch (err) {

@@ -20,6 +20,9 @@ import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import { SandboxRecorder } from '../recorder';
 
+/** The sender number Herald uses against the sandbox (Twilio's magic "valid" From number). */
+export const TWILIO_SANDBOX_FROM = '+15005550006';
+
 export interface TwilioSandboxOptions {
   port?: number;
   recorder?: SandboxRecorder;
