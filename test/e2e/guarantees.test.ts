@@ -258,7 +258,7 @@ describe('delivery guarantees: retries, dead letters, rate limits, exactly-once 
     });
 
     it("the tenant's default per channel applies where a rule has none, and can be lifted", async () => {
-      expect((await tenant.admin('GET', '/v1/settings')).body).toEqual({ rateLimits: {} });
+      expect((await tenant.admin('GET', '/v1/settings')).body).toEqual({ rateLimits: {}, smsFrom: null });
       const invalid = await tenant.admin('PATCH', '/v1/settings', {
         rateLimits: { sms: { limit: 0, windowSeconds: 60, policy: 'drop' } },
       });
@@ -267,7 +267,7 @@ describe('delivery guarantees: retries, dead letters, rate limits, exactly-once 
 
       const limit = { limit: 1, windowSeconds: 60, policy: 'drop' };
       const set = await tenant.admin('PATCH', '/v1/settings', { rateLimits: { sms: limit } });
-      expect(set.body).toEqual({ rateLimits: { sms: limit } });
+      expect(set.body).toEqual({ rateLimits: { sms: limit }, smsFrom: null });
       await rule('default.sms', { channels: [sms] });
       const to = { subscriberId: 'sam', phone: '+15550001000' };
       const first = await send('default.sms', to);
@@ -276,6 +276,7 @@ describe('delivery guarantees: retries, dead letters, rate limits, exactly-once 
 
       expect((await tenant.admin('PATCH', '/v1/settings', { rateLimits: { sms: null } })).body).toEqual({
         rateLimits: {},
+        smsFrom: null,
       });
       await waitForDeliveries(tenant.ingest, await send('default.sms', to), 'sent');
     });

@@ -3,8 +3,12 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { QueueClients } from '@herald/queue';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AuthGuard } from './auth/auth.guard';
+import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { DeadLettersService } from './dead-letters/dead-letters.service';
+import { EmailFeedbackService } from './feedback/email-feedback.service';
+import { FeedbackController } from './feedback/feedback.controller';
+import { SmsFeedbackService } from './feedback/sms-feedback.service';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { InboxStreamService } from './inbox/inbox-stream.service';
@@ -18,6 +22,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { RulesController } from './rules/rules.controller';
 import { SandboxController } from './sandbox/sandbox.controller';
 import { SettingsController } from './settings/settings.controller';
+import { SuppressionsController } from './suppressions/suppressions.controller';
 import { DevicesController } from './subscribers/devices.controller';
 import { TenantsController } from './tenants/tenants.controller';
 import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
@@ -37,6 +42,9 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     DeadLettersController,
     SettingsController,
     MetricsController,
+    FeedbackController,
+    SuppressionsController,
+    DeliveriesController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
@@ -48,6 +56,8 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     InboxStreamService,
     QueueClients,
     DeadLettersService,
+    EmailFeedbackService,
+    SmsFeedbackService,
   ],
 })
 export class ApiModule {}

@@ -8,6 +8,11 @@ import { randomUUID } from 'node:crypto';
 export const BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+// Providers post their callbacks in their own formats: Twilio as a form, Amazon SNS as text/plain JSON.
+const PROVIDER_MEDIA_TYPES: [RegExp, RegExp][] = [
+  [/^\/v1\/feedback\/twilio\//, /^application\/x-www-form-urlencoded\s*(;|$)/i],
+  [/^\/v1\/feedback\/email\/ses(\?|$)/, /^text\/plain\s*(;|$)/i],
+];
 
 /** Builds the Nest application on Fastify; the caller decides where it listens and how it shuts down. */
 export async function createHttpApp(root: DynamicModule): Promise<NestFastifyApplication> {
@@ -20,16 +25,22 @@ export async function createHttpApp(root: DynamicModule): Promise<NestFastifyApp
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, { bufferLogs: true });
+  // rawBody: signatures (SendGrid, Standard Webhooks) are over the exact bytes received.
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, { bufferLogs: true, rawBody: true });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (request, body, done) => {
+    (request as { rawBody?: Buffer }).rawBody = body as Buffer;
+    done(null, (body as Buffer).toString('utf8'));
+  });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   // The API speaks JSON (and +json media types): anything else is refused before parsing.
   fastify.addHook('onRequest', async (request) => {
     const type = request.headers['content-type'];
-    if (type !== undefined && !JSON_MEDIA_TYPE.test(type)) {
+    const providerType = PROVIDER_MEDIA_TYPES.some(([path, media]) => path.test(request.url) && media.test(type ?? ''));
+    if (type !== undefined && !JSON_MEDIA_TYPE.test(type) && !providerType) {
       throw Object.assign(new Error(`Content-Type ${type.split(';')[0]} is not supported; send application/json`), {
         statusCode: 415,
       });

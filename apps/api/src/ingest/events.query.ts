@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUuid } from '@herald/core';
 import { PrismaService } from '@herald/db';
+import { deliveryView } from '../deliveries/delivery-view';
 import { Problem } from '../http/problem';
 
 /** Read side of events: an event with its deliveries and every attempt. */
@@ -27,20 +28,7 @@ export class EventsQuery {
       status: event.status,
       createdAt: event.createdAt,
       sendAt: event.sendAt ?? undefined,
-      deliveries: event.deliveries.map((d) => ({
-        id: d.id,
-        subscriberId: d.subscriberId,
-        channel: d.channel,
-        status: d.status,
-        attempts: d.attemptsLog.map((a) => ({
-          at: a.at,
-          outcome: a.outcome,
-          code: a.code ?? undefined,
-          message: a.message ?? undefined,
-        })),
-        providerMessageId: d.providerMessageId ?? undefined,
-        lastError: d.lastError ?? undefined,
-      })),
+      deliveries: event.deliveries.map(deliveryView),
     };
   }
 }

@@ -5,11 +5,19 @@ import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { parse } from '../http/parse';
 
-const patchSchema = z.strictObject({ rateLimits: tenantRateLimitsSchema.optional() });
+const patchSchema = z.strictObject({
+  rateLimits: tenantRateLimitsSchema.optional(),
+  smsFrom: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, { error: 'expects an E.164 phone number, e.g. +14155552671' })
+    .nullable()
+    .optional(),
+});
 
 /**
  * Tenant-wide settings. `rateLimits` are the per-subscriber defaults by channel that apply where a
  * rule has no `rateLimit` of its own; PATCH merges by channel, and `null` lifts a channel's limit.
+ * `smsFrom` is the tenant's own sender number (inbound STOP to it opts out of this tenant only).
  */
 @Controller('v1/settings')
 @Auth('admin')
@@ -19,7 +27,7 @@ export class SettingsController {
   @Get()
   async get(@TenantId() tenantId: string) {
     const tenant = await this.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
-    return { rateLimits: tenant.rateLimits as TenantRateLimits };
+    return { rateLimits: tenant.rateLimits as TenantRateLimits, smsFrom: tenant.smsFrom };
   }
 
   @Patch()
@@ -29,7 +37,8 @@ export class SettingsController {
     const merged = Object.fromEntries(
       Object.entries({ ...current.rateLimits, ...input.rateLimits }).filter(([, limit]) => limit !== null),
     );
-    await this.prisma.tenant.update({ where: { id: tenantId }, data: { rateLimits: merged } });
-    return { rateLimits: merged };
+    const smsFrom = input.smsFrom === undefined ? current.smsFrom : input.smsFrom;
+    await this.prisma.tenant.update({ where: { id: tenantId }, data: { rateLimits: merged, smsFrom } });
+    return { rateLimits: merged, smsFrom };
   }
 }

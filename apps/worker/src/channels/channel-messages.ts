@@ -1,5 +1,7 @@
 import type { Pool } from 'pg';
 import { TemplateError, renderTemplate, type ChannelMessages } from '@herald/channels';
+import type { SuppressibleChannel } from '@herald/core';
+import { findSuppression } from '@herald/db';
 import type { ClaimedDelivery } from './delivery-claim';
 import { activeDeviceTokens, type DeliveryContext } from './delivery-context';
 
@@ -8,7 +10,7 @@ export type ExternalChannel = keyof ChannelMessages;
 /** Why a delivery cannot go out at all, decided before any provider is called. */
 export class Undeliverable extends Error {
   constructor(
-    readonly status: 'skipped' | 'failed',
+    readonly status: 'skipped' | 'failed' | 'suppressed',
     readonly code: string,
     message: string,
   ) {
@@ -32,12 +34,15 @@ export async function buildMessage<C extends ExternalChannel>(
   switch (delivery.channel) {
     case 'email': {
       const to = context.subscriber?.email ?? noAddress('email address');
+      await refuseSuppressed(pool, delivery, 'email', to);
       const parts = rendered as { subject: string; html?: string; text?: string };
       return { to, subject: parts.subject, html: parts.html, text: parts.text } as ChannelMessages[C];
     }
     case 'sms': {
       const to = context.subscriber?.phone ?? noAddress('phone number');
-      return { to, body: (rendered as { body: string }).body } as ChannelMessages[C];
+      await refuseSuppressed(pool, delivery, 'sms', to);
+      const from = context.smsFrom ?? undefined;
+      return { to, from, body: (rendered as { body: string }).body } as ChannelMessages[C];
     }
     case 'push': {
       const tokens = await activeDeviceTokens(pool, delivery.tenantId, delivery.subscriberId!);
@@ -86,6 +91,26 @@ function webhookPayload(context: DeliveryContext, rendered: string | undefined):
     return JSON.stringify(JSON.parse(rendered));
   } catch {
     throw new Undeliverable('failed', 'invalid_payload', 'the rendered webhook payload is not valid JSON');
+  }
+}
+
+/**
+ * A suppressed address is never sent to, critical rule or not: a hard bounce or an opt-out (STOP)
+ * is the recipient's or their provider's final word.
+ */
+async function refuseSuppressed(
+  pool: Pool,
+  delivery: ClaimedDelivery,
+  channel: SuppressibleChannel,
+  address: string,
+): Promise<void> {
+  const suppression = await findSuppression(pool, delivery.tenantId, channel, address);
+  if (suppression) {
+    throw new Undeliverable(
+      'suppressed',
+      suppression.reason,
+      `${address} is on the suppression list (${suppression.reason}, from ${suppression.source})`,
+    );
   }
 }
 

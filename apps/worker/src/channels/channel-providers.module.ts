@@ -2,7 +2,7 @@ import { DynamicModule, Inject, Module, OnApplicationShutdown, type Provider } f
 import { ModuleRef } from '@nestjs/core';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { EmailProvider, PushProvider, SmsProvider, WebhookProvider } from '@herald/channels';
-import { SandboxHub } from '@herald/sandbox';
+import { SandboxHub, TWILIO_SANDBOX_FROM } from '@herald/sandbox';
 import type { ExternalChannel } from './channel-messages';
 import { providerToken, type AnyProvider } from './channel-providers';
 
@@ -24,7 +24,7 @@ const factories: Record<ExternalChannel, (config: HeraldConfig, sandboxes: Sandb
     return new SmsProvider({
       accountSid: twilio.accountSid,
       authToken: twilio.authToken,
-      from: '+15005550006',
+      from: TWILIO_SANDBOX_FROM,
       apiBaseUrl: twilio.url,
       statusCallbackUrl,
     }) as AnyProvider;

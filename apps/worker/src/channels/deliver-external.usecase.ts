@@ -9,8 +9,9 @@ import { buildMessage, Undeliverable, type ExternalChannel } from './channel-mes
 import { providerToken, type AnyProvider } from './channel-providers';
 import { finishDelivery, type ClaimedDelivery } from './delivery-claim';
 import type { DeliveryContext } from './delivery-context';
+import { applySendFeedback } from './send-feedback';
 
-export type ExternalOutcome = 'sent' | 'failed' | 'skipped' | 'retry' | 'dead';
+export type ExternalOutcome = 'sent' | 'failed' | 'skipped' | 'suppressed' | 'retry' | 'dead';
 
 export interface ExternalResult {
   outcome: ExternalOutcome;
@@ -74,38 +75,9 @@ export class DeliverExternalUseCase {
         providerMessageId: result.providerMessageId,
         notBefore: retryInMs === undefined ? undefined : new Date(Date.now() + retryInMs),
       });
-      await this.applyFeedback(client, delivery, result);
+      await applySendFeedback(client, delivery, message, result, this.config);
     });
     return { outcome, result, retryInMs };
-  }
-
-  /** What a provider's answer says about the address itself: a dead push token or webhook endpoint. */
-  private async applyFeedback(
-    client: { query: Pool['query'] },
-    delivery: ClaimedDelivery,
-    result: SendResult,
-  ): Promise<void> {
-    if (delivery.channel === 'push') {
-      const dead = (result.targets ?? []).filter((t) => t.outcome === 'bad_address');
-      if (dead.length === 0) return;
-      await client.query(
-        `UPDATE devices SET active = false, deactivated_at = now(), updated_at = now(),
-           deactivated_reason = reasons.reason
-         FROM unnest($2::text[], $3::text[]) AS reasons(token, reason)
-         WHERE devices.tenant_id = $1 AND devices.token = reasons.token AND devices.active`,
-        [
-          delivery.tenantId,
-          dead.map((t) => t.target),
-          dead.map((t) => `${t.code ?? 'bad_address'}: ${t.message ?? ''}`.trim()),
-        ],
-      );
-    }
-    if (delivery.channel === 'webhook' && result.outcome === 'bad_address' && delivery.endpointId) {
-      await client.query(
-        `UPDATE webhook_endpoints SET active = false, disabled_reason = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-        [delivery.tenantId, delivery.endpointId, `the endpoint answered ${result.code ?? 'gone'}`],
-      );
-    }
   }
 }
 

@@ -58,7 +58,7 @@ export interface AttemptRecord {
 
 export interface DeliveryEnd {
   /** `queued`: handed back for a retry; the others end the claim for good */
-  status: 'sent' | 'failed' | 'dead' | 'skipped' | 'queued';
+  status: 'sent' | 'failed' | 'dead' | 'skipped' | 'suppressed' | 'queued';
   attempt?: AttemptRecord;
   providerMessageId?: string;
   /** why it did not go out (stored as last_error; defaults to the attempt's message) */

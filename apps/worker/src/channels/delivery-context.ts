@@ -12,12 +12,14 @@ export interface DeliveryContext {
   event: { id: string; type: string; createdAt: Date; data: Record<string, unknown> };
   /** the per-subscriber limit this delivery counts against, if any */
   rateLimit: AppliedRateLimit | null;
+  /** the tenant's own SMS sender, when it has one */
+  smsFrom: string | null;
 }
 
 // One round trip for what every channel needs: the event, the subscriber (or the webhook
 // endpoint), the channel's template in the event type's current rule, and the rate limits.
 const LOAD = `
-SELECT e.type, e.data, e.created_at AS "createdAt", r.channels, r.critical, t.rate_limits AS "tenantRateLimits",
+SELECT e.type, e.data, e.created_at AS "createdAt", r.channels, r.critical, t.rate_limits AS "tenantRateLimits", t.sms_from AS "smsFrom",
        s.email, s.phone, s.locale, s.timezone, s.data AS "subscriberData",
        w.url AS "endpointUrl", w.secret AS "endpointSecret", w.active AS "endpointActive",
        w.disabled_reason AS "endpointDisabledReason"
@@ -36,6 +38,7 @@ export async function loadDeliveryContext(pool: Pool, delivery: ClaimedDelivery)
   return {
     template: channelRule?.template ?? null,
     event,
+    smsFrom: row.smsFrom ?? null,
     rateLimit: applicableRateLimit({
       channel: delivery.channel,
       subscriberId: delivery.subscriberId,

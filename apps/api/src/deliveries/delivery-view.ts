@@ -1,0 +1,25 @@
+import type { PrismaService } from '@herald/db';
+
+type DeliveryWithAttempts = Awaited<ReturnType<PrismaService['delivery']['findFirstOrThrow']>> & {
+  attemptsLog: Awaited<ReturnType<PrismaService['deliveryAttempt']['findFirstOrThrow']>>[];
+};
+
+/** A delivery and every attempt, as the API shows it (events and the delivery detail alike). */
+export function deliveryView(d: DeliveryWithAttempts) {
+  return {
+    id: d.id,
+    subscriberId: d.subscriberId,
+    endpointId: d.endpointId ?? undefined,
+    channel: d.channel,
+    status: d.status,
+    attempts: d.attemptsLog.map((a) => ({
+      at: a.at,
+      outcome: a.outcome,
+      provider: a.provider ?? undefined,
+      code: a.code ?? undefined,
+      message: a.message ?? undefined,
+    })),
+    providerMessageId: d.providerMessageId ?? undefined,
+    lastError: d.lastError ?? undefined,
+  };
+}

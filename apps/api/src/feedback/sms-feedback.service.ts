@@ -1,0 +1,185 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { retryDelay } from '@herald/core';
+import { PG_POOL, inTransaction, liftSuppression, recordFeedback, suppress } from '@herald/db';
+import { QueueClients, ensureDeliveryJob } from '@herald/queue';
+import { TWILIO_SANDBOX_FROM } from '@herald/sandbox';
+
+// Twilio's delivery receipt error codes that mean the number itself is dead.
+const DEAD_NUMBER = new Set(['30005', '30006']); // unknown destination, landline or unreachable carrier
+const TRY_LATER = '30003'; // unreachable handset (off, out of coverage)
+const OPT_OUT = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
+const OPT_IN = new Set(['START', 'YES', 'UNSTOP']);
+
+export type StatusCallback = Record<string, string>;
+
+interface SmsDelivery {
+  id: string;
+  tenantId: string;
+  status: string;
+  attempts: number;
+  attemptFloor: number;
+}
+
+/** Twilio's status callbacks (delivery receipts) and inbound keywords (STOP/START). */
+@Injectable()
+export class SmsFeedbackService {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(QueueClients) private readonly queues: QueueClients,
+  ) {}
+
+  async status(params: StatusCallback): Promise<string> {
+    const status = params.MessageStatus ?? params.SmsStatus;
+    // Intermediate states (queued, sending, sent) change nothing: only the end of the road does.
+    if (!['delivered', 'undelivered', 'failed'].includes(status)) return 'ignored: intermediate status';
+    const { outcome, retry } = await inTransaction(this.pool, async (client) => {
+      const delivery = await this.delivery(client, params.MessageSid ?? params.SmsSid);
+      const base = {
+        source: 'twilio',
+        kind: status,
+        channel: 'sms',
+        address: params.To,
+        providerMessageId: params.MessageSid,
+        payload: withoutSecrets(params),
+      };
+      if (!delivery) {
+        await recordFeedback(client, { ...base, tenantId: null, outcome: 'ignored: unknown message' });
+        return { outcome: 'ignored' };
+      }
+      const result = await this.act(client, delivery, status, params);
+      await recordFeedback(client, {
+        ...base,
+        tenantId: delivery.tenantId,
+        deliveryId: delivery.id,
+        suppressionId: result.suppressionId,
+        outcome: result.outcome,
+      });
+      return result;
+    });
+    if (retry) {
+      // After the commit: if Redis is away the delivery stays queued and the housekeeping sweep enqueues it.
+      await ensureDeliveryJob(this.queues.deliveries, retry, retry.inMs).catch(() => undefined);
+    }
+    return outcome;
+  }
+
+  /** STOP and its synonyms suppress SMS to the sender for the tenant(s) owning the number written to. */
+  async inbound(params: StatusCallback): Promise<string> {
+    const keyword = (params.Body ?? '').trim().toUpperCase();
+    const optOut = OPT_OUT.has(keyword);
+    if (!optOut && !OPT_IN.has(keyword)) return 'ignored: not a keyword';
+    return inTransaction(this.pool, async (client) => {
+      const tenants = await this.tenantsOwning(client, params.To);
+      for (const tenantId of tenants) {
+        const suppressionId = optOut
+          ? await suppress(client, {
+              tenantId,
+              channel: 'sms',
+              address: params.From,
+              reason: 'opt_out',
+              source: 'twilio',
+              detail: `texted ${keyword} to ${params.To}`,
+            })
+          : null;
+        const lifted = optOut ? 0 : await liftSuppression(client, tenantId, 'sms', params.From, 'opt_out');
+        await recordFeedback(client, {
+          tenantId,
+          source: 'twilio',
+          kind: optOut ? 'opt_out' : 'opt_in',
+          channel: 'sms',
+          address: params.From,
+          suppressionId,
+          outcome: optOut ? 'suppressed' : lifted ? 'suppression lifted' : 'noted: was not opted out',
+          payload: withoutSecrets(params),
+        });
+      }
+      return tenants.length ? (optOut ? 'suppressed' : 'lifted') : 'ignored: number not owned by a tenant';
+    });
+  }
+
+  private async act(
+    client: PoolClient,
+    delivery: SmsDelivery,
+    status: string,
+    params: StatusCallback,
+  ): Promise<{
+    outcome: string;
+    suppressionId?: string | null;
+    retry?: SmsDelivery & { channel: 'sms'; inMs: number };
+  }> {
+    if (status === 'delivered') {
+      await this.setStatus(client, delivery.id, 'delivered', null);
+      return { outcome: 'delivery delivered' };
+    }
+    const code = params.ErrorCode ?? '';
+    const reason = `carrier: ${status}${code ? ` (${code})` : ''}`;
+    if (code === TRY_LATER) {
+      const used = delivery.attempts - delivery.attemptFloor;
+      if (used < this.config.retry.maxAttempts.sms) {
+        const inMs = retryDelay(used, this.config.retry);
+        await client.query(
+          `UPDATE deliveries SET status = 'queued', last_error = $2, not_before = now() + make_interval(secs => $3),
+             updated_at = now() WHERE id = $1 AND status = 'sent'`,
+          [delivery.id, reason, inMs / 1000],
+        );
+        return { outcome: 'retry scheduled', retry: { ...delivery, channel: 'sms', inMs } };
+      }
+    }
+    await this.setStatus(client, delivery.id, 'failed', reason);
+    if (!DEAD_NUMBER.has(code)) return { outcome: 'delivery failed' };
+    const suppressionId = await suppress(client, {
+      tenantId: delivery.tenantId,
+      channel: 'sms',
+      address: params.To,
+      reason: 'invalid_address',
+      source: 'twilio',
+      detail: reason,
+      deliveryId: delivery.id,
+    });
+    return { outcome: 'suppressed; delivery failed', suppressionId };
+  }
+
+  private async delivery(client: PoolClient, messageSid: string | undefined): Promise<SmsDelivery | null> {
+    if (!messageSid) return null;
+    const { rows } = await client.query<SmsDelivery>(
+      `SELECT id, tenant_id AS "tenantId", status, attempts, attempt_floor AS "attemptFloor"
+       FROM deliveries WHERE provider_message_id = $1 AND channel = 'sms' FOR UPDATE`,
+      [messageSid],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * A tenant with its own sender number owns it. Herald's shared sender (TWILIO_FROM, or the
+   * sandbox's) belongs to every tenant without one: a carrier-level STOP blocks them all.
+   */
+  private async tenantsOwning(client: PoolClient, to: string | undefined): Promise<string[]> {
+    if (!to) return [];
+    const own = await client.query<{ id: string }>('SELECT id FROM tenants WHERE sms_from = $1', [to]);
+    if (own.rows.length) return own.rows.map((r) => r.id);
+    if (to !== this.sharedSender()) return [];
+    const shared = await client.query<{ id: string }>('SELECT id FROM tenants WHERE sms_from IS NULL');
+    return shared.rows.map((r) => r.id);
+  }
+
+  private sharedSender(): string | undefined {
+    return this.config.providers.sms ? this.config.providers.sms.from : TWILIO_SANDBOX_FROM;
+  }
+
+  private async setStatus(client: PoolClient, id: string, status: string, lastError: string | null): Promise<void> {
+    await client.query(
+      `UPDATE deliveries SET status = $2, last_error = COALESCE($3, last_error), updated_at = now()
+       WHERE id = $1 AND status = 'sent'`,
+      [id, status, lastError],
+    );
+  }
+}
+
+/** Twilio's callbacks carry the AccountSid (not secret) and nothing else sensitive; keep what explains. */
+function withoutSecrets(params: StatusCallback): Record<string, string> {
+  const { AccountSid: _, ...rest } = params;
+  return rest;
+}
