@@ -10,6 +10,8 @@ import { EmailFeedbackService } from './feedback/email-feedback.service';
 import { FeedbackController } from './feedback/feedback.controller';
 import { SmsFeedbackService } from './feedback/sms-feedback.service';
 import { HealthController } from './health/health.controller';
+import { HooksController } from './hooks/hooks.controller';
+import { SourcesController } from './hooks/sources.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { InboxStreamService } from './inbox/inbox-stream.service';
 import { InboxTokenController } from './inbox/inbox-token.controller';
@@ -24,6 +26,8 @@ import { SandboxController } from './sandbox/sandbox.controller';
 import { SettingsController } from './settings/settings.controller';
 import { SuppressionsController } from './suppressions/suppressions.controller';
 import { DevicesController } from './subscribers/devices.controller';
+import { PreferencesController } from './subscribers/preferences.controller';
+import { SubscribersController } from './subscribers/subscribers.controller';
 import { TenantsController } from './tenants/tenants.controller';
 import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
 
@@ -38,6 +42,8 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     HealthController,
     WebhookEndpointsController,
     DevicesController,
+    SubscribersController,
+    PreferencesController,
     SandboxController,
     DeadLettersController,
     SettingsController,
@@ -45,6 +51,8 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     FeedbackController,
     SuppressionsController,
     DeliveriesController,
+    SourcesController,
+    HooksController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

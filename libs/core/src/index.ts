@@ -8,3 +8,4 @@ export * from './rate-limit-policy';
 export * from './retry-policy';
 export * from './rule-input';
 export * from './secrets';
+export * from './preferences';

@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { deliveryId, type Channel, type ChannelRule } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import { deliveryQueuesOf, enqueueDeliveries, type JobOf, type QueueName } from '@herald/queue';
+import { loadOptOuts, type RuleRouting } from './opt-outs';
 
 // Inline subscriber fields from the event upsert the subscriber; given fields win, absent ones
 // keep what is stored. Rows that would not change are not rewritten.
@@ -40,10 +41,13 @@ const MATCHING_ENDPOINTS = `
 SELECT id FROM webhook_endpoints
 WHERE tenant_id = $1 AND active AND (cardinality(event_types) = 0 OR $2 = ANY(event_types))`;
 
+// A recipient who opted out of the channel gets a delivery too, `skipped` with the reason, so
+// "why did Alice not get it?" is answered on the event.
 const INSERT_DELIVERIES = `
-INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, endpoint_id, channel)
-SELECT id, $2, $3, subscriber_id, endpoint_id, channel
-FROM unnest($1::uuid[], $4::text[], $5::uuid[], $6::text[]) AS d(id, subscriber_id, endpoint_id, channel)
+INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, endpoint_id, channel, status, last_error)
+SELECT id, $2, $3, subscriber_id, endpoint_id, channel, status, last_error
+FROM unnest($1::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[])
+  AS d(id, subscriber_id, endpoint_id, channel, status, last_error)
 ON CONFLICT (id) DO NOTHING`;
 
 // Everything of this event not yet handed to a channel queue, including deliveries left
@@ -56,7 +60,8 @@ export type FanoutResult =
 
 /**
  * Fan-out: one event → one delivery per recipient × channel of its rule, each enqueued on its
- * channel's queue. Safe to run any number of times for the same event: delivery ids are
+ * channel's queue — or inserted `skipped` when the recipient's preferences opt them out (never
+ * for a critical rule). Safe to run any number of times for the same event: delivery ids are
  * deterministic, inserts ignore conflicts, and queue jobIds are the delivery ids.
  */
 @Injectable()
@@ -77,8 +82,8 @@ export class FanoutUseCase {
 
     await this.pool.query(UPSERT_SUBSCRIBERS, [eventId]);
     await this.pool.query(UPSERT_DEVICES, [eventId]);
-    const rule = await this.pool.query<{ channels: ChannelRule[] }>(
-      'SELECT channels FROM rules WHERE tenant_id = $1 AND event_type = $2',
+    const rule = await this.pool.query<{ channels: ChannelRule[] } & RuleRouting>(
+      'SELECT channels, category, critical FROM rules WHERE tenant_id = $1 AND event_type = $2',
       [tenantId, type],
     );
     if (status === 'accepted' && rule.rowCount === 0) {
@@ -86,9 +91,25 @@ export class FanoutUseCase {
       return { status: 'unrouted' };
     }
 
-    if (status === 'accepted') {
-      const channels = rule.rows[0]?.channels.map((c) => c.channel) ?? [];
-      const rows = await this.plannedDeliveries(eventId, tenantId, type, recipients, channels);
+    if (status === 'accepted' && rule.rows[0]) {
+      const { channels, category, critical } = rule.rows[0];
+      const planned = await this.plannedDeliveries(
+        eventId,
+        tenantId,
+        type,
+        recipients,
+        channels.map((c) => c.channel),
+      );
+      const optOut = await loadOptOuts(
+        this.pool,
+        tenantId,
+        recipients.map((r) => r.subscriberId),
+        { category, critical },
+      );
+      const rows = planned.map((r) => {
+        const reason = r.subscriberId === null ? null : optOut(r.subscriberId, r.channel);
+        return { ...r, status: reason ? 'skipped' : 'pending', lastError: reason };
+      });
       await this.pool.query(INSERT_DELIVERIES, [
         rows.map((r) => r.id),
         tenantId,
@@ -96,6 +117,8 @@ export class FanoutUseCase {
         rows.map((r) => r.subscriberId),
         rows.map((r) => r.endpointId),
         rows.map((r) => r.channel),
+        rows.map((r) => r.status),
+        rows.map((r) => r.lastError),
       ]);
     }
     const queued = await this.enqueuePending(eventId, tenantId);

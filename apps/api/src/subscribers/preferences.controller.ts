@@ -1,0 +1,63 @@
+import { Body, Controller, Get, Inject, Param, Put } from '@nestjs/common';
+import { newId, preferencesSchema, recipientSchema, type Preferences } from '@herald/core';
+import { PrismaService } from '@herald/db';
+import { Auth, TenantId } from '../auth/auth.decorator';
+import { parse } from '../http/parse';
+import { Problem } from '../http/problem';
+
+const subscriberIdSchema = recipientSchema.shape.subscriberId;
+
+/**
+ * Opt-outs by channel and by rule category: a subscriber's own, and the tenant's defaults that apply
+ * where the subscriber has no setting (precedence in `@herald/core` preferences.ts). PUT replaces.
+ * Fan-out honours them (the delivery ends `skipped`), except for `critical` rules.
+ */
+@Controller('v1')
+@Auth('admin')
+export class PreferencesController {
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  @Get('subscribers/:subscriberId/preferences')
+  async get(@TenantId() tenantId: string, @Param('subscriberId') subscriberId: string) {
+    const subscriber = await this.prisma.subscriber.findUnique({
+      where: { tenantId_subscriberId: { tenantId, subscriberId } },
+      select: { preferences: true },
+    });
+    if (!subscriber) throw Problem.notFound(`Subscriber ${subscriberId}`);
+    return view(subscriber.preferences);
+  }
+
+  /** Creates the subscriber when it is new (as registering a device does). */
+  @Put('subscribers/:subscriberId/preferences')
+  async put(@TenantId() tenantId: string, @Param('subscriberId') rawId: string, @Body() body: unknown) {
+    const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
+    const preferences = parse(preferencesSchema, body);
+    await this.prisma.subscriber.upsert({
+      where: { tenantId_subscriberId: { tenantId, subscriberId } },
+      create: { id: newId(), tenantId, subscriberId, preferences },
+      update: { preferences, updatedAt: new Date() },
+    });
+    return view(preferences);
+  }
+
+  @Get('preferences/defaults')
+  async getDefaults(@TenantId() tenantId: string) {
+    const tenant = await this.prisma.tenant.findUniqueOrThrow({
+      where: { id: tenantId },
+      select: { defaultPreferences: true },
+    });
+    return view(tenant.defaultPreferences);
+  }
+
+  @Put('preferences/defaults')
+  async putDefaults(@TenantId() tenantId: string, @Body() body: unknown) {
+    const defaultPreferences = parse(preferencesSchema, body);
+    await this.prisma.tenant.update({ where: { id: tenantId }, data: { defaultPreferences } });
+    return view(defaultPreferences);
+  }
+}
+
+function view(stored: unknown) {
+  const preferences = (stored ?? {}) as Preferences;
+  return { channels: preferences.channels ?? {}, categories: preferences.categories ?? {} };
+}

@@ -1,0 +1,141 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { newId, recipientSchema } from '@herald/core';
+import { PrismaService, type Prisma } from '@herald/db';
+import { Auth, TenantId } from '../auth/auth.decorator';
+import { decodeCursor, encodeCursor } from '../http/cursor';
+import { parse } from '../http/parse';
+import { Problem } from '../http/problem';
+
+const subscriberIdSchema = recipientSchema.shape.subscriberId;
+
+// The profile fields are checked exactly as an event's inline recipient is; `null` clears one.
+const { email, phone, locale, timezone } = recipientSchema.shape;
+const upsertSchema = z.strictObject({
+  email: email.unwrap().nullable().optional(),
+  phone: phone.unwrap().nullable().optional(),
+  locale: locale.unwrap().nullable().optional(),
+  timezone: timezone.unwrap().nullable().optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+const listQuery = z.object({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+type SubscriberRow = Awaited<ReturnType<PrismaService['subscriber']['findFirstOrThrow']>>;
+type DeviceRow = Awaited<ReturnType<PrismaService['device']['findFirstOrThrow']>>;
+
+/**
+ * A tenant's subscribers. PUT is an upsert that merges like an event's inline recipient does:
+ * given fields win, absent ones keep what is stored, `null` clears one; `data` is replaced when given.
+ */
+@Controller('v1/subscribers')
+@Auth('admin')
+export class SubscribersController {
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  /** 201 when the subscriber is new, 200 when it was updated. */
+  @Put(':subscriberId')
+  async upsert(
+    @TenantId() tenantId: string,
+    @Param('subscriberId') rawId: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
+    const input = parse(upsertSchema, body ?? {});
+    const fields = { ...input, data: input.data as Prisma.InputJsonValue | undefined };
+    // ON CONFLICT DO NOTHING tells a create from an update, also when two PUTs race.
+    const { count: created } = await this.prisma.subscriber.createMany({
+      data: [{ id: newId(), tenantId, subscriberId, ...fields }],
+      skipDuplicates: true,
+    });
+    if (!created) {
+      await this.prisma.subscriber.update({
+        where: { tenantId_subscriberId: { tenantId, subscriberId } },
+        data: { ...fields, updatedAt: new Date() },
+      });
+    }
+    reply.status(created ? 201 : 200);
+    return this.get(tenantId, subscriberId);
+  }
+
+  /** Newest first; `nextCursor` is present while there are more. */
+  @Get()
+  async list(@TenantId() tenantId: string, @Query() query: unknown) {
+    const input = parse(listQuery, query, 'query');
+    const after = input.cursor ? decodeCursor(input.cursor) : undefined;
+    const rows = await this.prisma.subscriber.findMany({
+      where: {
+        tenantId,
+        ...(after && { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: input.limit + 1,
+    });
+    const page = rows.slice(0, input.limit);
+    const devices = await this.devicesOf(
+      tenantId,
+      page.map((s) => s.subscriberId),
+    );
+    const last = page[page.length - 1];
+    return {
+      items: page.map((s) => view(s, devices.get(s.subscriberId) ?? [])),
+      nextCursor: rows.length > input.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : undefined,
+    };
+  }
+
+  @Get(':subscriberId')
+  async get(@TenantId() tenantId: string, @Param('subscriberId') subscriberId: string) {
+    const subscriber = await this.prisma.subscriber.findUnique({
+      where: { tenantId_subscriberId: { tenantId, subscriberId } },
+    });
+    if (!subscriber) throw Problem.notFound(`Subscriber ${subscriberId}`);
+    const devices = await this.devicesOf(tenantId, [subscriberId]);
+    return view(subscriber, devices.get(subscriberId) ?? []);
+  }
+
+  /** Deletes the subscriber and its push devices; its past deliveries and inbox stay. */
+  @Delete(':subscriberId')
+  @HttpCode(204)
+  async remove(@TenantId() tenantId: string, @Param('subscriberId') subscriberId: string): Promise<void> {
+    const deleted = await this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.subscriber.deleteMany({ where: { tenantId, subscriberId } });
+      if (count) await tx.device.deleteMany({ where: { tenantId, subscriberId } });
+      return count > 0;
+    });
+    if (!deleted) throw Problem.notFound(`Subscriber ${subscriberId}`);
+  }
+
+  private async devicesOf(tenantId: string, subscriberIds: string[]): Promise<Map<string, DeviceRow[]>> {
+    const bySubscriber = new Map<string, DeviceRow[]>();
+    if (!subscriberIds.length) return bySubscriber;
+    const devices = await this.prisma.device.findMany({
+      where: { tenantId, subscriberId: { in: subscriberIds } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    for (const d of devices) bySubscriber.set(d.subscriberId, [...(bySubscriber.get(d.subscriberId) ?? []), d]);
+    return bySubscriber;
+  }
+}
+
+function view(s: SubscriberRow, devices: DeviceRow[]) {
+  return {
+    subscriberId: s.subscriberId,
+    email: s.email ?? undefined,
+    phone: s.phone ?? undefined,
+    locale: s.locale ?? undefined,
+    timezone: s.timezone ?? undefined,
+    data: s.data,
+    devices: devices.map((d) => ({
+      token: d.token,
+      platform: d.platform,
+      active: d.active,
+      deactivatedReason: d.deactivatedReason ?? undefined,
+    })),
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
+}
