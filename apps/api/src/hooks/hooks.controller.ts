@@ -1,0 +1,135 @@
+import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { verifyWebhook, type WebhookVerification } from '@herald/channels';
+import { eventInputSchema, idempotencyKeySchema, isUuid, type EventInput } from '@herald/core';
+import { PrismaService } from '@herald/db';
+import { parse } from '../http/parse';
+import { Problem, type FieldError } from '../http/problem';
+import { IngestUseCase } from '../ingest/ingest.usecase';
+import { resolvePointer } from './json-pointer';
+import { sourceMappingSchema, type SourceMapping } from './sources.controller';
+
+type RawRequest = FastifyRequest & { rawBody?: Buffer };
+type Rejection = Extract<WebhookVerification, { valid: false }>['reason'];
+
+const REASONS: Record<Rejection, string> = {
+  missing_headers: 'the webhook-id, webhook-timestamp and webhook-signature headers are required',
+  invalid_timestamp: 'webhook-timestamp is not a Unix time in seconds',
+  stale: 'webhook-timestamp is more than 5 minutes in the past',
+  future: 'webhook-timestamp is more than 5 minutes in the future',
+  no_match: "no v1 signature in webhook-signature matches the body signed with the source's secret",
+};
+
+/** A 401 whose `reason` member names the check that failed (RFC 9457 extension member). */
+class SignatureRejected extends Problem {
+  constructor(readonly reason: Rejection) {
+    super(401, 'webhook-signature-invalid', 'Webhook signature not valid', `${reason}: ${REASONS[reason]}`);
+  }
+
+  override body(requestId?: string): Record<string, unknown> {
+    return { ...super.body(requestId), reason: this.reason };
+  }
+}
+
+// The same answers as POST /v1/events gives for its Idempotency-Key.
+const keyReused = (id: string) =>
+  Problem.unprocessable(
+    'idempotency-key-reused',
+    `This webhook-id was first used with a different body (event ${id}); send a new webhook-id for a new event`,
+  );
+const inFlight = () =>
+  new Problem(
+    409,
+    'idempotency-key-in-flight',
+    'Request in progress',
+    'A request with this webhook-id is still being processed',
+    undefined,
+    { 'retry-after': '1' },
+  );
+
+const RECIPIENT_FIELDS = ['subscriberId', 'email', 'phone', 'locale', 'timezone'] as const;
+
+/**
+ * Inbound webhooks: another system posts its own JSON, signed per Standard Webhooks with a source's
+ * secret. No Herald key (no @Auth): the signature authenticates, and a request that fails it changes
+ * nothing. The body is mapped to an event and goes through the same ingest as POST /v1/events, with
+ * the webhook-id as its idempotency key, so the sender's retries never make a second event.
+ */
+@Controller('v1/hooks')
+export class HooksController {
+  constructor(
+    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(IngestUseCase) private readonly ingest: IngestUseCase,
+  ) {}
+
+  @Post(':sourceId')
+  @HttpCode(202)
+  async receive(
+    @Param('sourceId') sourceId: string,
+    @Req() request: RawRequest,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const source = isUuid(sourceId) ? await this.prisma.source.findUnique({ where: { id: sourceId } }) : null;
+    if (!source) throw Problem.notFound(`Source ${sourceId}`);
+
+    const verification = verifyWebhook(request.headers, request.rawBody ?? '', source.secret);
+    if (!verification.valid) throw new SignatureRejected(verification.reason);
+
+    // Prefixed with the source, so it can collide neither with REST keys nor with another source's ids.
+    const idempotencyKey = parse(
+      idempotencyKeySchema,
+      `hook:${source.id}:${firstHeader(request, 'webhook-id')}`,
+      'webhook-id header',
+    );
+    const input = toEventInput(source.eventType, sourceMappingSchema.parse(source.mapping), body);
+    const [outcome] = await this.ingest.ingest([{ tenantId: source.tenantId, input, idempotencyKey }]);
+    if (outcome.kind === 'in-flight') throw inFlight();
+    if (outcome.kind === 'key-reused') throw keyReused(outcome.id);
+    if (outcome.kind === 'replayed') reply.header('idempotent-replayed', 'true');
+    return { id: outcome.id, status: 'accepted' };
+  }
+}
+
+/**
+ * The event a body stands for: each recipient field and the data read at its pointer, then checked
+ * by the schema POST /v1/events uses. Absent (or null) optional fields are left out; a numeric
+ * subscriber id is taken as its decimal string. Anything unusable is a 422 naming the pointer.
+ */
+function toEventInput(type: string, mapping: SourceMapping, body: unknown): EventInput {
+  const to: Record<string, unknown> = {};
+  for (const field of RECIPIENT_FIELDS) {
+    const pointer = mapping[field];
+    if (pointer === undefined) continue;
+    const value = resolvePointer(body, pointer);
+    if (value === undefined || value === null) continue;
+    to[field] = field === 'subscriberId' && typeof value === 'number' ? String(value) : value;
+  }
+  if (to.subscriberId === undefined || to.subscriberId === '') {
+    throw Problem.unprocessable(
+      'hook-mapping',
+      `The body has no subscriber id at ${JSON.stringify(mapping.subscriberId)} (the source's mapping.subscriberId)`,
+      [{ path: mapping.subscriberId, message: 'mapping.subscriberId: nothing here; the event needs a subscriber id' }],
+    );
+  }
+  const data = resolvePointer(body, mapping.data ?? '');
+  const candidate = { type, to, ...(data === undefined || data === null ? {} : { data }) };
+
+  const parsed = eventInputSchema.safeParse(candidate);
+  if (parsed.success) return parsed.data;
+  const errors: FieldError[] = parsed.error.issues.slice(0, 50).map((issue) => {
+    const [top, field] = issue.path;
+    const key = top === 'to' && typeof field === 'string' ? field : top === 'data' ? 'data' : undefined;
+    const pointer = key === undefined ? undefined : (mapping[key as keyof SourceMapping] ?? '');
+    return {
+      path: pointer ?? String(top ?? 'body'),
+      message: `${key ? `mapping.${key}` : String(top ?? 'body')}: ${issue.message}`,
+    };
+  });
+  throw Problem.unprocessable('hook-mapping', 'The body does not map to a valid event', errors);
+}
+
+function firstHeader(request: FastifyRequest, name: string): string {
+  const value = request.headers[name];
+  return (Array.isArray(value) ? value[0] : value) ?? '';
+}
