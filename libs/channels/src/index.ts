@@ -11,3 +11,4 @@ export * from './feedback/feedback-signal';
 export * from './feedback/sns-message';
 export * from './feedback/sendgrid-events';
 export * from './feedback/generic-feedback';
+export * from './sms/sms-segments';

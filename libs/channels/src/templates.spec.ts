@@ -1,4 +1,4 @@
-import { TemplateError, compileTemplate, renderTemplate } from './templates';
+import { TemplateError, compileTemplate, localizedTemplate, renderTemplate } from './templates';
 
 const context = {
   data: { order: { id: 42 }, items: ['a', 'b'] },
@@ -32,5 +32,26 @@ describe('templates', () => {
 
   it('renders a missing variable as empty rather than failing the delivery', async () => {
     expect(await renderTemplate({ body: 'x{{ data.nothing.here }}y' }, context)).toEqual({ body: 'xy' });
+  });
+});
+
+describe('localizedTemplate', () => {
+  const template = {
+    subject: 'Your order shipped',
+    html: '<p>{{ data.n }}</p>',
+    locales: { fr: { subject: 'Votre commande est partie' }, 'pt-BR': { subject: 'Seu pedido foi enviado' } },
+  };
+
+  it('lays the best-matching variant over the defaults: exact tag, then language, then none', () => {
+    expect(localizedTemplate(template, 'pt-BR')).toEqual({
+      subject: 'Seu pedido foi enviado',
+      html: '<p>{{ data.n }}</p>',
+    });
+    expect(localizedTemplate(template, 'fr-CA')).toEqual({
+      subject: 'Votre commande est partie',
+      html: '<p>{{ data.n }}</p>',
+    });
+    expect(localizedTemplate(template, 'de')).toEqual({ subject: 'Your order shipped', html: '<p>{{ data.n }}</p>' });
+    expect(localizedTemplate(template, null)).toEqual({ subject: 'Your order shipped', html: '<p>{{ data.n }}</p>' });
   });
 });

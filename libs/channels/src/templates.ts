@@ -36,6 +36,18 @@ export function compileTemplate(template: Record<string, unknown>): void {
   for (const [part, source] of stringParts(template)) parse(part, source);
 }
 
+/**
+ * The parts to render for a subscriber's locale: the rule's variant for the exact tag ("fr-CA"),
+ * else for its language ("fr"), laid over the default parts; the defaults alone when none match.
+ */
+export function localizedTemplate(template: Record<string, unknown>, locale?: string | null): Record<string, unknown> {
+  const { locales, ...defaults } = template as { locales?: Record<string, Record<string, unknown>> };
+  if (!locales || !locale) return defaults;
+  const byTag = new Map(Object.entries(locales).map(([tag, parts]) => [tag.toLowerCase(), parts]));
+  const variant = byTag.get(locale.toLowerCase()) ?? byTag.get(locale.split('-')[0].toLowerCase());
+  return variant ? { ...defaults, ...variant } : defaults;
+}
+
 export interface RenderContext {
   data: Record<string, unknown>;
   subscriber: Record<string, unknown>;

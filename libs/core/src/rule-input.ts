@@ -4,13 +4,26 @@ import { rateLimitSchema, type RateLimit } from './rate-limit-policy';
 
 const text = (max: number) => z.string().min(1).max(max);
 
+const localeTag = z
+  .string()
+  .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: 'expects a BCP 47 tag, e.g. fr or pt-BR' });
+
+/**
+ * A channel's template: its parts, plus optional per-locale variants (`locales: { fr: { subject } }`)
+ * that override some parts for subscribers with that locale.
+ */
+function localized<T extends z.ZodRawShape>(parts: T) {
+  const base = z.strictObject(parts);
+  return base.extend({ locales: z.record(localeTag, base.partial()).optional() });
+}
+
 /** The template parts of each channel (API.md, "Routing rules"). Every string is Liquid. */
 export const templateSchemas = {
-  email: z.strictObject({ subject: text(1000), html: text(500_000).optional(), text: text(500_000).optional() }),
-  sms: z.strictObject({ body: text(5000) }),
-  push: z.strictObject({ title: text(1000), body: text(4000), data: z.record(z.string(), z.string()).optional() }),
-  inapp: z.strictObject({ title: text(1000), body: text(20_000), url: text(2000).optional() }),
-  webhook: z.strictObject({ payload: text(500_000).optional() }),
+  email: localized({ subject: text(1000), html: text(500_000).optional(), text: text(500_000).optional() }),
+  sms: localized({ body: text(5000) }),
+  push: localized({ title: text(1000), body: text(4000), data: z.record(z.string(), z.string()).optional() }),
+  inapp: localized({ title: text(1000), body: text(20_000), url: text(2000).optional() }),
+  webhook: localized({ payload: text(500_000).optional() }),
 } as const;
 
 function channelRule<C extends keyof typeof templateSchemas>(channel: C) {

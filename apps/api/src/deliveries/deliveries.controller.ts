@@ -1,15 +1,52 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
-import { isUuid } from '@herald/core';
-import { PrismaService } from '@herald/db';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { CHANNELS, DELIVERY_STATUSES, isUuid } from '@herald/core';
+import { PrismaService, type Prisma } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { decodeCursor, encodeCursor } from '../http/cursor';
+import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 import { deliveryView } from './delivery-view';
+
+const listQuery = z.object({
+  channel: z.enum(CHANNELS).optional(),
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  subscriberId: z.string().min(1).max(255).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
 
 /** One delivery's whole story: attempts, and every provider signal about it with what it caused. */
 @Controller('v1/deliveries')
 @Auth('ingest')
 export class DeliveriesController {
   constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  /** Deliveries newest first, filtered by channel, status and subscriber. */
+  @Get()
+  async list(@TenantId() tenantId: string, @Query() query: unknown) {
+    const input = parse(listQuery, query, 'query');
+    const after = input.cursor ? decodeCursor(input.cursor) : undefined;
+    const where: Prisma.DeliveryWhereInput = {
+      tenantId,
+      ...(input.channel && { channel: input.channel }),
+      ...(input.status && { status: input.status }),
+      ...(input.subscriberId && { subscriberId: input.subscriberId }),
+      ...(after && { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }),
+    };
+    const rows = await this.prisma.delivery.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: input.limit + 1,
+      include: { attemptsLog: { orderBy: { attempt: 'asc' } } },
+    });
+    const page = rows.slice(0, input.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((d) => ({ ...deliveryView(d), eventId: d.eventId, createdAt: d.createdAt })),
+      nextCursor: rows.length > input.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : undefined,
+    };
+  }
 
   @Get(':id')
   async get(@TenantId() tenantId: string, @Param('id') id: string) {

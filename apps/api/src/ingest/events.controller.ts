@@ -1,6 +1,7 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { batchInputSchema, eventInputSchema, idempotencyKeySchema } from '@herald/core';
+import { z } from 'zod';
+import { batchInputSchema, eventInputSchema, eventTypeSchema, idempotencyKeySchema } from '@herald/core';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { fieldErrors, parse } from '../http/parse';
 import { Problem } from '../http/problem';
@@ -23,6 +24,14 @@ const inFlight = () =>
       'retry-after': '1',
     },
   );
+
+const listQuery = z.object({
+  type: eventTypeSchema.optional(),
+  status: z.enum(['accepted', 'routed', 'unrouted']).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
 
 @Controller('v1/events')
 export class EventsController {
@@ -69,6 +78,13 @@ export class EventsController {
     const outcomes = await this.ingest.ingest(valid.map((v) => v.item));
     valid.forEach(({ index }, j) => (results[index] = outcomeResult(outcomes[j])));
     return { results };
+  }
+
+  @Get()
+  @Auth('ingest')
+  async list(@TenantId() tenantId: string, @Query() query: unknown) {
+    const input = parse(listQuery, query, 'query');
+    return this.events.list(tenantId, { ...input, since: input.since ? new Date(input.since) : undefined });
   }
 
   @Get(':id')

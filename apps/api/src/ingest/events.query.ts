@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUuid } from '@herald/core';
-import { PrismaService } from '@herald/db';
+import { PrismaService, type Prisma } from '@herald/db';
+import { decodeCursor, encodeCursor } from '../http/cursor';
 import { deliveryView } from '../deliveries/delivery-view';
 import { Problem } from '../http/problem';
 
@@ -8,6 +9,46 @@ import { Problem } from '../http/problem';
 @Injectable()
 export class EventsQuery {
   constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  /** Events newest first, with how many deliveries each has in each status. */
+  async list(
+    tenantId: string,
+    filter: { type?: string; status?: string; since?: Date; cursor?: string; limit: number },
+  ) {
+    const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+    const where: Prisma.EventWhereInput = {
+      tenantId,
+      ...(filter.type && { type: filter.type }),
+      ...(filter.status && { status: filter.status }),
+      ...(filter.since && { createdAt: { gte: filter.since } }),
+      ...(after && { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }),
+    };
+    const rows = await this.prisma.event.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: filter.limit + 1,
+    });
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    // Counted in the database: an event to 1,000 recipients must not load 1,000 rows into a listing.
+    const counts = await this.prisma.delivery.groupBy({
+      by: ['eventId', 'status'],
+      where: { eventId: { in: page.map((e) => e.id) } },
+      _count: { _all: true },
+    });
+    return {
+      items: page.map((e) => ({
+        id: e.id,
+        type: e.type,
+        status: e.status,
+        createdAt: e.createdAt,
+        sendAt: e.sendAt ?? undefined,
+        recipients: (e.recipients as unknown[]).length,
+        deliveries: Object.fromEntries(counts.filter((c) => c.eventId === e.id).map((c) => [c.status, c._count._all])),
+      })),
+      nextCursor: rows.length > filter.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : undefined,
+    };
+  }
 
   async get(tenantId: string, id: string) {
     const event = isUuid(id)

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
 import { eventTypeSchema, newId, ruleInputSchema, type RuleInput } from '@herald/core';
-import { TemplateError, compileTemplate } from '@herald/channels';
+import { TemplateError, compileTemplate, smsSegments } from '@herald/channels';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { parse } from '../http/parse';
@@ -25,7 +25,8 @@ export class RulesController {
       create: { id: newId(), tenantId, eventType, ...data },
       update: { ...data, updatedAt: new Date() },
     });
-    return view(saved);
+    const warnings = templateWarnings(rule);
+    return { ...view(saved), ...(warnings.length && { warnings }) };
   }
 
   @Get()
@@ -60,6 +61,34 @@ function checkTemplates(rule: RuleInput): void {
     }
   });
   if (errors.length) throw Problem.unprocessable('invalid-rule', 'The rule cannot be used as written', errors);
+}
+
+// Past 10 segments a carrier may refuse or mangle a concatenated SMS, and each segment is billed.
+const SMS_SEGMENT_WARNING = 10;
+
+/** What is allowed but probably unintended: SMS bodies that run past 10 segments, as written. */
+function templateWarnings(rule: RuleInput): FieldError[] {
+  const warnings: FieldError[] = [];
+  rule.channels.forEach((entry, i) => {
+    if (entry.channel !== 'sms') return;
+    const bodies: [string, string | undefined][] = [
+      [`channels[${i}].template.body`, entry.template.body],
+      ...Object.entries(entry.template.locales ?? {}).map(([tag, parts]): [string, string | undefined] => [
+        `channels[${i}].template.locales.${tag}.body`,
+        parts.body,
+      ]),
+    ];
+    for (const [path, body] of bodies) {
+      const segments = body === undefined ? 0 : smsSegments(body);
+      if (segments > SMS_SEGMENT_WARNING) {
+        warnings.push({
+          path,
+          message: `takes ${segments} SMS segments as written (more than ${SMS_SEGMENT_WARNING})`,
+        });
+      }
+    }
+  });
+  return warnings;
 }
 
 function view(rule: RuleRow) {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { isUuid, newId } from '@herald/core';
 import { PrismaService } from '@herald/db';
@@ -34,6 +34,23 @@ export class TenantsController {
     const { scope } = parse(keyInput, body);
     const { id, key, prefix } = await this.keys.create(tenantId, scope);
     return { id, key, prefix, scope };
+  }
+
+  /** The tenant's keys: prefix, scope and when last used — never the key itself (only its hash is kept). */
+  @Get('keys')
+  @Auth('admin')
+  async listKeys(@TenantId() tenantId: string) {
+    const keys = await this.prisma.apiKey.findMany({ where: { tenantId }, orderBy: { createdAt: 'asc' } });
+    return {
+      items: keys.map((k) => ({
+        id: k.id,
+        prefix: k.prefix,
+        scope: k.scope,
+        createdAt: k.createdAt,
+        lastUsedAt: k.lastUsedAt ?? undefined,
+        revokedAt: k.revokedAt ?? undefined,
+      })),
+    };
   }
 
   @Delete('keys/:id')

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { applicableRateLimit, type AppliedRateLimit, type ChannelRule } from '@herald/core';
-import type { RenderContext } from '@herald/channels';
+import { localizedTemplate, type RenderContext } from '@herald/channels';
 import type { ClaimedDelivery } from './delivery-claim';
 
 export interface DeliveryContext {
@@ -36,7 +36,7 @@ export async function loadDeliveryContext(pool: Pool, delivery: ClaimedDelivery)
   const channelRule = (row.channels as ChannelRule[] | null)?.find((c) => c.channel === delivery.channel);
   const event = { id: delivery.eventId, type: row.type, createdAt: row.createdAt, data: row.data ?? {} };
   return {
-    template: channelRule?.template ?? null,
+    template: channelRule ? localizedTemplate(channelRule.template, row.locale) : null,
     event,
     smsFrom: row.smsFrom ?? null,
     rateLimit: applicableRateLimit({
