@@ -58,6 +58,9 @@ export const configSchema = z
     RELAY_POLL_MS: int(1000, 10),
     INGEST_MAX_BATCH: int(256, 1),
     INBOX_TOKEN_TTL_SECONDS: int(3600, 60),
+    // Requests per second per key (token bucket: this rate, bursts up to API_RATE_LIMIT_BURST); 0 turns it off.
+    API_RATE_LIMIT_PER_SECOND: int(200, 0),
+    API_RATE_LIMIT_BURST: int(400, 1),
     DELIVERY_LEASE_SECONDS: int(30, 1),
     CONCURRENCY_FANOUT: int(8, 1),
     CONCURRENCY_INAPP: int(16, 1),

@@ -25,6 +25,7 @@ function toConfig(env: RawConfig) {
     relay: { batchSize: env.RELAY_BATCH_SIZE, pollMs: env.RELAY_POLL_MS },
     ingest: { maxBatch: env.INGEST_MAX_BATCH },
     inboxTokenTtlSeconds: env.INBOX_TOKEN_TTL_SECONDS,
+    apiRateLimit: { perSecond: env.API_RATE_LIMIT_PER_SECOND, burst: env.API_RATE_LIMIT_BURST },
     deliveryLeaseSeconds: env.DELIVERY_LEASE_SECONDS,
     concurrency: { fanout: env.CONCURRENCY_FANOUT, inapp: env.CONCURRENCY_INAPP },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,

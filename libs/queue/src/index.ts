@@ -6,3 +6,4 @@ export * from './queue.module';
 export * from './redis';
 export * from './subscriber-rate-limiter';
 export * from './queue-clients';
+export * from './token-bucket';

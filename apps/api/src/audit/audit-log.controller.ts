@@ -1,0 +1,46 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { PrismaService } from '@herald/db';
+import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
+import { parse } from '../http/parse';
+
+const listQuery = z.object({
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/, { error: 'expects a nextCursor from a previous page' })
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+/** The tenant's audit log, newest first: who changed what, with the resource before and after. */
+@Controller('v1/audit-log')
+@Auth('admin')
+export class AuditLogController {
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  @Get()
+  @ApiInput({ query: listQuery })
+  async list(@TenantId() tenantId: string, @Query() query: unknown) {
+    const input = parse(listQuery, query, 'query');
+    const rows = await this.prisma.auditLog.findMany({
+      where: { tenantId, ...(input.cursor && { id: { lt: BigInt(input.cursor) } }) },
+      orderBy: { id: 'desc' },
+      take: input.limit + 1,
+    });
+    const page = rows.slice(0, input.limit);
+    return {
+      items: page.map((r) => ({
+        id: String(r.id),
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        before: r.before ?? undefined,
+        after: r.after ?? undefined,
+      })),
+      // The log only grows at the head, so the last id is a stable cursor.
+      nextCursor: rows.length > input.limit ? String(page[page.length - 1].id) : undefined,
+    };
+  }
+}
