@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { QueueClients } from '@herald/queue';
+import { AuditLogController } from './audit/audit-log.controller';
+import { AuditInterceptor } from './audit/audit.interceptor';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AuthGuard } from './auth/auth.guard';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { DeadLettersService } from './dead-letters/dead-letters.service';
+import { DocsController } from './docs/docs.controller';
 import { EmailFeedbackService } from './feedback/email-feedback.service';
 import { FeedbackController } from './feedback/feedback.controller';
 import { SmsFeedbackService } from './feedback/sms-feedback.service';
@@ -29,10 +32,12 @@ import { DevicesController } from './subscribers/devices.controller';
 import { PreferencesController } from './subscribers/preferences.controller';
 import { SubscribersController } from './subscribers/subscribers.controller';
 import { TenantsController } from './tenants/tenants.controller';
+import { ApiRateLimitGuard } from './throttle/api-rate-limit.guard';
 import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
 
 /** The HTTP side. Expects ConfigModule and DbModule to be imported by the entry point. */
 @Module({
+  imports: [DiscoveryModule],
   controllers: [
     TenantsController,
     EventsController,
@@ -53,9 +58,14 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     DeliveriesController,
     SourcesController,
     HooksController,
+    AuditLogController,
+    DocsController,
   ],
   providers: [
+    // Guards run in this order: the rate limit counts the caller the AuthGuard identified.
     { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useClass: ApiRateLimitGuard },
+    { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
     { provide: APP_FILTER, useClass: ProblemFilter },
     ApiKeysService,
     IngestUseCase,

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } f
 import { z } from 'zod';
 import { CHANNELS, eventTypeSchema, isUuid } from '@herald/core';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 import { DeadLettersService } from './dead-letters.service';
@@ -21,12 +22,14 @@ export class DeadLettersController {
   constructor(@Inject(DeadLettersService) private readonly deadLetters: DeadLettersService) {}
 
   @Get()
+  @ApiInput({ query: listQuery })
   list(@TenantId() tenantId: string, @Query() query: unknown) {
     return this.deadLetters.list(tenantId, parse(listQuery, query, 'query'));
   }
 
   @Post('replay')
   @HttpCode(202)
+  @ApiInput({ body: replayBody.optional() })
   replayMatching(@TenantId() tenantId: string, @Body() body: unknown) {
     const input = parse(replayBody, body ?? {});
     return this.deadLetters.replayMatching(tenantId, {

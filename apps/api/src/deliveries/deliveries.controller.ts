@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CHANNELS, DELIVERY_STATUSES, isUuid } from '@herald/core';
 import { PrismaService, type Prisma } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, encodeCursor } from '../http/cursor';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
@@ -24,6 +25,7 @@ export class DeliveriesController {
 
   /** Deliveries newest first, filtered by channel, status and subscriber. */
   @Get()
+  @ApiInput({ query: listQuery })
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;

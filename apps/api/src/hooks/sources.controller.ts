@@ -5,6 +5,7 @@ import { eventTypeSchema, isUuid, newId } from '@herald/core';
 import { generateWebhookSecret } from '@herald/channels';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 import { isJsonPointer } from './json-pointer';
@@ -47,6 +48,7 @@ export class SourcesController {
   ) {}
 
   @Post()
+  @ApiInput({ body: createSchema })
   async create(@TenantId() tenantId: string, @Body() body: unknown) {
     const input = parse(createSchema, body);
     const source = await this.prisma.source.create({

@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Auth, CurrentPrincipal } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import type { Principal } from '../auth/principal';
 import { parse } from '../http/parse';
 import { InboxStreamService } from './inbox-stream.service';
@@ -31,6 +32,7 @@ export class InboxController {
   ) {}
 
   @Get()
+  @ApiInput({ query: listQuery })
   list(@CurrentPrincipal() principal: Principal, @Query() query: unknown) {
     return this.inbox.list(ownerOf(principal, query), parse(listQuery, query, 'query'));
   }

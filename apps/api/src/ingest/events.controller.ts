@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { batchInputSchema, eventInputSchema, eventTypeSchema, idempotencyKeySchema } from '@herald/core';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { fieldErrors, parse } from '../http/parse';
 import { Problem } from '../http/problem';
 import { EventsQuery } from './events.query';
@@ -43,6 +44,7 @@ export class EventsController {
   @Post()
   @Auth('ingest')
   @HttpCode(202)
+  @ApiInput({ body: eventInputSchema, headers: z.object({ 'Idempotency-Key': idempotencyKeySchema.optional() }) })
   async send(
     @TenantId() tenantId: string,
     @Body() body: unknown,
@@ -63,6 +65,7 @@ export class EventsController {
   @Post('batch')
   @Auth('ingest')
   @HttpCode(207)
+  @ApiInput({ body: batchInputSchema })
   async sendBatch(@TenantId() tenantId: string, @Body() body: unknown) {
     const { events } = parse(batchInputSchema, body);
     const results: object[] = new Array(events.length);
@@ -82,6 +85,7 @@ export class EventsController {
 
   @Get()
   @Auth('ingest')
+  @ApiInput({ query: listQuery })
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
     return this.events.list(tenantId, { ...input, since: input.since ? new Date(input.since) : undefined });

@@ -3,6 +3,7 @@ import { eventTypeSchema, newId, ruleInputSchema, type RuleInput } from '@herald
 import { TemplateError, compileTemplate, smsSegments } from '@herald/channels';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
 
@@ -15,6 +16,7 @@ export class RulesController {
 
   /** Upsert. Templates are compiled here, so a broken one is a 422 now rather than a failed delivery later. */
   @Put(':eventType')
+  @ApiInput({ body: ruleInputSchema })
   async put(@TenantId() tenantId: string, @Param('eventType') rawType: string, @Body() body: unknown) {
     const eventType = parse(eventTypeSchema, rawType, 'eventType');
     const rule = parse(ruleInputSchema, body);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { tenantRateLimitsSchema, type TenantRateLimits } from '@herald/core';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 
 const patchSchema = z.strictObject({
@@ -31,6 +32,7 @@ export class SettingsController {
   }
 
   @Patch()
+  @ApiInput({ body: patchSchema })
   async update(@TenantId() tenantId: string, @Body() body: unknown) {
     const input = parse(patchSchema, body);
     const current = await this.get(tenantId);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { newId } from '@herald/core';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 
@@ -19,6 +20,7 @@ export class DevicesController {
   constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
 
   @Post()
+  @ApiInput({ body: deviceSchema })
   async add(@TenantId() tenantId: string, @Param('subscriberId') rawId: string, @Body() body: unknown) {
     const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
     const { token, platform } = parse(deviceSchema, body);

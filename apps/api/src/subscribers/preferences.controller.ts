@@ -2,6 +2,7 @@ import { Body, Controller, Get, Inject, Param, Put } from '@nestjs/common';
 import { newId, preferencesSchema, recipientSchema, type Preferences } from '@herald/core';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 
@@ -29,6 +30,7 @@ export class PreferencesController {
 
   /** Creates the subscriber when it is new (as registering a device does). */
   @Put('subscribers/:subscriberId/preferences')
+  @ApiInput({ body: preferencesSchema })
   async put(@TenantId() tenantId: string, @Param('subscriberId') rawId: string, @Body() body: unknown) {
     const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
     const preferences = parse(preferencesSchema, body);
@@ -50,6 +52,7 @@ export class PreferencesController {
   }
 
   @Put('preferences/defaults')
+  @ApiInput({ body: preferencesSchema })
   async putDefaults(@TenantId() tenantId: string, @Body() body: unknown) {
     const defaultPreferences = parse(preferencesSchema, body);
     await this.prisma.tenant.update({ where: { id: tenantId }, data: { defaultPreferences } });

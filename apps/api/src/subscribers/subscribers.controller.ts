@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { newId, recipientSchema } from '@herald/core';
 import { PrismaService, type Prisma } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, encodeCursor } from '../http/cursor';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
@@ -38,6 +39,7 @@ export class SubscribersController {
 
   /** 201 when the subscriber is new, 200 when it was updated. */
   @Put(':subscriberId')
+  @ApiInput({ body: upsertSchema.optional() })
   async upsert(
     @TenantId() tenantId: string,
     @Param('subscriberId') rawId: string,
@@ -64,6 +66,7 @@ export class SubscribersController {
 
   /** Newest first; `nextCursor` is present while there are more. */
   @Get()
+  @ApiInput({ query: listQuery })
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;

@@ -4,6 +4,7 @@ import { isUuid, normalizeAddress } from '@herald/core';
 import { PrismaService, suppress, PG_POOL, type Prisma } from '@herald/db';
 import type { Pool } from 'pg';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, encodeCursor } from '../http/cursor';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
@@ -35,6 +36,7 @@ export class SuppressionsController {
   ) {}
 
   @Get()
+  @ApiInput({ query: listQuery })
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
@@ -62,6 +64,7 @@ export class SuppressionsController {
 
   @Post()
   @HttpCode(201)
+  @ApiInput({ body: createBody })
   async create(@TenantId() tenantId: string, @Body() body: unknown) {
     const input = parse(createBody, body);
     const id = await suppress(this.pool, {

@@ -4,6 +4,7 @@ import { isUuid, newId } from '@herald/core';
 import { PrismaService } from '@herald/db';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 
@@ -20,6 +21,7 @@ export class TenantsController {
   /** The only thing the root key can do. The keys are shown here once and stored hashed. */
   @Post('tenants')
   @Auth('root')
+  @ApiInput({ body: tenantInput })
   async createTenant(@Body() body: unknown) {
     const { name } = parse(tenantInput, body);
     const tenant = await this.prisma.tenant.create({ data: { id: newId(), name } });
@@ -30,6 +32,7 @@ export class TenantsController {
 
   @Post('keys')
   @Auth('admin')
+  @ApiInput({ body: keyInput })
   async createKey(@TenantId() tenantId: string, @Body() body: unknown) {
     const { scope } = parse(keyInput, body);
     const { id, key, prefix } = await this.keys.create(tenantId, scope);

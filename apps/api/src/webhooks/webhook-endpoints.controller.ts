@@ -4,6 +4,7 @@ import { eventTypeSchema, isUuid, newId } from '@herald/core';
 import { generateWebhookSecret } from '@herald/channels';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 
@@ -29,6 +30,7 @@ export class WebhookEndpointsController {
   constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
 
   @Post()
+  @ApiInput({ body: createSchema })
   async create(@TenantId() tenantId: string, @Body() body: unknown) {
     const input = parse(createSchema, body);
     const endpoint = await this.prisma.webhookEndpoint.create({
@@ -60,6 +62,7 @@ export class WebhookEndpointsController {
 
   /** `{ active: true }` re-enables an endpoint that was disabled (by a 410 or repeated failures). */
   @Patch(':id')
+  @ApiInput({ body: patchSchema })
   async update(@TenantId() tenantId: string, @Param('id') id: string, @Body() body: unknown) {
     const input = parse(patchSchema, body);
     await this.find(tenantId, id);
