@@ -37,7 +37,8 @@ describe('live inbox stream across api replicas', () => {
         to: { subscriberId: 'sam' },
         data: { orderId: 'S-1' },
       });
-      const message = await stream.next();
+      // Generous: with every suite running at once on two cores, the pipeline can take seconds.
+      const message = await stream.next(30_000);
       expect(JSON.parse(message.data)).toMatchObject({ title: 'Order S-1 shipped' });
       expect(message.id).toBe(JSON.parse(message.data).id);
     } finally {
