@@ -14,6 +14,9 @@ export const REDACT_PATHS = [
   '*.token',
   '*.key',
   '*.rootKey',
+  '*.authToken',
+  '*.smtpUrl',
+  '*.privateKey',
 ];
 
 /** Query-string credentials (the inbox stream's ?token=) never reach a log line. */
