@@ -25,6 +25,8 @@ export function testConfig(overrides: Record<string, string> = {}): HeraldConfig
     DATABASE_POOL_SIZE: '10',
     // Suites fire bursts from one key; the limit has its own test.
     API_RATE_LIMIT_PER_SECOND: '0',
+    // Worker-only instances run side by side: no health port unless a test asks for one.
+    WORKER_HEALTH_PORT: '0',
     ...overrides,
   });
 }

@@ -22,7 +22,8 @@ export class HeraldModule {
         DbModule,
         SandboxModule,
         ...(parts.api ? [ApiModule] : []),
-        ...(parts.roles.length ? [WorkerModule.forRoles(parts.roles)] : []),
+        // With the api in the process, it serves /health and /metrics: no worker port of its own.
+        ...(parts.roles.length ? [WorkerModule.forRoles(parts.roles, { httpPort: !parts.api })] : []),
       ],
     };
   }

@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { WorkerRole } from '@herald/config';
+import { MetricsModule, type WorkerRole } from '@herald/config';
 import { QueueModule, type QueueName } from '@herald/queue';
 import { ChannelProvidersModule } from './channels/channel-providers.module';
+import { WorkerHttpModule } from './health/worker-http.module';
 import { ROLES } from './roles';
 
 // Where @Processor(name) keeps its options (@nestjs/bullmq's PROCESSOR_METADATA, not exported).
@@ -10,7 +11,11 @@ const QUEUE_PROCESSOR_METADATA = 'bullmq:processor_metadata';
 /** The worker side for a set of roles. Expects ConfigModule and DbModule from the entry point. */
 @Module({})
 export class WorkerModule {
-  static forRoles(roles: readonly WorkerRole[]): DynamicModule {
+  /**
+   * `httpPort: false` leaves out the worker's health and metrics port (WORKER_HEALTH_PORT), for a
+   * process whose api already serves /health and /metrics.
+   */
+  static forRoles(roles: readonly WorkerRole[], options: { httpPort?: boolean } = {}): DynamicModule {
     checkCatalogue(roles);
     const specs = roles.map((role) => ROLES[role]);
     const queues = new Set<QueueName>(specs.flatMap((s) => [...s.produces, ...(s.consumes ? [s.consumes] : [])]));
@@ -18,8 +23,10 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [
+        MetricsModule,
         QueueModule.forQueues([...queues]),
         ...(channels.length ? [ChannelProvidersModule.forChannels(channels)] : []),
+        ...(options.httpPort === false ? [] : [WorkerHttpModule.forQueues([...queues])]),
       ],
       // A Set: roles share providers (DeliveryRunner), and Nest wants each once.
       providers: [...new Set(specs.flatMap((s) => [...s.providers, ...(s.processor ? [s.processor] : [])]))],

@@ -23,6 +23,8 @@ export const configSchema = z
   .object({
     PORT: int(3000, 0),
     HOST: z.string().default('0.0.0.0'),
+    // A worker's own HTTP port for /health/live, /health/ready and /metrics (on HOST); 0 turns it off.
+    WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     HERALD_ROOT_KEY: z.string({ error: 'expects a secret of at least 24 characters' }).min(24, {
       error: 'expects a secret of at least 24 characters',
     }),

@@ -2,3 +2,4 @@ export * from './config.module';
 export * from './load-config';
 export * from './worker-roles';
 export * from './logging';
+export * from './metrics';

@@ -10,6 +10,7 @@ describe('loadConfig', () => {
   it('applies defaults to a minimal environment', () => {
     const config = loadConfig(valid);
     expect(config.port).toBe(3000);
+    expect(config.workerHealthPort).toBe(9464);
     expect(config.workerRoles).toEqual(['relay', 'fanout', 'email', 'sms', 'push', 'inapp', 'webhook', 'housekeeping']);
     expect(config.providers).toMatchObject({
       email: null,
@@ -27,6 +28,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: '' }, 'DATABASE_URL is missing: expects a postgresql:// URL'],
     [{ HERALD_ROOT_KEY: 'short' }, 'HERALD_ROOT_KEY is invalid: expects a secret of at least 24 characters'],
     [{ PORT: 'eighty' }, 'PORT is invalid'],
+    [{ WORKER_HEALTH_PORT: '70000' }, 'WORKER_HEALTH_PORT is invalid'],
     [
       { WORKER_ROLES: 'relay,mail' },
       'WORKER_ROLES is invalid: expects a comma-separated list of relay, fanout, email, sms, push, inapp, webhook, housekeeping (unknown: mail)',

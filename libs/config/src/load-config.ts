@@ -10,6 +10,8 @@ function toConfig(env: RawConfig) {
   return {
     port: env.PORT,
     host: env.HOST,
+    /** a worker process's health and metrics port; 0: none */
+    workerHealthPort: env.WORKER_HEALTH_PORT,
     rootKey: env.HERALD_ROOT_KEY,
     // Inbox tokens are signed with their own secret; when none is set one is derived from the
     // root key, so rotating the root key also invalidates every inbox token.

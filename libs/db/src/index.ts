@@ -7,3 +7,4 @@ export type { Prisma } from './generated/prisma/client';
 export * from './migrate';
 export * from './feedback-events';
 export * from './suppressions';
+export * from './db-probes';

@@ -7,3 +7,4 @@ export * from './redis';
 export * from './subscriber-rate-limiter';
 export * from './queue-clients';
 export * from './token-bucket';
+export * from './queue-probes';

@@ -1,21 +1,20 @@
-import { Controller, Get, Inject, OnApplicationShutdown } from '@nestjs/common';
-import type { Pool } from 'pg';
-import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
-import { PG_POOL } from '@herald/db';
-import { createRedis } from '@herald/queue';
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { PostgresHealth } from '@herald/db';
+import { RedisHealth } from '@herald/queue';
 import { Problem } from '../http/problem';
 
-/** Liveness answers while the process runs; readiness checks Postgres and Redis. */
+/**
+ * Liveness answers while the process runs; readiness checks Postgres and Redis (terminus) and
+ * answers 503 problem+json naming the failing checks — also while the process shuts down.
+ */
 @Controller('health')
-export class HealthController implements OnApplicationShutdown {
-  private readonly redis;
-
+export class HealthController {
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(HERALD_CONFIG) config: HeraldConfig,
-  ) {
-    this.redis = createRedis(config.redisUrl, 'health', { lazyConnect: true });
-  }
+    @Inject(HealthCheckService) private readonly health: HealthCheckService,
+    @Inject(PostgresHealth) private readonly postgres: PostgresHealth,
+    @Inject(RedisHealth) private readonly redis: RedisHealth,
+  ) {}
 
   @Get('live')
   live() {
@@ -23,31 +22,27 @@ export class HealthController implements OnApplicationShutdown {
   }
 
   @Get('ready')
+  @HealthCheck()
   async ready() {
-    const [postgres, redis] = await Promise.all([
-      this.pool.query('SELECT 1').then(
-        () => 'up',
-        () => 'down',
-      ),
-      this.ping().then(
-        () => 'up',
-        () => 'down',
-      ),
-    ]);
-    if (postgres === 'down' || redis === 'down') {
-      throw new Problem(503, 'not-ready', 'Not ready', `postgres: ${postgres}, redis: ${redis}`, undefined, {
-        'retry-after': '5',
-      });
+    try {
+      const result = await this.health.check([this.postgres.check(), this.redis.check()]);
+      return { status: result.status, checks: result.details };
+    } catch (err) {
+      if (err instanceof ServiceUnavailableException) throw new NotReady(err.getResponse() as HealthCheckResult);
+      throw err;
     }
-    return { status: 'ok', checks: { postgres, redis } };
+  }
+}
+
+/** 503 with Retry-After; the body's `checks` has every check's status and the failures' messages. */
+class NotReady extends Problem {
+  constructor(private readonly result: HealthCheckResult) {
+    const failing = Object.entries(result.error ?? {}).map(([key, check]) => `${key}: ${check?.message ?? 'down'}`);
+    const detail = result.status === 'shutting_down' ? 'shutting down' : failing.join(', ');
+    super(503, 'not-ready', 'Not ready', detail, undefined, { 'retry-after': '5' });
   }
 
-  private async ping(): Promise<void> {
-    if (this.redis.status === 'wait') await this.redis.connect();
-    await this.redis.ping();
-  }
-
-  onApplicationShutdown(): void {
-    this.redis.disconnect();
+  override body(requestId?: string): Record<string, unknown> {
+    return { ...super.body(requestId), checks: this.result.details };
   }
 }

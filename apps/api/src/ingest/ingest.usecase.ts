@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, HeraldMetrics, type HeraldConfig } from '@herald/config';
 import { newId, recipientsOf, requestHash, type EventInput } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import { GroupCommit } from './group-commit';
@@ -63,6 +63,7 @@ export class IngestUseCase {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(HERALD_CONFIG) config: HeraldConfig,
+    @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
   ) {
     this.groupCommit = new GroupCommit((rows) => this.insert(rows), config.ingest.maxBatch);
   }
@@ -85,6 +86,7 @@ export class IngestUseCase {
 
     try {
       const inserted = rows.length ? await this.groupCommit.submit(rows) : [];
+      this.metrics.eventsAccepted.inc(inserted.filter(Boolean).length);
       const conflicts = rows.filter((_, j) => !inserted[j]);
       const existing = conflicts.length
         ? await this.findByKeys(conflicts)

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Pool } from 'pg';
 import type { SendResult } from '@herald/channels';
-import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, HeraldMetrics, type HeraldConfig } from '@herald/config';
 import { retryDelay } from '@herald/core';
 import { PG_POOL, inTransaction } from '@herald/db';
 import { buildMessage, Undeliverable, type ExternalChannel } from './channel-messages';
@@ -31,6 +31,7 @@ export class DeliverExternalUseCase {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
   ) {}
 
   async deliver(delivery: ClaimedDelivery, context: DeliveryContext): Promise<ExternalResult> {
@@ -52,10 +53,12 @@ export class DeliverExternalUseCase {
       return { outcome: err.status };
     }
 
+    const timer = this.metrics.providerLatency.startTimer({ channel, provider: provider.name });
     const result = await provider.send(
       { id: delivery.id, tenantId: delivery.tenantId, eventId: delivery.eventId, attempt: delivery.attempt },
       message,
     );
+    timer({ outcome: result.outcome });
     const attempt = {
       outcome: result.outcome,
       provider: provider.name,

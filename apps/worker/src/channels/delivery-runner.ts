@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, HeraldMetrics, type DeliveryOutcome, type HeraldConfig } from '@herald/config';
 import type { AppliedRateLimit } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import type { DeliveryJob } from '@herald/queue';
@@ -10,12 +10,12 @@ import { DeadLetterCopier } from '../dlq/dead-letter-copier';
 import { DeliverExternalUseCase } from './deliver-external.usecase';
 import { DeliverInappUseCase } from './deliver-inapp.usecase';
 import { claimDelivery, holdBackDelivery, releaseDelivery, type ClaimedDelivery } from './delivery-claim';
-import { loadDeliveryContext } from './delivery-context';
+import { loadDeliveryContext, type DeliveryContext } from './delivery-context';
 import { RateLimitGate } from './rate-limit-gate';
 
 /** What became of one run of a delivery job, and so what the job does next. */
 type RunOutcome =
-  | { next: 'done'; status: string }
+  | { next: 'done'; status: Exclude<DeliveryOutcome, 'retry' | 'deferred'> }
   | { next: 'later'; status: 'queued' | 'deferred'; inMs: number }
   | { next: 'fail'; status: 'failed'; reason: string };
 
@@ -33,6 +33,7 @@ export class DeliveryRunner {
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
     @Inject(RateLimitGate) private readonly rateLimits: RateLimitGate,
     @Inject(DeadLetterCopier) private readonly deadLetters: DeadLetterCopier,
+    @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
   ) {}
 
   async run(job: Job<DeliveryJob>, token?: string): Promise<string> {
@@ -63,6 +64,12 @@ export class DeliveryRunner {
 
   private async deliver(delivery: ClaimedDelivery): Promise<RunOutcome> {
     const context = await loadDeliveryContext(this.pool, delivery);
+    const outcome = await this.outcomeOf(delivery, context);
+    this.count(delivery, context, outcome);
+    return outcome;
+  }
+
+  private async outcomeOf(delivery: ClaimedDelivery, context: DeliveryContext): Promise<RunOutcome> {
     if (context.rateLimit) {
       const held = await this.applyRateLimit(delivery, context.rateLimit);
       if (held) return held;
@@ -82,11 +89,21 @@ export class DeliveryRunner {
     return { next: 'done', status: outcome };
   }
 
+  /** herald_deliveries_total for every run that got an answer, and trigger → sent for the sent ones. */
+  private count(delivery: ClaimedDelivery, context: DeliveryContext, outcome: RunOutcome): void {
+    const channel = delivery.channel;
+    this.metrics.deliveries.inc({ channel, outcome: outcome.status === 'queued' ? 'retry' : outcome.status });
+    if (outcome.status === 'sent') {
+      this.metrics.deliveryLatency.observe({ channel }, (Date.now() - context.event.createdAt.getTime()) / 1000);
+    }
+  }
+
   /** Over the limit: deferred to when the window has room (policy defer), or dropped (drop). */
   private async applyRateLimit(delivery: ClaimedDelivery, limit: AppliedRateLimit): Promise<RunOutcome | null> {
     const decision = await this.rateLimits.pass(delivery, limit);
     if (decision.allowed) return null;
     const reason = `rate limit: ${limit.limit} per ${limit.windowSeconds} s for this subscriber on ${delivery.channel}`;
+    this.metrics.rateLimitDeferrals.inc({ channel: delivery.channel, policy: limit.policy });
     if (limit.policy === 'drop') {
       await holdBackDelivery(this.pool, delivery, { status: 'rate_limited', reason });
       return { next: 'done', status: 'rate_limited' };
