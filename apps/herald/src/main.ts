@@ -3,12 +3,15 @@ import 'dotenv/config';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { ConfigError, WORKER_ROLES, loadConfig } from '@herald/config';
 import { PrismaService, migrate } from '@herald/db';
 import { SandboxHub } from '@herald/sandbox';
 import { ensureServices } from '@herald/services';
 import { ApiKeysService } from '../../api/src/auth/api-keys.service';
+import { closeHttpApp } from '../../api/src/http/close-http-app';
 import { createHttpApp } from '../../api/src/http/create-http-app';
+import { bullWorkers, drainWorkers, logWorkerErrors, stopOnSignals } from '../../worker/src/worker-process';
 import { ensureDevTenant } from './dev-tenant';
 import { HeraldModule } from './herald.module';
 
@@ -45,14 +48,18 @@ async function main(): Promise<void> {
   const tenant = await ensureDevTenant(DATA_DIR, app.get(PrismaService), app.get(ApiKeysService));
   const receiver = await app.get(SandboxHub).webhookReceiver();
   await app.listen(config.port, config.host);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, async () => {
-      say(`${signal}: draining and stopping`);
-      await app.close();
-      await services.stop();
-      process.exit(0);
-    });
-  }
+  // Stopping: the workers drain first (their jobs need the pools and clients app.close() ends),
+  // then the api closes; one grace period covers both. See drainWorkers and closeHttpApp.
+  const workers = bullWorkers(app);
+  logWorkerErrors(workers);
+  stopOnSignals(new Logger('herald'), config.shutdownGraceMs, async (signal) => {
+    say(`${signal}: draining and stopping (up to ${config.shutdownGraceMs} ms)`);
+    const deadline = Date.now() + config.shutdownGraceMs;
+    const { drained, unfinished } = await drainWorkers(workers, config.shutdownGraceMs);
+    if (!drained) say(`jobs still running on ${unfinished.join(', ')} were left to BullMQ's stall detection`);
+    await closeHttpApp(app, Math.max(0, deadline - Date.now()));
+    await services.stop();
+  });
 
   say(`Herald is running on ${config.publicUrl} (api + roles: ${config.workerRoles.join(', ')})`);
   say(`dev tenant ${tenant.id}`);

@@ -1,23 +1,41 @@
 import 'reflect-metadata';
 import 'dotenv/config';
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Logger } from 'nestjs-pino';
-import { ConfigError, ConfigModule, loadConfig, loggingModule } from '@herald/config';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { ConfigError, ConfigModule, WORKER_ROLES, loadConfig, loggingModule, type HeraldConfig } from '@herald/config';
 import { DbModule } from '@herald/db';
 import { SandboxModule } from '@herald/sandbox';
+import { JobTally, bullWorkers, checkWorkers, drainWorkers, logWorkerErrors, stopOnSignals } from './worker-process';
 import { WorkerModule } from './worker.module';
 
 /** `--roles relay,fanout` (or WORKER_ROLES); the flag wins over the environment. */
 function rolesFlag(argv: string[]): string | undefined {
   const i = argv.findIndex((a) => a === '--roles' || a.startsWith('--roles='));
   if (i < 0) return undefined;
-  return argv[i].includes('=') ? argv[i].slice('--roles='.length) : argv[i + 1];
+  const value = argv[i].includes('=') ? argv[i].slice('--roles='.length) : argv[i + 1];
+  if (!value?.trim() || value.startsWith('--')) {
+    throw new ConfigError(
+      `Configuration error: --roles needs a value: a comma-separated list of ${WORKER_ROLES.join(', ')} (or set WORKER_ROLES)`,
+    );
+  }
+  return value;
+}
+
+function workerConfig(argv: string[]): HeraldConfig {
+  const roles = rolesFlag(argv);
+  try {
+    return loadConfig({ ...process.env, ...(roles !== undefined ? { WORKER_ROLES: roles } : {}) });
+  } catch (err) {
+    if (err instanceof ConfigError && roles !== undefined && err.message.includes('WORKER_ROLES')) {
+      throw new ConfigError(`${err.message} (given as --roles)`);
+    }
+    throw err;
+  }
 }
 
 async function main(): Promise<void> {
-  const roles = rolesFlag(process.argv.slice(2));
-  const config = loadConfig({ ...process.env, ...(roles !== undefined ? { WORKER_ROLES: roles } : {}) });
+  const config = workerConfig(process.argv.slice(2));
   @Module({
     imports: [
       ConfigModule.forRoot(config),
@@ -29,9 +47,31 @@ async function main(): Promise<void> {
   })
   class WorkerRoot {}
   const app = await NestFactory.createApplicationContext(WorkerRoot, { bufferLogs: true });
-  app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
-  app.get(Logger).log(`worker running roles: ${config.workerRoles.join(', ')}`);
+  app.useLogger(app.get(PinoLogger));
+  const logger = new Logger('worker');
+  const workers = bullWorkers(app);
+  logWorkerErrors(workers, logger);
+  try {
+    checkWorkers(config.workerRoles, workers);
+  } catch (err) {
+    await Promise.all(workers.map((worker) => worker.close(true)));
+    throw err;
+  }
+  const tally = new JobTally(workers);
+
+  stopOnSignals(logger, config.shutdownGraceMs, async (signal) => {
+    logger.log(`${signal}: taking no new jobs; running ones get up to ${config.shutdownGraceMs} ms to finish`);
+    const { drained, unfinished } = await drainWorkers(workers, config.shutdownGraceMs);
+    if (!drained) {
+      logger.warn(
+        `grace period of ${config.shutdownGraceMs} ms ran out with jobs running on ${unfinished.join(', ')}: ` +
+          `closed without waiting; they stay active until BullMQ's stall detection returns them to their queue`,
+      );
+    }
+    await app.close();
+    logger.log({ msg: 'worker stopped', drained, jobs: tally.byQueue() });
+  });
+  logger.log(`worker running roles: ${config.workerRoles.join(', ')}`);
 }
 
 main().catch((err) => {
