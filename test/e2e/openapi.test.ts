@@ -1,8 +1,11 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 
-/** Routes the document leaves out on purpose: its own, and the development-only sandbox. */
-const UNDOCUMENTED = /^\/(docs|sandbox)(\/|$)/;
+/**
+ * Routes the document leaves out on purpose: its own, the development-only sandbox, and Bull Board's
+ * UI at /admin/queues (a third-party Fastify plugin for operators, not part of Herald's API).
+ */
+const UNDOCUMENTED = /^\/(docs|sandbox|admin\/queues)(\/|$)/;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
 
 interface Operation {

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
-import { QueueClients } from '@herald/queue';
+import { TerminusModule } from '@nestjs/terminus';
+import { MetricsModule } from '@herald/config';
+import { PostgresHealth } from '@herald/db';
+import { QueueClients, RedisHealth } from '@herald/queue';
 import { AuditLogController } from './audit/audit-log.controller';
 import { AuditInterceptor } from './audit/audit.interceptor';
 import { ApiKeysService } from './auth/api-keys.service';
@@ -24,6 +27,7 @@ import { EventsController } from './ingest/events.controller';
 import { EventsQuery } from './ingest/events.query';
 import { IngestUseCase } from './ingest/ingest.usecase';
 import { MetricsController } from './metrics/metrics.controller';
+import { QueueDashboard } from './queue-dashboard/queue-dashboard';
 import { RulesController } from './rules/rules.controller';
 import { SandboxController } from './sandbox/sandbox.controller';
 import { SettingsController } from './settings/settings.controller';
@@ -37,7 +41,8 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
 
 /** The HTTP side. Expects ConfigModule and DbModule to be imported by the entry point. */
 @Module({
-  imports: [DiscoveryModule],
+  // Terminus does not log failed checks: they are in the 503 answer, and outages are logged where work fails.
+  imports: [DiscoveryModule, TerminusModule.forRoot({ logger: false }), MetricsModule],
   controllers: [
     TenantsController,
     EventsController,
@@ -76,6 +81,9 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     DeadLettersService,
     EmailFeedbackService,
     SmsFeedbackService,
+    PostgresHealth,
+    RedisHealth,
+    QueueDashboard,
   ],
 })
 export class ApiModule {}
