@@ -34,7 +34,7 @@ export const inappRule = {
 };
 
 /** Waits until every delivery of the event has reached `status`. */
-export async function waitForDeliveries(api: Client, eventId: string, status = 'sent', timeoutMs = 15_000) {
+export async function waitForDeliveries(api: Client, eventId: string, status = 'sent', timeoutMs = 30_000) {
   return eventually(
     async () => {
       const event = await api('GET', `/v1/events/${eventId}`);

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import 'dotenv/config';
 import type { AddressInfo } from 'node:net';
 import { Logger, Module } from '@nestjs/common';
-import { ConfigError, ConfigModule, loadConfig, loggingModule } from '@herald/config';
+import { ConfigError, ConfigModule, TracingModule, loadConfig, loggingModule } from '@herald/config';
 import { DbModule } from '@herald/db';
 import { SandboxModule } from '@herald/sandbox';
 import { ApiModule } from './api.module';
@@ -12,7 +12,16 @@ import { createHttpApp } from './http/create-http-app';
 /** The api alone: for deployments that run workers as separate processes. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  @Module({ imports: [ConfigModule.forRoot(config), loggingModule(config), DbModule, SandboxModule, ApiModule] })
+  @Module({
+    imports: [
+      ConfigModule.forRoot(config),
+      loggingModule(config),
+      TracingModule.forRoot(config),
+      DbModule,
+      SandboxModule,
+      ApiModule,
+    ],
+  })
   class ApiRoot {}
   const app = await createHttpApp({ module: ApiRoot });
   const logger = new Logger('api');

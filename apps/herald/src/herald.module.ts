@@ -1,5 +1,5 @@
 import type { DynamicModule } from '@nestjs/common';
-import { ConfigModule, loggingModule, type HeraldConfig, type WorkerRole } from '@herald/config';
+import { ConfigModule, TracingModule, loggingModule, type HeraldConfig, type WorkerRole } from '@herald/config';
 import { DbModule } from '@herald/db';
 import { SandboxModule } from '@herald/sandbox';
 import { ApiModule } from '../../api/src/api.module';
@@ -19,6 +19,7 @@ export class HeraldModule {
       imports: [
         ConfigModule.forRoot(config),
         loggingModule(config, parts.prettyLogs),
+        TracingModule.forRoot(config),
         DbModule,
         SandboxModule,
         ...(parts.api ? [ApiModule] : []),

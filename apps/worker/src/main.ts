@@ -3,7 +3,15 @@ import 'dotenv/config';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
-import { ConfigError, ConfigModule, WORKER_ROLES, loadConfig, loggingModule, type HeraldConfig } from '@herald/config';
+import {
+  ConfigError,
+  ConfigModule,
+  TracingModule,
+  WORKER_ROLES,
+  loadConfig,
+  loggingModule,
+  type HeraldConfig,
+} from '@herald/config';
 import { DbModule } from '@herald/db';
 import { SandboxModule } from '@herald/sandbox';
 import { JobTally, bullWorkers, checkWorkers, drainWorkers, logWorkerErrors, stopOnSignals } from './worker-process';
@@ -40,6 +48,7 @@ async function main(): Promise<void> {
     imports: [
       ConfigModule.forRoot(config),
       loggingModule(config),
+      TracingModule.forRoot(config),
       DbModule,
       SandboxModule,
       WorkerModule.forRoles(config.workerRoles),

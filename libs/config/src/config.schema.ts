@@ -133,6 +133,15 @@ export const configSchema = z
     // (or past its lease in sending) before the sweep makes sure a job exists for it.
     HOUSEKEEPING_INTERVAL_MS: int(15_000, 100),
     STUCK_AFTER_SECONDS: int(120, 1),
+
+    // Tracing (OpenTelemetry): where spans go. none: nothing is set up and spans cost nothing;
+    // console: one line per span on stdout; otlp: batched to an OTLP/HTTP collector at
+    // OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces); memory: kept in the process, for the tests only.
+    TRACING_EXPORTER: z
+      .enum(['none', 'console', 'otlp', 'memory'], { error: 'expects none, console, otlp or memory' })
+      .default('none'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https'], 'an http(s):// URL').default('http://localhost:4318'),
+    OTEL_SERVICE_NAME: z.string().min(1).default('herald'),
   })
   .superRefine((env, ctx) => {
     // Conditional requirements: a provider is either fully configured or left to its sandbox.

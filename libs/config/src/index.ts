@@ -3,3 +3,4 @@ export * from './load-config';
 export * from './worker-roles';
 export * from './logging';
 export * from './metrics';
+export * from './tracing';

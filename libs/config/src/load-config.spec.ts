@@ -35,6 +35,11 @@ describe('loadConfig', () => {
     ],
     [{ PROVIDER_RATE_SMS: '100 per second' }, 'PROVIDER_RATE_SMS is invalid: expects <jobs>/<duration>, e.g. 100/1s'],
     [{ RETRY_MAX_ATTEMPTS_EMAIL: '0' }, 'RETRY_MAX_ATTEMPTS_EMAIL is invalid'],
+    [{ TRACING_EXPORTER: 'jaeger' }, 'TRACING_EXPORTER is invalid: expects none, console, otlp or memory'],
+    [
+      { TRACING_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      'OTEL_EXPORTER_OTLP_ENDPOINT is invalid: expects an http(s):// URL',
+    ],
     [
       { RETRY_BASE_DELAY_MS: '5000', RETRY_MAX_DELAY_MS: '1000' },
       'RETRY_MAX_DELAY_MS is invalid: must not be below RETRY_BASE_DELAY_MS',
@@ -71,6 +76,22 @@ describe('loadConfig', () => {
       push: undefined,
       webhook: undefined,
     });
+  });
+
+  it('leaves tracing off by default, and reads the exporter, collector and service name', () => {
+    expect(loadConfig(valid).tracing).toEqual({
+      exporter: 'none',
+      otlpTracesUrl: 'http://localhost:4318/v1/traces',
+      serviceName: 'herald',
+    });
+    expect(
+      loadConfig({
+        ...valid,
+        TRACING_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com:4318/',
+        OTEL_SERVICE_NAME: 'herald-eu',
+      }).tracing,
+    ).toEqual({ exporter: 'otlp', otlpTracesUrl: 'https://otel.example.com:4318/v1/traces', serviceName: 'herald-eu' });
   });
 
   it('parses and de-duplicates worker roles', () => {

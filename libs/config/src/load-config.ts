@@ -92,6 +92,12 @@ function toConfig(env: RawConfig) {
       webhook: env.PROVIDER_RATE_WEBHOOK,
     },
     housekeeping: { intervalMs: env.HOUSEKEEPING_INTERVAL_MS, stuckAfterSeconds: env.STUCK_AFTER_SECONDS },
+    tracing: {
+      exporter: env.TRACING_EXPORTER,
+      /** the collector's OTLP/HTTP traces URL (used by the otlp exporter) */
+      otlpTracesUrl: `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
+      serviceName: env.OTEL_SERVICE_NAME,
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { LoggerModule } from 'nestjs-pino';
 import type { DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from './load-config';
+import { traceLogFields } from './tracing';
 
 /** Anything that can carry a secret is removed before a line is written. */
 export const REDACT_PATHS = [
@@ -28,6 +29,8 @@ export function loggingModule(config: Pick<HeraldConfig, 'logLevel'>, pretty = f
   return LoggerModule.forRoot({
     pinoHttp: {
       level: config.logLevel,
+      // Lines written inside a span (a request's ingest, a job) carry its trace_id and span_id.
+      mixin: traceLogFields,
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
       transport: pretty ? { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname' } } : undefined,
       serializers: {

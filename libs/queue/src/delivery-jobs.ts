@@ -21,15 +21,20 @@ export function deliveryQueuesOf(moduleRef: ModuleRef): DeliveryQueues {
 /**
  * One job per delivery on its channel's queue. The jobId is the delivery id, so adding a delivery
  * whose job is still waiting, delayed or active is a no-op: nothing is ever doubled by re-adding.
+ * `traceParent` (the fan-out's span) makes each delivery's span a child of it.
  */
-export async function enqueueDeliveries(queues: DeliveryQueues, deliveries: DeliveryRef[]): Promise<void> {
+export async function enqueueDeliveries(
+  queues: DeliveryQueues,
+  deliveries: DeliveryRef[],
+  traceParent?: string,
+): Promise<void> {
   const byChannel = new Map<Channel, DeliveryRef[]>();
   for (const d of deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
   for (const [channel, refs] of byChannel) {
     await queues(channel).addBulk(
       refs.map((d) => ({
         name: deliveryQueue(channel),
-        data: { deliveryId: d.id, tenantId: d.tenantId },
+        data: { deliveryId: d.id, tenantId: d.tenantId, ...(traceParent ? { traceParent } : {}) },
         opts: { jobId: d.id },
       })),
     );

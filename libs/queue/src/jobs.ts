@@ -2,10 +2,10 @@ import { QueueName } from './queue-names';
 
 /**
  * The job catalogue: one payload type per queue. Payloads carry ids only (never secrets or
- * message content); the receiver reads the rest from Postgres, so a re-run sees current state.
+ * message content; a W3C traceparent at most); the receiver reads the rest from Postgres, so a re-run sees current state.
  */
 export interface JobPayloads {
-  [QueueName.Fanout]: { eventId: string; tenantId: string };
+  [QueueName.Fanout]: { eventId: string; tenantId: string; traceParent?: string };
   [QueueName.DeliverEmail]: DeliveryJob;
   [QueueName.DeliverSms]: DeliveryJob;
   [QueueName.DeliverPush]: DeliveryJob;
@@ -17,6 +17,8 @@ export interface JobPayloads {
 export interface DeliveryJob {
   deliveryId: string;
   tenantId: string;
+  /** W3C traceparent of the fan-out that made the job (absent: tracing off, or a sweep/replay) */
+  traceParent?: string;
 }
 
 /** A copy of a dead delivery, for queue tooling; Postgres stays the record the admin API reads. */

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { SpanKind } from '@opentelemetry/api';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, HeraldMetrics, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, HeraldMetrics, contextOf, inSpan, traceParentOf, type HeraldConfig } from '@herald/config';
 import { newId, recipientsOf, requestHash, type EventInput } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import { GroupCommit } from './group-commit';
@@ -26,6 +27,8 @@ interface Row {
   idempotencyKey: string | null;
   requestHash: string | null;
   sendAt: string | null;
+  /** the ingest span's W3C traceparent: the relay continues the trace from it */
+  traceParent: string | null;
 }
 
 // One statement, so one transaction: the events and their outbox rows are durable together, and
@@ -33,10 +36,10 @@ interface Row {
 // a Prisma $transaction per event costs ~4x more round trips (see DEVELOPERS.md figures).
 const INSERT_EVENTS = `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[], $7::text[], $8::timestamptz[])
-    AS t(id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[], $7::text[], $8::timestamptz[], $9::text[])
+    AS t(id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at, trace_parent)
 ), inserted AS (
-  INSERT INTO events (id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at)
+  INSERT INTO events (id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at, trace_parent)
   SELECT * FROM input
   ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
   RETURNING id, tenant_id
@@ -68,7 +71,29 @@ export class IngestUseCase {
     this.groupCommit = new GroupCommit((rows) => this.insert(rows), config.ingest.maxBatch);
   }
 
-  async ingest(items: IngestItem[]): Promise<IngestOutcome[]> {
+  /**
+   * One `herald.ingest` span per request (a batch is one request); each event row stores the
+   * span's traceparent, so the trace goes on through relay, fan-out and delivery.
+   */
+  ingest(items: IngestItem[]): Promise<IngestOutcome[]> {
+    const attributes = {
+      'herald.tenant_id': items[0]?.tenantId ?? '',
+      'herald.events': items.length,
+      'herald.recipients': items.reduce((n, { input }) => n + (Array.isArray(input.to) ? input.to.length : 1), 0),
+      ...(items.length === 1 ? { 'herald.event_type': items[0].input.type } : {}),
+    };
+    return inSpan(
+      'herald.ingest',
+      { parent: contextOf(undefined), kind: SpanKind.SERVER, attributes },
+      async (span) => {
+        const outcomes = await this.ingestIn(items, traceParentOf(span) ?? null);
+        span.setAttribute('herald.accepted', outcomes.filter((o) => o.kind === 'accepted').length);
+        return outcomes;
+      },
+    );
+  }
+
+  private async ingestIn(items: IngestItem[], traceParent: string | null): Promise<IngestOutcome[]> {
     const outcomes: (IngestOutcome | undefined)[] = new Array(items.length);
     const rows: Row[] = [];
     const rowIndex: number[] = [];
@@ -80,7 +105,7 @@ export class IngestUseCase {
         this.inFlight.add(flightKey);
         claimed.push(flightKey);
       }
-      rows.push(toRow(item));
+      rows.push(toRow(item, traceParent));
       rowIndex.push(i);
     });
 
@@ -121,6 +146,7 @@ export class IngestUseCase {
       columns('idempotencyKey'),
       columns('requestHash'),
       columns('sendAt'),
+      columns('traceParent'),
     ]);
     const ids = new Set(result.rows.map((r) => r.id));
     return rows.map((r) => ids.has(r.id));
@@ -137,7 +163,7 @@ export class IngestUseCase {
   }
 }
 
-function toRow({ tenantId, input, idempotencyKey }: IngestItem): Row {
+function toRow({ tenantId, input, idempotencyKey }: IngestItem, traceParent: string | null): Row {
   return {
     id: newId(),
     tenantId,
@@ -147,6 +173,7 @@ function toRow({ tenantId, input, idempotencyKey }: IngestItem): Row {
     idempotencyKey: idempotencyKey ?? null,
     requestHash: idempotencyKey ? requestHash(input) : null,
     sendAt: input.sendAt ?? null,
+    traceParent,
   };
 }
 

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { SpanKind } from '@opentelemetry/api';
 import type { Pool } from 'pg';
 import type { SendResult } from '@herald/channels';
-import { HERALD_CONFIG, HeraldMetrics, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, HeraldMetrics, inSpan, type HeraldConfig } from '@herald/config';
 import { retryDelay } from '@herald/core';
 import { PG_POOL, inTransaction } from '@herald/db';
 import { buildMessage, Undeliverable, type ExternalChannel } from './channel-messages';
@@ -54,9 +55,17 @@ export class DeliverExternalUseCase {
     }
 
     const timer = this.metrics.providerLatency.startTimer({ channel, provider: provider.name });
-    const result = await provider.send(
-      { id: delivery.id, tenantId: delivery.tenantId, eventId: delivery.eventId, attempt: delivery.attempt },
-      message,
+    const result = await inSpan(
+      'herald.provider.send',
+      { kind: SpanKind.CLIENT, attributes: { 'herald.channel': channel, 'herald.provider': provider.name } },
+      async (span) => {
+        const sent = await provider.send(
+          { id: delivery.id, tenantId: delivery.tenantId, eventId: delivery.eventId, attempt: delivery.attempt },
+          message,
+        );
+        span.setAttribute('herald.provider.outcome', sent.outcome);
+        return sent;
+      },
     );
     timer({ outcome: result.outcome });
     const attempt = {

@@ -1,8 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { SpanKind } from '@opentelemetry/api';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, HeraldMetrics, type DeliveryOutcome, type HeraldConfig } from '@herald/config';
+import {
+  HERALD_CONFIG,
+  HeraldMetrics,
+  contextOf,
+  inSpan,
+  type DeliveryOutcome,
+  type HeraldConfig,
+} from '@herald/config';
 import type { AppliedRateLimit } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import type { DeliveryJob } from '@herald/queue';
@@ -36,7 +44,34 @@ export class DeliveryRunner {
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
   ) {}
 
-  async run(job: Job<DeliveryJob>, token?: string): Promise<string> {
+  /**
+   * In a `herald.deliver` span, a child of the fan-out's (every run of the job, retries included);
+   * its `herald.outcome` is what the run returned, `delayed` or `error`.
+   */
+  run(job: Job<DeliveryJob>, token?: string): Promise<string> {
+    const attributes = {
+      'herald.channel': job.queueName.replace(/^deliver\./, ''),
+      'herald.delivery_id': job.data.deliveryId,
+      'herald.tenant_id': job.data.tenantId,
+    };
+    const delayed = (err: unknown) => err instanceof DelayedError;
+    return inSpan(
+      'herald.deliver',
+      { parent: contextOf(job.data.traceParent), kind: SpanKind.CONSUMER, attributes, isError: (err) => !delayed(err) },
+      async (span) => {
+        try {
+          const outcome = await this.runOnce(job, token);
+          span.setAttribute('herald.outcome', outcome);
+          return outcome;
+        } catch (err) {
+          span.setAttribute('herald.outcome', delayed(err) ? 'delayed' : 'error');
+          throw err;
+        }
+      },
+    );
+  }
+
+  private async runOnce(job: Job<DeliveryJob>, token?: string): Promise<string> {
     const claim = await claimDelivery(this.pool, job.data.deliveryId, this.config.deliveryLeaseSeconds);
     if (!claim.claimed) {
       if (claim.status === 'sending' && claim.leaseUntil) {

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { SpanKind, type Span } from '@opentelemetry/api';
 import type { Pool } from 'pg';
+import { contextOf, inSpan, traceParentOf } from '@herald/config';
 import { deliveryId, type Channel, type ChannelRule } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import { deliveryQueuesOf, enqueueDeliveries, type JobOf, type QueueName } from '@herald/queue';
@@ -71,7 +73,24 @@ export class FanoutUseCase {
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
   ) {}
 
-  async run({ eventId, tenantId }: JobOf<typeof QueueName.Fanout>): Promise<FanoutResult> {
+  /** In a `herald.fanout` span, a child of the relay's; each delivery job carries this span's traceparent. */
+  run(job: JobOf<typeof QueueName.Fanout>): Promise<FanoutResult> {
+    const attributes = { 'herald.event_id': job.eventId, 'herald.tenant_id': job.tenantId };
+    return inSpan(
+      'herald.fanout',
+      { parent: contextOf(job.traceParent), kind: SpanKind.CONSUMER, attributes },
+      async (span) => {
+        const result = await this.fanOut(job, span);
+        span.setAttributes({
+          'herald.fanout.status': result.status,
+          ...(result.status === 'routed' ? { 'herald.deliveries': result.deliveries } : {}),
+        });
+        return result;
+      },
+    );
+  }
+
+  private async fanOut({ eventId, tenantId }: JobOf<typeof QueueName.Fanout>, span: Span): Promise<FanoutResult> {
     const event = await this.pool.query<{ type: string; recipients: { subscriberId: string }[]; status: string }>(
       'SELECT type, recipients, status FROM events WHERE id = $1 AND tenant_id = $2',
       [eventId, tenantId],
@@ -121,7 +140,7 @@ export class FanoutUseCase {
         rows.map((r) => r.lastError),
       ]);
     }
-    const queued = await this.enqueuePending(eventId, tenantId);
+    const queued = await this.enqueuePending(eventId, tenantId, traceParentOf(span));
     if (status === 'accepted') await this.setStatus(eventId, 'routed');
     return { status: 'routed', deliveries: queued };
   }
@@ -160,11 +179,12 @@ export class FanoutUseCase {
     return rows;
   }
 
-  private async enqueuePending(eventId: string, tenantId: string): Promise<number> {
+  private async enqueuePending(eventId: string, tenantId: string, traceParent?: string): Promise<number> {
     const { rows } = await this.pool.query<{ id: string; channel: Channel }>(UNQUEUED, [eventId]);
     await enqueueDeliveries(
       deliveryQueuesOf(this.moduleRef),
       rows.map((row) => ({ ...row, tenantId })),
+      traceParent,
     );
     if (rows.length) await this.pool.query(MARK_QUEUED, [rows.map((r) => r.id)]);
     return rows.length;

@@ -1,15 +1,17 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
 import { Client, type Pool } from 'pg';
-import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, contextOf, traceParentOf, tracer, type HeraldConfig } from '@herald/config';
 import { PG_POOL, inTransaction } from '@herald/db';
 import { QueueName, assertQueueReachable, type JobOf } from '@herald/queue';
 
 // SKIP LOCKED lets any number of relays drain the outbox side by side, each taking rows no
 // other relay holds; a relay that dies mid-batch rolls back and its rows become visible again.
 const CLAIM = `
-SELECT o.id, o.event_id AS "eventId", o.tenant_id AS "tenantId", e.send_at AS "sendAt"
+SELECT o.id, o.event_id AS "eventId", o.tenant_id AS "tenantId", e.send_at AS "sendAt",
+  e.trace_parent AS "traceParent"
 FROM outbox o JOIN events e ON e.id = o.event_id
 WHERE o.published_at IS NULL
 ORDER BY o.id
@@ -56,20 +58,38 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   async drainOnce(): Promise<number> {
     await assertQueueReachable(this.fanout);
     return inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ id: number; eventId: string; tenantId: string; sendAt: Date | null }>(
-        CLAIM,
-        [this.config.relay.batchSize],
-      );
+      const { rows } = await client.query<{
+        id: number;
+        eventId: string;
+        tenantId: string;
+        sendAt: Date | null;
+        traceParent: string | null;
+      }>(CLAIM, [this.config.relay.batchSize]);
       if (rows.length === 0) return 0;
       const now = Date.now();
-      await this.fanout.addBulk(
-        rows.map((r) => ({
-          name: QueueName.Fanout,
-          data: { eventId: r.eventId, tenantId: r.tenantId },
-          opts: { jobId: r.eventId, delay: r.sendAt ? Math.max(0, r.sendAt.getTime() - now) : undefined },
-        })),
+      // One `herald.relay.publish` span per event, a child of its ingest span, ended when the batch is out.
+      const spans = rows.map((r) =>
+        tracer().startSpan(
+          'herald.relay.publish',
+          { kind: SpanKind.PRODUCER, attributes: { 'herald.event_id': r.eventId, 'herald.tenant_id': r.tenantId } },
+          contextOf(r.traceParent),
+        ),
       );
-      await client.query(MARK_PUBLISHED, [rows.map((r) => r.id)]);
+      try {
+        await this.fanout.addBulk(
+          rows.map((r, i) => ({
+            name: QueueName.Fanout,
+            data: { eventId: r.eventId, tenantId: r.tenantId, traceParent: traceParentOf(spans[i]) },
+            opts: { jobId: r.eventId, delay: r.sendAt ? Math.max(0, r.sendAt.getTime() - now) : undefined },
+          })),
+        );
+        await client.query(MARK_PUBLISHED, [rows.map((r) => r.id)]);
+      } catch (err) {
+        spans.forEach((span) => span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }));
+        throw err;
+      } finally {
+        spans.forEach((span) => span.end());
+      }
       return rows.length;
     });
   }
