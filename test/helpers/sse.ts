@@ -41,7 +41,8 @@ export async function openStream(url: string, headers: Record<string, string> = 
   });
   return {
     status: response.statusCode,
-    next(timeoutMs = 10_000): Promise<SseMessage> {
+    // Generous: with every suite running at once on two cores, the pipeline can take seconds.
+    next(timeoutMs = 30_000): Promise<SseMessage> {
       const queued = queue.shift();
       if (queued) return Promise.resolve(queued);
       return new Promise((resolve, reject) => {

@@ -31,6 +31,11 @@ export const configSchema = z
     HERALD_TOKEN_SECRET: z.string().min(24, { error: 'expects a secret of at least 24 characters' }).optional(),
     HERALD_PUBLIC_URL: url(['http', 'https'], 'an http(s):// URL').optional(),
     REDIS_URL: url(['redis', 'rediss'], 'a redis:// or rediss:// URL'),
+    // REDIS_URL then names one node of a Redis Cluster; the client discovers the others.
+    REDIS_CLUSTER: z
+      .enum(['true', 'false'], { error: 'expects true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
     DATABASE_URL: url(['postgres', 'postgresql'], 'a postgresql:// URL'),
     DATABASE_POOL_SIZE: int(20, 1),
     HERALD_QUEUE_PREFIX: z

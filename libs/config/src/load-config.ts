@@ -19,6 +19,7 @@ function toConfig(env: RawConfig) {
       env.HERALD_TOKEN_SECRET ?? createHash('sha256').update(`herald-inbox-token:${env.HERALD_ROOT_KEY}`).digest('hex'),
     publicUrl: (env.HERALD_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     redisUrl: env.REDIS_URL,
+    redisCluster: env.REDIS_CLUSTER,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
     queuePrefix: env.HERALD_QUEUE_PREFIX,

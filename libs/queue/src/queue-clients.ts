@@ -4,7 +4,7 @@ import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import type { DeliveryQueues } from './delivery-jobs';
 import type { JobOf } from './jobs';
 import { deliveryQueue, type QueueName } from './queue-names';
-import { queueOptions } from './queue-options';
+import { closeClusterConnections, queueOptions } from './queue-options';
 
 /**
  * Producer-side queues for the api (dead-letter replays, metrics), opened on first use. Workers
@@ -33,5 +33,6 @@ export class QueueClients implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
+    await closeClusterConnections(this.config);
   }
 }

@@ -1,5 +1,6 @@
 import type { HeraldConfig } from '@herald/config';
 import type { DefaultJobOptions, Queue, QueueOptions } from 'bullmq';
+import { Cluster } from 'ioredis';
 
 /** Finished jobs are removed: Postgres holds the history, Redis only what is in motion. */
 export const defaultJobOptions: DefaultJobOptions = {
@@ -15,10 +16,30 @@ export const defaultJobOptions: DefaultJobOptions = {
  */
 export function queueOptions(config: HeraldConfig): QueueOptions {
   return {
-    connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+    connection: config.redisCluster ? clusterConnection(config) : { url: config.redisUrl, maxRetriesPerRequest: null },
     prefix: queuePrefix(config),
     defaultJobOptions,
   };
+}
+
+// BullMQ cannot open a cluster from options, and does not close a connection it was handed: the
+// ones made here are kept per config (one per app) and closed by closeClusterConnections.
+const clusterConnections = new WeakMap<HeraldConfig, Set<Cluster>>();
+
+function clusterConnection(config: HeraldConfig): Cluster {
+  const cluster = new Cluster([config.redisUrl], { redisOptions: { maxRetriesPerRequest: null } });
+  cluster.on('error', () => undefined);
+  const made = clusterConnections.get(config) ?? new Set<Cluster>();
+  made.add(cluster);
+  clusterConnections.set(config, made);
+  return cluster;
+}
+
+/** Closes the cluster connections handed to BullMQ for this config's queues and workers. */
+export async function closeClusterConnections(config: HeraldConfig): Promise<void> {
+  const made = clusterConnections.get(config);
+  clusterConnections.delete(config);
+  await Promise.all([...(made ?? [])].map((c) => c.quit().catch(() => c.disconnect())));
 }
 
 /** `{prefix}`: the hash tag keeps all of Herald's queue keys in one Redis Cluster slot. */

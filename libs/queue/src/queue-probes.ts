@@ -17,7 +17,7 @@ export class RedisHealth implements OnApplicationShutdown {
     @Inject(HERALD_CONFIG) config: HeraldConfig,
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
   ) {
-    this.redis = createRedis(config.redisUrl, 'health', { lazyConnect: true });
+    this.redis = createRedis(config, 'health', { lazyConnect: true });
   }
 
   check() {

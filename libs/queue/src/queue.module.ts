@@ -1,13 +1,20 @@
 import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { QueueName } from './queue-names';
 import { QUEUE_NAMES, QueueErrorLogger } from './queue-error-logger';
-import { queueOptions } from './queue-options';
+import { closeClusterConnections, queueOptions } from './queue-options';
 
 /** BullMQ wiring in one place: the root connection for workers and the producer side of each queue. */
 @Module({})
-export class QueueModule {
+export class QueueModule implements OnApplicationShutdown {
+  constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {}
+
+  /** A cluster's connections were handed to BullMQ, which leaves them open: they are closed here. */
+  async onApplicationShutdown(): Promise<void> {
+    await closeClusterConnections(this.config);
+  }
+
   static forQueues(names: QueueName[]): DynamicModule {
     return {
       module: QueueModule,

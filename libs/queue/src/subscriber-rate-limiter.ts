@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 
 export interface RateDecision {
   allowed: boolean;
@@ -51,7 +51,7 @@ export class SubscriberRateLimiter {
   private readonly redis: WithConsume;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keyPrefix: string,
   ) {
     // Several limiters may share one client, which needs the script defined only once.

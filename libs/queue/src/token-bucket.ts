@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 
 export interface BucketDecision {
   allowed: boolean;
@@ -34,7 +34,7 @@ local retryMs = 0
 if allowed == 0 then retryMs = math.ceil((1 - tokens) * 1000 / rate) end
 return {allowed, math.floor(tokens), resetMs, retryMs}`;
 
-type WithTake = Redis & {
+type WithTake = RedisClient & {
   heraldTokenBucketTake(key: string, rate: number, burst: number): Promise<[number, number, number, number]>;
 };
 
@@ -43,7 +43,7 @@ export class TokenBucket {
   private readonly redis: WithTake;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keyPrefix: string,
   ) {
     if (!('heraldTokenBucketTake' in redis))

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, BeforeApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
-import { createRedis, inboxChannel } from '@herald/queue';
+import { createRedis, inboxChannel, type RedisClient } from '@herald/queue';
 import { Problem } from '../http/problem';
 
 type Listener = (message: string) => void;
@@ -15,7 +14,7 @@ const SUBSCRIBE_TIMEOUT_MS = 3000;
 @Injectable()
 export class InboxStreamService implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('inbox-stream');
-  private redis?: Redis;
+  private redis?: RedisClient;
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly closers = new Set<() => void>();
 
@@ -67,11 +66,11 @@ export class InboxStreamService implements BeforeApplicationShutdown, OnApplicat
     this.redis?.disconnect();
   }
 
-  private subscriber(): Redis {
+  private subscriber(): RedisClient {
     if (!this.redis) {
       // The subscriber keeps its subscriptions across reconnects (ioredis autoResubscribe), so it
       // may queue commands while offline, unlike the fail-fast clients elsewhere.
-      this.redis = createRedis(this.config.redisUrl, 'inbox-stream', {
+      this.redis = createRedis(this.config, 'inbox-stream', {
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
       });

@@ -20,7 +20,7 @@ export class ApiRateLimitGuard implements CanActivate, OnApplicationShutdown {
   private lastWarning = 0;
 
   constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {
-    this.redis = createRedis(config.redisUrl, 'api-rate-limit');
+    this.redis = createRedis(config, 'api-rate-limit');
     this.bucket = new TokenBucket(this.redis, `${queuePrefix(config)}:api-rl`);
   }
 

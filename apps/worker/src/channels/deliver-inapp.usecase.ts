@@ -27,7 +27,7 @@ export class DeliverInappUseCase implements OnApplicationShutdown {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {
-    this.redis = createRedis(config.redisUrl, 'inapp-publisher');
+    this.redis = createRedis(config, 'inapp-publisher');
   }
 
   async deliver(delivery: ClaimedDelivery, context: DeliveryContext): Promise<'sent' | 'failed'> {

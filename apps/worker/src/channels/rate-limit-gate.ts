@@ -11,7 +11,7 @@ export class RateLimitGate implements OnApplicationShutdown {
   private readonly limiter;
 
   constructor(@Inject(HERALD_CONFIG) config: HeraldConfig) {
-    this.redis = createRedis(config.redisUrl, 'rate-limiter');
+    this.redis = createRedis(config, 'rate-limiter');
     this.limiter = new SubscriberRateLimiter(this.redis, `${queuePrefix(config)}:rl`);
   }
 
