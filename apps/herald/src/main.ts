@@ -4,14 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { ConfigError, WORKER_ROLES, loadConfig } from '@herald/config';
+import { ConfigError, WORKER_ROLES, loadConfig, stopOnSignals } from '@herald/config';
 import { PrismaService, migrate } from '@herald/db';
 import { SandboxHub } from '@herald/sandbox';
 import { ensureServices } from '@herald/services';
 import { ApiKeysService } from '../../api/src/auth/api-keys.service';
 import { closeHttpApp } from '../../api/src/http/close-http-app';
 import { createHttpApp } from '../../api/src/http/create-http-app';
-import { bullWorkers, drainWorkers, logWorkerErrors, stopOnSignals } from '../../worker/src/worker-process';
+import { bullWorkers, drainWorkers, logWorkerErrors } from '../../worker/src/worker-process';
 import { ensureDevTenant } from './dev-tenant';
 import { HeraldModule } from './herald.module';
 

@@ -10,11 +10,12 @@ import {
   WORKER_ROLES,
   loadConfig,
   loggingModule,
+  stopOnSignals,
   type HeraldConfig,
 } from '@herald/config';
 import { DbModule } from '@herald/db';
 import { SandboxModule } from '@herald/sandbox';
-import { JobTally, bullWorkers, checkWorkers, drainWorkers, logWorkerErrors, stopOnSignals } from './worker-process';
+import { JobTally, bullWorkers, checkWorkers, drainWorkers, logWorkerErrors } from './worker-process';
 import { WorkerModule } from './worker.module';
 
 /** `--roles relay,fanout` (or WORKER_ROLES); the flag wins over the environment. */

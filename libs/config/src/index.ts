@@ -4,3 +4,4 @@ export * from './worker-roles';
 export * from './logging';
 export * from './metrics';
 export * from './tracing';
+export * from './stop-on-signals';
