@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { Channel } from '@herald/core';
 import { PG_POOL, PrismaService, inTransaction, type Prisma } from '@herald/db';
 import { QueueClients, QueueName, enqueueDeliveries, ensureDeliveryJob, type DeliveryRef } from '@herald/queue';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
 
 const REPLAY_BATCH = 500;
@@ -61,8 +61,7 @@ export class DeadLettersService {
       take: filter.limit + 1,
       include: { event: { select: { type: true } }, attemptsLog: { orderBy: { attempt: 'desc' }, take: 1 } },
     });
-    const page = rows.slice(0, filter.limit);
-    const last = page[page.length - 1];
+    const { page, nextCursor } = pageOf(rows, filter.limit, (row) => row.updatedAt);
     return {
       items: page.map((d) => ({
         deliveryId: d.id,
@@ -84,7 +83,7 @@ export class DeadLettersService {
           : undefined,
         deadAt: d.updatedAt,
       })),
-      nextCursor: rows.length > filter.limit && last ? encodeCursor({ at: last.updatedAt, id: last.id }) : undefined,
+      nextCursor,
     };
   }
 

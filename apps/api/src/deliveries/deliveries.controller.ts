@@ -4,7 +4,7 @@ import { CHANNELS, DELIVERY_STATUSES, isUuid } from '@herald/core';
 import { PrismaService, type Prisma } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import { decodeCursor, pageOf } from '../http/cursor';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 import { deliveryView } from './delivery-view';
@@ -42,11 +42,10 @@ export class DeliveriesController {
       take: input.limit + 1,
       include: { attemptsLog: { orderBy: { attempt: 'asc' } } },
     });
-    const page = rows.slice(0, input.limit);
-    const last = page[page.length - 1];
+    const { page, nextCursor } = pageOf(rows, input.limit, (row) => row.createdAt);
     return {
       items: page.map((d) => ({ ...deliveryView(d), eventId: d.eventId, createdAt: d.createdAt })),
-      nextCursor: rows.length > input.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : undefined,
+      nextCursor,
     };
   }
 

@@ -21,3 +21,17 @@ export function decodeCursor(cursor: string): Cursor {
   }
   return { at: time, id };
 }
+
+/**
+ * One page of a keyset listing fetched with `take: limit + 1`: the rows to show, and the cursor to
+ * the next page when the extra row says there is one.
+ */
+export function pageOf<T extends { id: string }>(
+  rows: T[],
+  limit: number,
+  at: (row: T) => Date,
+): { page: T[]; nextCursor?: string } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, nextCursor: rows.length > limit && last ? encodeCursor({ at: at(last), id: last.id }) : undefined };
+}

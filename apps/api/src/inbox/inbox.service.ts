@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUuid } from '@herald/core';
 import { PrismaService, type Prisma } from '@herald/db';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
 
 export interface InboxOwner {
@@ -27,11 +27,10 @@ export class InboxService {
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: opts.limit + 1,
     });
-    const page = rows.slice(0, opts.limit);
-    const last = page[page.length - 1];
+    const { page, nextCursor } = pageOf(rows, opts.limit, (row) => row.createdAt);
     return {
       items: page.map(inboxItem),
-      nextCursor: rows.length > opts.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : undefined,
+      nextCursor,
     };
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUuid } from '@herald/core';
 import { PrismaService, type Prisma } from '@herald/db';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import { decodeCursor, pageOf } from '../http/cursor';
 import { deliveryView } from '../deliveries/delivery-view';
 import { Problem } from '../http/problem';
 
@@ -28,8 +28,7 @@ export class EventsQuery {
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: filter.limit + 1,
     });
-    const page = rows.slice(0, filter.limit);
-    const last = page[page.length - 1];
+    const { page, nextCursor } = pageOf(rows, filter.limit, (row) => row.createdAt);
     // Counted in the database: an event to 1,000 recipients must not load 1,000 rows into a listing.
     const counts = await this.prisma.delivery.groupBy({
       by: ['eventId', 'status'],
@@ -46,7 +45,7 @@ export class EventsQuery {
         recipients: (e.recipients as unknown[]).length,
         deliveries: Object.fromEntries(counts.filter((c) => c.eventId === e.id).map((c) => [c.status, c._count._all])),
       })),
-      nextCursor: rows.length > filter.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : undefined,
+      nextCursor,
     };
   }
 

@@ -5,7 +5,7 @@ import { newId, recipientSchema } from '@herald/core';
 import { PrismaService, type Prisma } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import { decodeCursor, pageOf } from '../http/cursor';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 
@@ -78,15 +78,14 @@ export class SubscribersController {
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: input.limit + 1,
     });
-    const page = rows.slice(0, input.limit);
+    const { page, nextCursor } = pageOf(rows, input.limit, (row) => row.createdAt);
     const devices = await this.devicesOf(
       tenantId,
       page.map((s) => s.subscriberId),
     );
-    const last = page[page.length - 1];
     return {
       items: page.map((s) => view(s, devices.get(s.subscriberId) ?? [])),
-      nextCursor: rows.length > input.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : undefined,
+      nextCursor,
     };
   }
 

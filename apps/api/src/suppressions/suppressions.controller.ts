@@ -5,7 +5,7 @@ import { PrismaService, suppress, PG_POOL, type Prisma } from '@herald/db';
 import type { Pool } from 'pg';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import { decodeCursor, pageOf } from '../http/cursor';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
 
@@ -54,11 +54,10 @@ export class SuppressionsController {
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: input.limit + 1,
     });
-    const page = rows.slice(0, input.limit);
-    const last = page[page.length - 1];
+    const { page, nextCursor } = pageOf(rows, input.limit, (row) => row.createdAt);
     return {
       items: page.map(view),
-      nextCursor: rows.length > input.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : undefined,
+      nextCursor,
     };
   }
 
