@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS } from './channels';
+import { digestSchema, type DigestConfig } from './digest';
 import { rateLimitSchema, type RateLimit } from './rate-limit-policy';
 
 const text = (max: number) => z.string().min(1).max(max);
@@ -31,6 +32,8 @@ function channelRule<C extends keyof typeof templateSchemas>(channel: C) {
     channel: z.literal(channel),
     template: templateSchemas[channel],
     rateLimit: rateLimitSchema.optional(),
+    // Webhook deliveries go to endpoints, not subscribers: there is no one to digest for.
+    ...(channel === 'webhook' ? {} : { digest: digestSchema.optional() }),
   });
 }
 
@@ -60,4 +63,5 @@ export interface ChannelRule {
   channel: (typeof CHANNELS)[number];
   template: Record<string, unknown>;
   rateLimit?: RateLimit;
+  digest?: DigestConfig;
 }
