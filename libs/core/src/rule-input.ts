@@ -32,8 +32,7 @@ function channelRule<C extends keyof typeof templateSchemas>(channel: C) {
     channel: z.literal(channel),
     template: templateSchemas[channel],
     rateLimit: rateLimitSchema.optional(),
-    // Webhook deliveries go to endpoints, not subscribers: there is no one to digest for.
-    ...(channel === 'webhook' ? {} : { digest: digestSchema.optional() }),
+    digest: digestSchema.optional(),
   });
 }
 
@@ -42,7 +41,8 @@ const channelRuleSchema = z.discriminatedUnion('channel', [
   channelRule('sms'),
   channelRule('push'),
   channelRule('inapp'),
-  channelRule('webhook'),
+  // Webhook deliveries go to endpoints, not subscribers: there is no one to digest for.
+  channelRule('webhook').omit({ digest: true }),
 ]);
 
 export const ruleInputSchema = z.strictObject({

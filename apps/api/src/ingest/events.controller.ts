@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { batchInputSchema, eventInputSchema, eventTypeSchema, idempotencyKeySchema } from '@herald/core';
@@ -28,7 +28,7 @@ const inFlight = () =>
 
 const listQuery = z.object({
   type: eventTypeSchema.optional(),
-  status: z.enum(['accepted', 'routed', 'unrouted']).optional(),
+  status: z.enum(['accepted', 'routed', 'unrouted', 'cancelled']).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -95,6 +95,13 @@ export class EventsController {
   @Auth('ingest')
   async get(@TenantId() tenantId: string, @Param('id') id: string) {
     return this.events.get(tenantId, id);
+  }
+
+  /** Cancels a scheduled (or not yet fanned-out) event: 200 with the event, `cancelled`; 409 once it is routed. */
+  @Delete(':id')
+  @Auth('ingest')
+  async cancel(@TenantId() tenantId: string, @Param('id') id: string) {
+    return this.events.cancel(tenantId, id);
   }
 }
 
