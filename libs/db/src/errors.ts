@@ -8,15 +8,33 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  // Prisma's own: can't reach the server, timed out, server closed the connection, no pool slot in time
+  'P1001',
+  'P1002',
+  'P1017',
+  'P2024',
 ]);
+// Prisma's driver adapters describe a lost server by kind (DriverAdapterError.cause, or meta.driverAdapterError).
+const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 const UNAVAILABLE_MESSAGES =
-  /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/;
+  /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Can't reach database server/;
+
+interface ErrorShape {
+  code?: string;
+  kind?: string;
+  message?: string;
+  cause?: unknown;
+  meta?: { driverAdapterError?: unknown };
+}
 
 /** True when an error means "Postgres cannot be reached right now", as opposed to a bad query. */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const err = error as { code?: string; message?: string; cause?: unknown } | undefined;
-  if (!err) return false;
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  const err = error as ErrorShape | undefined;
+  if (!err || typeof err !== 'object' || depth > 5) return false;
   if (err.code && UNAVAILABLE_CODES.has(err.code)) return true;
+  if (err.kind && UNAVAILABLE_KINDS.has(err.kind)) return true;
   if (err.message && UNAVAILABLE_MESSAGES.test(err.message)) return true;
-  return err.cause !== undefined && err.cause !== error && isDatabaseUnavailable(err.cause);
+  return [err.cause, err.meta?.driverAdapterError].some(
+    (inner) => inner !== undefined && inner !== error && isDatabaseUnavailable(inner, depth + 1),
+  );
 }

@@ -13,7 +13,10 @@ export function createPool(config: Pick<HeraldConfig, 'databaseUrl' | 'databaseP
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its server must not crash the process; the next query reconnects.
+  // A client losing its server must not crash the process; the next query reconnects. The pool
+  // listens on idle clients only: a checked-out client would emit an unhandled 'error' (its query
+  // fails on its own) when Postgres restarts mid-transaction.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }

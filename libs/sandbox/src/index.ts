@@ -1,3 +1,4 @@
+export * from './faults';
 export * from './fcm';
 export * from './recorder';
 export * from './sandbox-hub';

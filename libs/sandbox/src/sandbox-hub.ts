@@ -1,11 +1,13 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { FcmSandbox } from './fcm';
+import type { FaultInjector, FaultSettings } from './faults';
 import { SandboxRecorder } from './recorder';
 import { SmtpSandbox } from './smtp';
 import { TwilioSandbox } from './twilio';
 import { WebhookReceiver } from './webhook';
 
 interface Stoppable {
+  readonly faults: FaultInjector;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,15 @@ export class SandboxHub implements OnApplicationShutdown {
   /** Which sandboxes run here (the /sandbox page is only useful when some do). */
   get channels(): string[] {
     return [...this.running.keys()];
+  }
+
+  /**
+   * Makes the running sandboxes (all, or those of `channels`) fail a share of requests from now on,
+   * with transient errors or silence; `{ errorRate: 0, timeoutRate: 0 }` heals them.
+   */
+  async setFaults(settings: Partial<FaultSettings>, channels: string[] = this.channels): Promise<void> {
+    const sandboxes = channels.map((channel) => this.running.get(channel)).filter((s) => s !== undefined);
+    for (const sandbox of await Promise.all(sandboxes)) sandbox.faults.set(settings);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -24,6 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FaultInjector } from '../faults';
 import { SandboxRecorder, type SandboxRecord } from '../recorder';
 
 export interface FcmSandboxOptions {
@@ -97,6 +98,8 @@ export class FcmSandbox {
   static readonly token = 'fcm-sandbox-access-token';
 
   readonly url: string;
+  /** random 500s and unanswered sends, for chaos tests */
+  readonly faults = new FaultInjector();
   private readonly failures: FcmFailure[] = [];
   private received: SandboxRecord[] = [];
 
@@ -139,6 +142,7 @@ export class FcmSandbox {
   }
 
   async stop(): Promise<void> {
+    this.faults.release();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // firebase-admin keeps connections alive; close() alone would wait for them
     this.server.closeAllConnections();
@@ -156,8 +160,16 @@ export class FcmSandbox {
     let answer: Answer;
     if (body === undefined) answer = googleError({ status: 413, message: 'Request payload size exceeds the limit.' });
     else if (req.method === 'POST' && path === '/token') answer = tokenAnswer(new URLSearchParams(body));
-    else if (req.method === 'POST' && SEND_PATH.test(path)) answer = this.sendAnswer(req, path, body);
-    else answer = googleError({ status: 404, message: `${req.method} ${path} is not an FCM HTTP v1 endpoint` });
+    else if (req.method === 'POST' && SEND_PATH.test(path)) {
+      const fault = this.faults.next();
+      if (fault?.kind === 'timeout') {
+        await this.faults.hold(fault.ms);
+        return void res.destroy();
+      }
+      answer = fault
+        ? googleError({ status: 500, errorCode: 'INTERNAL', message: 'Internal error (fault injected).' })
+        : this.sendAnswer(req, path, body);
+    } else answer = googleError({ status: 404, message: `${req.method} ${path} is not an FCM HTTP v1 endpoint` });
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=UTF-8', ...answer.headers });
     res.end(JSON.stringify(answer.body));
   }

@@ -12,6 +12,7 @@
  */
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { FaultInjector } from '../faults';
 import { SandboxRecorder, type SandboxRecord } from '../recorder';
 
 export type SmtpStage = 'rcpt' | 'data';
@@ -27,6 +28,8 @@ const MAGIC: { pattern: RegExp; failure: Failure }[] = [
   { pattern: /^full(\+.*)?@/i, failure: { stage: 'rcpt', code: 452, message: '4.2.2 Mailbox full' } },
   { pattern: /^reject-data(\+.*)?@/i, failure: { stage: 'data', code: 554, message: '5.6.0 Message refused' } },
 ];
+const FAULT_ERROR: Failure = { stage: 'rcpt', code: 451, message: '4.3.0 Temporary failure (fault injected)' };
+const FAULT_TIMEOUT: Failure = { stage: 'rcpt', code: 421, message: '4.4.2 Timeout (fault injected)' };
 const SLOW = /^slow(\+.*)?@/i;
 const DEFAULT_SLOW_MS = 5000;
 const MAX_MESSAGES = 1000;
@@ -43,6 +46,8 @@ export interface SmtpSandboxOptions {
 }
 
 export class SmtpSandbox {
+  /** random 451s and RCPT TO answers held past the client's timeout, for chaos tests */
+  readonly faults = new FaultInjector();
   private readonly server: SMTPServer;
   private readonly received: SandboxRecord[] = [];
   private readonly scripted: (Failure & { remaining: number })[] = [];
@@ -95,6 +100,7 @@ export class SmtpSandbox {
   async stop(): Promise<void> {
     for (const timer of this.slowTimers) clearTimeout(timer);
     this.slowTimers.clear();
+    this.faults.release();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -123,7 +129,13 @@ export class SmtpSandbox {
   }
 
   private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error) => void): void {
-    const failure = this.takeScripted('rcpt') ?? this.failureFor(address.address, 'rcpt');
+    const fault = this.faults.next();
+    if (fault?.kind === 'timeout') {
+      // By the time 421 (closing) goes out, a client with a shorter socket timeout has given up.
+      void this.faults.hold(fault.ms).then(() => callback(smtpError(FAULT_TIMEOUT)));
+      return;
+    }
+    const failure = (fault && FAULT_ERROR) ?? this.takeScripted('rcpt') ?? this.failureFor(address.address, 'rcpt');
     if (failure) {
       this.record({
         to: address.address,

@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
+import { FaultInjector } from '../faults';
 import { SandboxRecorder } from '../recorder';
 
 /** The sender number Herald uses against the sandbox (Twilio's magic "valid" From number). */
@@ -83,6 +84,8 @@ export class TwilioSandbox {
   readonly recorder: SandboxRecorder;
   readonly accountSid: string;
   readonly authToken: string;
+  /** random 503s and unanswered requests, for chaos tests */
+  readonly faults = new FaultInjector();
   private readonly sent: SandboxSms[] = [];
   private readonly failures: TwilioFailure[] = [];
   private readonly callbacks = new Set<Promise<unknown>>();
@@ -170,6 +173,7 @@ export class TwilioSandbox {
 
   async stop(): Promise<void> {
     await Promise.allSettled([...this.callbacks]);
+    this.faults.release();
     // The SDK keeps connections alive; close() alone would wait for them.
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -181,7 +185,23 @@ export class TwilioSandbox {
     const to = form.get('To') ?? '';
     const body = form.get('Body') ?? '';
 
-    const failure = this.check(req, account, form);
+    const fault = account !== undefined ? this.faults.next() : undefined;
+    if (fault?.kind === 'timeout') {
+      this.recorder.add({
+        channel: 'sms',
+        to,
+        summary: body,
+        outcome: 'rejected',
+        error: { code: 'timeout', message: 'fault injected: no answer' },
+        detail: {},
+      });
+      await this.faults.hold(fault.ms);
+      return void res.destroy();
+    }
+    const failure =
+      fault?.kind === 'error'
+        ? { status: 503, code: 20503, message: 'Service Unavailable (fault injected)' }
+        : this.check(req, account, form);
     if (failure) {
       this.recorder.add({
         channel: 'sms',

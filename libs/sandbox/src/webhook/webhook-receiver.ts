@@ -7,6 +7,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhook } from '@herald/channels';
+import { FaultInjector, type Fault } from '../faults';
 import { SandboxRecorder } from '../recorder';
 
 export interface WebhookReceiverOptions {
@@ -49,6 +50,8 @@ export interface ReceivedWebhook {
  */
 export class WebhookReceiver {
   readonly recorder: SandboxRecorder;
+  /** random 503s and unanswered requests, for chaos tests */
+  readonly faults = new FaultInjector();
   private secret: string | undefined;
   private readonly received: ReceivedWebhook[] = [];
   private readonly failures: ScriptedAnswer[] = [];
@@ -119,6 +122,7 @@ export class WebhookReceiver {
   async stop(): Promise<void> {
     for (const delay of this.delays) clearTimeout(delay);
     this.delays.clear();
+    this.faults.release();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -128,6 +132,8 @@ export class WebhookReceiver {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
     const path = req.url ?? '/';
+    const fault = this.faults.next();
+    if (fault) return this.misbehave(fault, req, path, res);
     const answer = this.failures.shift() ?? this.answers.get(path) ?? { status: 200 };
 
     const verification = this.secret === undefined ? undefined : verifyWebhook(req.headers, raw, this.secret);
@@ -170,6 +176,26 @@ export class WebhookReceiver {
     }
     res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
     res.end(answer.body ?? JSON.stringify({ received: accepted }));
+  }
+
+  /** An injected fault: recorded as refused (the message was not taken), then a 503 or silence and a cut. */
+  private async misbehave(fault: Fault, req: IncomingMessage, path: string, res: ServerResponse): Promise<void> {
+    const code = fault.kind === 'error' ? '503' : 'timeout';
+    this.recorder.add({
+      channel: 'webhook',
+      to: path,
+      summary: '',
+      outcome: 'rejected',
+      error: { code, message: `fault injected: ${code}` },
+      detail: { headers: webhookHeaders(req.headers) },
+    });
+    if (fault.kind === 'error') {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ received: false }));
+      return;
+    }
+    await this.faults.hold(fault.ms);
+    res.destroy();
   }
 }
 

@@ -1,0 +1,156 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chown, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../libs/services/src/free-port';
+import { postgresRunAs, type RunAs } from '../../libs/services/src/postgres-user';
+import { postgresVersion, redisServerInfo } from '../../libs/services/src/probes';
+import { waitFor } from '../../libs/services/src/processes';
+import { runCommand } from '../../libs/services/src/run-command';
+
+/**
+ * A server a chaos test owns: its own data folder and port, stopped and started again at will
+ * (always on the same port, so the clients' URLs stay valid).
+ */
+abstract class OwnServer {
+  private child?: ChildProcess;
+
+  protected constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const log = await open(path.join(this.dir, `${this.name}.log`), 'a');
+    const [command, args, runAs] = this.command();
+    const child = spawn(command, args, {
+      cwd: this.dir,
+      stdio: ['ignore', log.fd, log.fd],
+      uid: runAs?.uid,
+      gid: runAs?.gid,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    await log.close();
+    this.child = child;
+    const ready = await waitFor(
+      () =>
+        !this.running ||
+        this.ready().then(
+          () => true,
+          () => false,
+        ),
+      60_000,
+      100,
+    );
+    if (!ready || !this.running) throw new Error(`${this.name} did not start on ${this.port} (log in ${this.dir})`);
+  }
+
+  /** A clean stop (`signal`), waited for. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  /** Stops the server and forgets its folder. */
+  async destroy(): Promise<void> {
+    await this.stop('SIGKILL');
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  protected abstract command(): [string, string[], RunAs | undefined];
+  protected abstract ready(): Promise<unknown>;
+}
+
+/** Redis with its append-only file on: a restart keeps the queues, `wipe()` loses them. */
+export class ChaosRedis extends OwnServer {
+  static async start(): Promise<ChaosRedis> {
+    const redis = new ChaosRedis('redis', await mkdtemp(path.join(tmpdir(), 'herald-chaos-redis-')), await freePort());
+    await redis.start();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Deletes the AOF and RDB files (the server must be stopped): the next start is empty. */
+  async wipe(): Promise<void> {
+    if (this.running) throw new Error('stop Redis before wiping its data');
+    for (const entry of await readdir(this.dir)) {
+      if (entry !== `${this.name}.log`) await rm(path.join(this.dir, entry), { recursive: true, force: true });
+    }
+  }
+
+  protected command(): [string, string[], undefined] {
+    // prettier-ignore
+    return ['redis-server', [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
+      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction',
+    ], undefined];
+  }
+
+  protected ready(): Promise<unknown> {
+    return redisServerInfo(this.url, 1000);
+  }
+}
+
+/** A Postgres cluster of its own (initdb in a temporary folder); stopped with a fast shutdown. */
+export class ChaosPostgres extends OwnServer {
+  private constructor(
+    dir: string,
+    port: number,
+    private readonly runAs: RunAs | undefined,
+  ) {
+    super('postgres', dir, port);
+  }
+
+  static async start(): Promise<ChaosPostgres> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'herald-chaos-pg-'));
+    const data = path.join(dir, 'data');
+    // Postgres refuses to run as root: as root, the folder goes to the postgres OS user.
+    const runAs = await postgresRunAs(data);
+    if (runAs) await chown(dir, runAs.uid, runAs.gid);
+    await mkdir(data, { mode: 0o700 });
+    if (runAs) await chown(data, runAs.uid, runAs.gid);
+    await runCommand('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '-N'], {
+      ...runAs,
+      cwd: dir,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    const pg = new ChaosPostgres(dir, await freePort(), runAs);
+    await pg.start();
+    return pg;
+  }
+
+  url(database = 'postgres'): string {
+    return `postgresql://postgres@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /** SIGINT is Postgres' fast shutdown: sessions are ended, committed work is kept. */
+  override stop(signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
+    return super.stop(signal);
+  }
+
+  protected command(): [string, string[], RunAs | undefined] {
+    // prettier-ignore
+    return ['postgres', [
+      '-D', path.join(this.dir, 'data'), '-p', String(this.port), '-k', '',
+      '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300',
+      // a test cluster: a clean shutdown flushes everything, nobody pulls the plug on it
+      '-c', 'fsync=off', '-c', 'full_page_writes=off',
+    ], this.runAs];
+  }
+
+  protected ready(): Promise<unknown> {
+    return postgresVersion(this.url(), 1000);
+  }
+}
