@@ -3,7 +3,8 @@ export * from './errors';
 export * from './pg-pool';
 export * from './prisma.service';
 export * from './transaction';
-export type { Prisma } from './generated/prisma/client';
+// A value too: Prisma.DbNull sets a nullable JSON column to SQL NULL.
+export { Prisma } from './generated/prisma/client';
 export * from './migrate';
 export * from './feedback-events';
 export * from './suppressions';

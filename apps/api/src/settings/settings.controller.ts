@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Inject, Patch } from '@nestjs/common';
 import { z } from 'zod';
-import { tenantRateLimitsSchema, type TenantRateLimits } from '@herald/core';
-import { PrismaService } from '@herald/db';
+import { quietHoursSchema, tenantRateLimitsSchema, type QuietHours, type TenantRateLimits } from '@herald/core';
+import { Prisma, PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
@@ -13,12 +13,14 @@ const patchSchema = z.strictObject({
     .regex(/^\+[1-9]\d{6,14}$/, { error: 'expects an E.164 phone number, e.g. +14155552671' })
     .nullable()
     .optional(),
+  quietHours: quietHoursSchema.nullable().optional(),
 });
 
 /**
  * Tenant-wide settings. `rateLimits` are the per-subscriber defaults by channel that apply where a
  * rule has no `rateLimit` of its own; PATCH merges by channel, and `null` lifts a channel's limit.
  * `smsFrom` is the tenant's own sender number (inbound STOP to it opts out of this tenant only).
+ * `quietHours` is the default window for subscribers without their own (`null` removes it).
  */
 @Controller('v1/settings')
 @Auth('admin')
@@ -28,7 +30,11 @@ export class SettingsController {
   @Get()
   async get(@TenantId() tenantId: string) {
     const tenant = await this.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
-    return { rateLimits: tenant.rateLimits as TenantRateLimits, smsFrom: tenant.smsFrom };
+    return {
+      rateLimits: tenant.rateLimits as TenantRateLimits,
+      smsFrom: tenant.smsFrom,
+      quietHours: tenant.quietHours as QuietHours | null,
+    };
   }
 
   @Patch()
@@ -40,7 +46,11 @@ export class SettingsController {
       Object.entries({ ...current.rateLimits, ...input.rateLimits }).filter(([, limit]) => limit !== null),
     );
     const smsFrom = input.smsFrom === undefined ? current.smsFrom : input.smsFrom;
-    await this.prisma.tenant.update({ where: { id: tenantId }, data: { rateLimits: merged, smsFrom } });
-    return { rateLimits: merged, smsFrom };
+    const quietHours = input.quietHours === undefined ? current.quietHours : input.quietHours;
+    await this.prisma.tenant.update({
+      where: { id: tenantId },
+      data: { rateLimits: merged, smsFrom, quietHours: quietHours ?? Prisma.DbNull },
+    });
+    return { rateLimits: merged, smsFrom, quietHours };
   }
 }

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { newId, recipientSchema } from '@herald/core';
-import { PrismaService, type Prisma } from '@herald/db';
+import { newId, quietHoursSchema, recipientSchema, type QuietHours } from '@herald/core';
+import { Prisma, PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
@@ -19,6 +19,8 @@ const upsertSchema = z.strictObject({
   locale: locale.unwrap().nullable().optional(),
   timezone: timezone.unwrap().nullable().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
+  /** in the subscriber's `timezone` (UTC without one); `null` falls back to the tenant's default */
+  quietHours: quietHoursSchema.nullable().optional(),
 });
 const listQuery = z.object({
   cursor: z.string().max(200).optional(),
@@ -48,7 +50,11 @@ export class SubscribersController {
   ) {
     const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
     const input = parse(upsertSchema, body ?? {});
-    const fields = { ...input, data: input.data as Prisma.InputJsonValue | undefined };
+    const fields = {
+      ...input,
+      data: input.data as Prisma.InputJsonValue | undefined,
+      quietHours: input.quietHours === null ? Prisma.DbNull : input.quietHours,
+    };
     // ON CONFLICT DO NOTHING tells a create from an update, also when two PUTs race.
     const { count: created } = await this.prisma.subscriber.createMany({
       data: [{ id: newId(), tenantId, subscriberId, ...fields }],
@@ -130,6 +136,7 @@ function view(s: SubscriberRow, devices: DeviceRow[]) {
     phone: s.phone ?? undefined,
     locale: s.locale ?? undefined,
     timezone: s.timezone ?? undefined,
+    quietHours: (s.quietHours as QuietHours | null) ?? undefined,
     data: s.data,
     devices: devices.map((d) => ({
       token: d.token,

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { applicableRateLimit, type AppliedRateLimit, type ChannelRule } from '@herald/core';
+import { applicableRateLimit, type AppliedRateLimit, type ChannelRule, type QuietHours } from '@herald/core';
 import { localizedTemplate, type RenderContext } from '@herald/channels';
 import type { ClaimedDelivery } from './delivery-claim';
 
@@ -14,6 +14,8 @@ export interface DeliveryContext {
   rateLimit: AppliedRateLimit | null;
   /** the tenant's own SMS sender, when it has one */
   smsFrom: string | null;
+  /** the quiet hours this delivery must wait out (the subscriber's, else the tenant's); none for critical rules */
+  quietHours: { window: QuietHours; timeZone: string | null } | null;
 }
 
 // One round trip for what every channel needs: the event, the subscriber (or the webhook
@@ -21,6 +23,7 @@ export interface DeliveryContext {
 const LOAD = `
 SELECT e.type, e.data, e.created_at AS "createdAt", r.channels, r.critical, t.rate_limits AS "tenantRateLimits", t.sms_from AS "smsFrom",
        s.email, s.phone, s.locale, s.timezone, s.data AS "subscriberData",
+       COALESCE(s.quiet_hours, t.quiet_hours) AS "quietHours",
        w.url AS "endpointUrl", w.secret AS "endpointSecret", w.active AS "endpointActive",
        w.disabled_reason AS "endpointDisabledReason"
 FROM events e
@@ -39,6 +42,10 @@ export async function loadDeliveryContext(pool: Pool, delivery: ClaimedDelivery)
     template: channelRule ? localizedTemplate(channelRule.template, row.locale) : null,
     event,
     smsFrom: row.smsFrom ?? null,
+    quietHours:
+      delivery.subscriberId && row.quietHours && !row.critical
+        ? { window: row.quietHours, timeZone: row.timezone ?? null }
+        : null,
     rateLimit: applicableRateLimit({
       channel: delivery.channel,
       subscriberId: delivery.subscriberId,

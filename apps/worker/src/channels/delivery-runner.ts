@@ -11,7 +11,7 @@ import {
   type DeliveryOutcome,
   type HeraldConfig,
 } from '@herald/config';
-import type { AppliedRateLimit } from '@herald/core';
+import { quietHoursEnd, type AppliedRateLimit } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import type { DeliveryJob } from '@herald/queue';
 import { DeadLetterCopier } from '../dlq/dead-letter-copier';
@@ -105,6 +105,10 @@ export class DeliveryRunner {
   }
 
   private async outcomeOf(delivery: ClaimedDelivery, context: DeliveryContext): Promise<RunOutcome> {
+    if (context.quietHours) {
+      const held = await this.applyQuietHours(delivery, context.quietHours);
+      if (held) return held;
+    }
     if (context.rateLimit) {
       const held = await this.applyRateLimit(delivery, context.rateLimit);
       if (held) return held;
@@ -146,6 +150,23 @@ export class DeliveryRunner {
     const notBefore = new Date(Date.now() + decision.retryAfterMs);
     await holdBackDelivery(this.pool, delivery, { status: 'deferred', reason, notBefore });
     return { next: 'later', status: 'deferred', inMs: decision.retryAfterMs };
+  }
+
+  /**
+   * Inside the subscriber's quiet hours: deferred to the window's end. Checked before the rate
+   * limit, so a delivery that waits out the night does not use up the subscriber's window first.
+   */
+  private async applyQuietHours(
+    delivery: ClaimedDelivery,
+    quiet: NonNullable<DeliveryContext['quietHours']>,
+  ): Promise<RunOutcome | null> {
+    const now = new Date();
+    const end = quietHoursEnd(quiet.window, quiet.timeZone, now);
+    if (!end) return null;
+    const { start, end: until } = quiet.window;
+    const reason = `quiet hours ${start}–${until} (${quiet.timeZone ?? 'UTC'}): deferred until ${end.toISOString()}`;
+    await holdBackDelivery(this.pool, delivery, { status: 'deferred', reason, notBefore: end });
+    return { next: 'later', status: 'deferred', inMs: end.getTime() - now.getTime() };
   }
 
   /** Puts the job back in the delayed set, without counting a BullMQ attempt. */
