@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { eventTypeSchema, isUuid, newId } from '@herald/core';
-import { generateWebhookSecret } from '@herald/channels';
+import { generateWebhookSecret, webhookUrlRefusal } from '@herald/channels';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
@@ -27,12 +28,16 @@ type EndpointRow = Awaited<ReturnType<PrismaService['webhookEndpoint']['findFirs
 @Controller('v1/webhook-endpoints')
 @Auth('admin')
 export class WebhookEndpointsController {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(
+    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+  ) {}
 
   @Post()
   @ApiInput({ body: createSchema })
   async create(@TenantId() tenantId: string, @Body() body: unknown) {
     const input = parse(createSchema, body);
+    await this.refuseInternalUrl(input.url);
     const endpoint = await this.prisma.webhookEndpoint.create({
       data: {
         id: newId(),
@@ -66,6 +71,7 @@ export class WebhookEndpointsController {
   async update(@TenantId() tenantId: string, @Param('id') id: string, @Body() body: unknown) {
     const input = parse(patchSchema, body);
     await this.find(tenantId, id);
+    if (input.url) await this.refuseInternalUrl(input.url);
     const reenable = input.active === true ? { disabledReason: null, consecutiveFailures: 0 } : {};
     const disable = input.active === false ? { disabledReason: 'disabled by an operator' } : {};
     const endpoint = await this.prisma.webhookEndpoint.update({
@@ -80,6 +86,17 @@ export class WebhookEndpointsController {
   async remove(@TenantId() tenantId: string, @Param('id') id: string): Promise<void> {
     await this.find(tenantId, id);
     await this.prisma.webhookEndpoint.delete({ where: { id } });
+  }
+
+  /** Loopback, private, link-local… URLs are refused when saved too, not only when delivered to (SSRF). */
+  private async refuseInternalUrl(url: string): Promise<void> {
+    if (this.config.providers.webhook.allowPrivateNetworks) return;
+    const refusal = await webhookUrlRefusal(url);
+    if (refusal) {
+      throw Problem.unprocessable('webhook-url-refused', 'Webhook endpoints may not point at internal addresses', [
+        { path: 'url', message: refusal },
+      ]);
+    }
   }
 
   private async find(tenantId: string, id: string): Promise<EndpointRow> {

@@ -3,7 +3,14 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { PassThrough } from 'node:stream';
 import type { AddressInfo, LookupFunction } from 'node:net';
-import { GuardedHttpAgent, GuardedHttpsAgent, SsrfBlockedError, ssrfRefusal } from './ssrf-guard';
+import {
+  GuardedHttpAgent,
+  GuardedHttpsAgent,
+  SsrfBlockedError,
+  ssrfRefusal,
+  webhookUrlRefusal,
+  type ResolveAll,
+} from './ssrf-guard';
 
 describe('ssrfRefusal', () => {
   it.each([
@@ -177,5 +184,64 @@ describe('GuardedHttpAgent on real sockets', () => {
     expect(await get(`http://localhost:${port}/`, agent)).toBe(200);
     expect(connections).toBe(1);
     agent.destroy();
+  });
+});
+
+describe('webhookUrlRefusal (when an endpoint is saved)', () => {
+  /** A resolver that knows a few names, as a test's own DNS. */
+  const names: Record<string, string[]> = {
+    'public.example.test': ['93.184.216.34'],
+    'internal.example.test': ['10.1.2.3'],
+    'metadata.example.test': ['169.254.169.254'],
+    'mixed.example.test': ['93.184.216.34', 'fd00::1'],
+    'mapped.example.test': ['::ffff:127.0.0.1'],
+  };
+  const resolve: ResolveAll = async (hostname) => {
+    const addresses = names[hostname];
+    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    return addresses.map((address) => ({ address }));
+  };
+
+  it.each([
+    ['http://127.0.0.1/', '127.0.0.1: loopback'],
+    ['http://2130706433/', '127.0.0.1: loopback'],
+    ['http://0x7f000001/', '127.0.0.1: loopback'],
+    ['http://0177.0.0.1/', '127.0.0.1: loopback'],
+    ['http://017700000001/', '127.0.0.1: loopback'],
+    ['http://127.1/', '127.0.0.1: loopback'],
+    ['http://0/', '0.0.0.0: unspecified address'],
+    ['http://10.0.0.1/', '10.0.0.1: private network'],
+    ['http://192.168.1.1:8080/x', '192.168.1.1: private network'],
+    ['http://169.254.169.254/latest/meta-data', '169.254.169.254: link-local (cloud metadata)'],
+    ['http://[::1]/', '::1: loopback'],
+    ['http://[::ffff:127.0.0.1]/', '::ffff:7f00:1: loopback'],
+    ['http://[::ffff:7f00:1]/', '::ffff:7f00:1: loopback'],
+    ['http://[0:0:0:0:0:ffff:a9fe:a9fe]/', '::ffff:a9fe:a9fe: link-local (cloud metadata)'],
+    ['http://[fd12::1]/', 'fd12::1: unique-local network'],
+    ['http://[fe80::1]/', 'fe80::1: link-local'],
+    ['https://internal.example.test/hook', 'internal.example.test resolves to 10.1.2.3: private network'],
+    [
+      'https://metadata.example.test/',
+      'metadata.example.test resolves to 169.254.169.254: link-local (cloud metadata)',
+    ],
+    ['https://mixed.example.test/', 'mixed.example.test resolves to fd00::1: unique-local network'],
+    ['https://mapped.example.test/', 'mapped.example.test resolves to ::ffff:127.0.0.1: loopback'],
+  ])('refuses %s', async (url, reason) => {
+    expect(await webhookUrlRefusal(url, resolve)).toBe(reason);
+  });
+
+  it('refuses localhost through the system resolver', async () => {
+    expect(await webhookUrlRefusal('http://localhost:8080/hook')).toMatch(
+      /^localhost resolves to (127\.0\.0\.1|::1): loopback$/,
+    );
+  });
+
+  it.each(['https://public.example.test/hook', 'http://93.184.216.34/', 'https://[2606:4700:4700::1111]/'])(
+    'accepts %s',
+    async (url) => expect(await webhookUrlRefusal(url, resolve)).toBeUndefined(),
+  );
+
+  it('accepts a name that does not resolve: every delivery to it is still checked when it connects', async () => {
+    expect(await webhookUrlRefusal('https://not-yet.example.test/', resolve)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup, promises as dnsPromises, type LookupAddress } from 'node:dns';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
@@ -59,6 +59,43 @@ export function ssrfRefusal(address: string): string | undefined {
   const rule = rules.find((r) => (family === 'ipv6' || r.family === 'ipv4') && r.list.check(address, family));
   if (rule) return rule.reason;
   if (family === 'ipv6' && !globalUnicast.check(address, 'ipv6')) return 'not a global unicast address';
+  return undefined;
+}
+
+/** Every address a host name resolves to (dns.lookup with `all`); tests pass their own. */
+export type ResolveAll = (hostname: string) => Promise<readonly { address: string }[]>;
+
+const resolveAll: ResolveAll = (hostname) => dnsPromises.lookup(hostname, { all: true, verbatim: true });
+const REGISTRATION_LOOKUP_MS = 3000;
+
+/**
+ * Why a webhook URL must not be registered, or undefined when it may. This is the early, friendly
+ * refusal; the connect-time guard below is the one that holds (DNS answers change). The WHATWG URL
+ * parser has already turned decimal, hex and octal IPv4 forms into dotted quads (http://2130706433/
+ * and http://0177.0.0.1/ are http://127.0.0.1/) and compressed IPv6 ([::ffff:127.0.0.1] is
+ * [::ffff:7f00:1]). A host name is refused when any address it resolves to is; one that does not
+ * resolve (yet), or not within 3 s, is accepted, and every delivery to it is still checked.
+ */
+export async function webhookUrlRefusal(url: string, resolve: ResolveAll = resolveAll): Promise<string | undefined> {
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+  } catch {
+    return 'not a URL';
+  }
+  if (isIP(hostname)) {
+    const reason = ssrfRefusal(hostname);
+    return reason && `${hostname}: ${reason}`;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((done) => (timer = setTimeout(() => done(undefined), REGISTRATION_LOOKUP_MS)));
+  const answer = await Promise.race([resolve(hostname).catch(() => undefined), timeout]).finally(() =>
+    clearTimeout(timer),
+  );
+  for (const { address } of answer ?? []) {
+    const reason = ssrfRefusal(address);
+    if (reason) return `${hostname} resolves to ${address}: ${reason}`;
+  }
   return undefined;
 }
 
