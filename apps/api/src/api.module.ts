@@ -37,6 +37,7 @@ import { PreferencesController } from './subscribers/preferences.controller';
 import { SubscribersController } from './subscribers/subscribers.controller';
 import { TenantsController } from './tenants/tenants.controller';
 import { ApiRateLimitGuard } from './throttle/api-rate-limit.guard';
+import { TopicsController } from './topics/topics.controller';
 import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
 
 /** The HTTP side. Expects ConfigModule and DbModule to be imported by the entry point. */
@@ -53,6 +54,7 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     WebhookEndpointsController,
     DevicesController,
     SubscribersController,
+    TopicsController,
     PreferencesController,
     SandboxController,
     DeadLettersController,

@@ -18,6 +18,47 @@ const url = (protocols: string[], what: string) =>
     .string({ error: `expects ${what}` })
     .refine((value) => protocols.some((p) => value.startsWith(`${p}://`)), `expects ${what}`);
 
+const urlList = (protocols: string[], what: string) =>
+  z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (urls) => urls.every((u) => protocols.some((p) => u.startsWith(`${p}://`))),
+      `expects comma-separated ${what}`,
+    );
+
+/** A Twilio-API account written as one URL (TWILIO_FALLBACK_URLS), or null when it lacks a part. */
+export function twilioAccount(value: string): {
+  accountSid: string;
+  authToken: string;
+  apiBaseUrl: string;
+  from?: string;
+  messagingServiceSid?: string;
+} | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  const from = url.searchParams.get('from') ?? undefined;
+  const messagingServiceSid = url.searchParams.get('messagingServiceSid') ?? undefined;
+  if (!url.username || !url.password || (!from && !messagingServiceSid)) return null;
+  return {
+    accountSid: decodeURIComponent(url.username),
+    authToken: decodeURIComponent(url.password),
+    apiBaseUrl: url.origin,
+    from,
+    messagingServiceSid,
+  };
+}
+
 /** Every setting Herald reads, with its default. Nothing else in the code reads process.env. */
 export const configSchema = z
   .object({
@@ -70,6 +111,8 @@ export const configSchema = z
     API_RATE_LIMIT_BURST: int(400, 1),
     DELIVERY_LEASE_SECONDS: int(30, 1),
     CONCURRENCY_FANOUT: int(8, 1),
+    // Topic members per fan-out batch (one job each): what a fan-out worker holds in memory at once.
+    FANOUT_BATCH_SIZE: int(1000, 1),
     CONCURRENCY_INAPP: int(16, 1),
     SHUTDOWN_GRACE_MS: int(10000, 0),
     CONCURRENCY_EMAIL: int(8, 1),
@@ -91,6 +134,22 @@ export const configSchema = z
       .regex(/^MG[0-9a-zA-Z]{32}$/, { error: 'expects a Messaging Service SID (MG + 32 characters)' })
       .optional(),
     TWILIO_API_BASE_URL: url(['http', 'https'], 'an http(s):// URL').optional(),
+    // Failover: providers tried in order after the primary (SMTP_URL, or the sandbox) when it answers
+    // retryable or its circuit is open. Comma-separated.
+    SMTP_FALLBACK_URLS: urlList(['smtp', 'smtps'], 'smtp:// or smtps:// URLs'),
+    // Twilio-API accounts as https://<AccountSid>:<AuthToken>@api.twilio.com?from=+1… (or ?messagingServiceSid=MG…)
+    TWILIO_FALLBACK_URLS: urlList(['http', 'https'], 'http(s)://<AccountSid>:<AuthToken>@host?from=… URLs').refine(
+      (urls) => urls.every((u) => twilioAccount(u) !== null),
+      {
+        error:
+          'expects each URL to carry an Account SID and auth token as user:password, and ?from= or ?messagingServiceSid=',
+      },
+    ),
+    // A provider's circuit opens after this many retryable answers in a row within the window, and stays
+    // open (the provider is tried last) for the cool-down; 0 turns circuits off.
+    PROVIDER_CIRCUIT_FAILURES: int(5, 0),
+    PROVIDER_CIRCUIT_WINDOW_SECONDS: int(60, 1),
+    PROVIDER_CIRCUIT_COOLDOWN_SECONDS: int(30, 1),
     FCM_PROJECT_ID: z.string().min(1).optional(),
     FCM_SERVICE_ACCOUNT: z.string().min(1).optional(),
     FCM_API_BASE_URL: url(['http', 'https'], 'an http(s):// URL').optional(),

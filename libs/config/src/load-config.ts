@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { configSchema, type RawConfig } from './config.schema';
+import { configSchema, twilioAccount, type RawConfig } from './config.schema';
 
 export class ConfigError extends Error {}
 
@@ -31,6 +31,7 @@ function toConfig(env: RawConfig) {
     apiRateLimit: { perSecond: env.API_RATE_LIMIT_PER_SECOND, burst: env.API_RATE_LIMIT_BURST },
     deliveryLeaseSeconds: env.DELIVERY_LEASE_SECONDS,
     concurrency: { fanout: env.CONCURRENCY_FANOUT, inapp: env.CONCURRENCY_INAPP },
+    fanout: { batchSize: env.FANOUT_BATCH_SIZE },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     channelConcurrency: {
       email: env.CONCURRENCY_EMAIL,
@@ -59,6 +60,17 @@ function toConfig(env: RawConfig) {
           }
         : null,
       webhook: { allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutMs: env.WEBHOOK_TIMEOUT_MS },
+      /** tried in order after the channel's primary provider */
+      fallbacks: {
+        email: env.SMTP_FALLBACK_URLS.map((smtpUrl) => ({ smtpUrl, from: env.EMAIL_FROM })),
+        sms: env.TWILIO_FALLBACK_URLS.map((u) => twilioAccount(u)!),
+      },
+      /** circuit breaker per provider and worker process; failures 0: off */
+      circuit: {
+        failures: env.PROVIDER_CIRCUIT_FAILURES,
+        windowMs: env.PROVIDER_CIRCUIT_WINDOW_SECONDS * 1000,
+        cooldownMs: env.PROVIDER_CIRCUIT_COOLDOWN_SECONDS * 1000,
+      },
     },
     webhookDisable: {
       afterFailures: env.WEBHOOK_DISABLE_AFTER_FAILURES,

@@ -29,4 +29,21 @@ describe('event input', () => {
       }),
     ).toEqual([{ subscriberId: 'u', email: 'a@x.io', locale: 'fr' }, { subscriberId: 'v' }]);
   });
+
+  it('accepts topics, alone or beside subscribers, and names a bad key', () => {
+    expect(eventInputSchema.safeParse({ type: 'a', to: { topic: 'beta-users' } }).success).toBe(true);
+    expect(eventInputSchema.safeParse({ type: 'a', to: [{ topic: 'beta' }, { subscriberId: 'u' }] }).success).toBe(
+      true,
+    );
+    const bad = eventInputSchema.safeParse({ type: 'a', to: [{ subscriberId: 'u' }, { topic: 'no spaces' }] });
+    expect(bad.error!.issues.map((i) => i.path.join('.'))).toEqual(['to.1.topic']);
+    expect(eventInputSchema.safeParse({ type: 'a', to: { topic: 'b', subscriberId: 'u' } }).success).toBe(false);
+  });
+
+  it('keeps each topic once, beside the subscribers', () => {
+    expect(recipientsOf({ to: [{ topic: 'b' }, { subscriberId: 'u' }, { topic: 'b' }] })).toEqual([
+      { topic: 'b' },
+      { subscriberId: 'u' },
+    ]);
+  });
 });

@@ -22,6 +22,21 @@ export const recipientSchema = z.strictObject({
 });
 export type Recipient = z.infer<typeof recipientSchema>;
 
+/** A topic's key, as in `PUT /v1/topics/:key/subscribers` and an event's `to: { topic }`. */
+export const topicKeySchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, { error: 'expects letters, digits and _ . : -' });
+
+/** Every member of the topic, as it is when the event fans out. */
+export const topicRefSchema = z.strictObject({ topic: topicKeySchema });
+export type TopicRef = z.infer<typeof topicRefSchema>;
+
+/** Whom an event is for: one subscriber (inline) or every member of a topic. */
+const addresseeSchema = z.union([recipientSchema, topicRefSchema]);
+export type Addressee = Recipient | TopicRef;
+
 export const eventTypeSchema = z
   .string()
   .min(1)
@@ -30,7 +45,7 @@ export const eventTypeSchema = z
 
 export const eventInputSchema = z.strictObject({
   type: eventTypeSchema,
-  to: z.union([recipientSchema, z.array(recipientSchema).min(1).max(MAX_RECIPIENTS)]),
+  to: z.union([addresseeSchema, z.array(addresseeSchema).min(1).max(MAX_RECIPIENTS)]),
   data: z.record(z.string(), z.unknown()).optional(),
   sendAt: z.iso.datetime({ offset: true }).optional(),
 });
@@ -47,12 +62,22 @@ export const batchInputSchema = z.strictObject({
     .max(MAX_BATCH_EVENTS),
 });
 
-/** `to` as a list with one entry per subscriber (later duplicates merged into the first). */
-export function recipientsOf(input: Pick<EventInput, 'to'>): Recipient[] {
+/**
+ * `to` as a list with one entry per subscriber (later duplicates merged into the first) and one per
+ * topic; a subscriber reached both directly and through a topic still gets one delivery per channel.
+ */
+export function recipientsOf(input: Pick<EventInput, 'to'>): Addressee[] {
   const list = Array.isArray(input.to) ? input.to : [input.to];
-  const bySubscriber = new Map<string, Recipient>();
-  for (const r of list) bySubscriber.set(r.subscriberId, { ...bySubscriber.get(r.subscriberId), ...r });
-  return [...bySubscriber.values()];
+  const byKey = new Map<string, Addressee>();
+  for (const entry of list) {
+    const key = isTopicRef(entry) ? `topic\u0000${entry.topic}` : `subscriber\u0000${entry.subscriberId}`;
+    byKey.set(key, { ...byKey.get(key), ...entry });
+  }
+  return [...byKey.values()];
+}
+
+export function isTopicRef(addressee: Addressee): addressee is TopicRef {
+  return 'topic' in addressee;
 }
 
 function isTimeZone(zone: string): boolean {

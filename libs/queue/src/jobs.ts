@@ -5,13 +5,24 @@ import { QueueName } from './queue-names';
  * message content; a W3C traceparent at most); the receiver reads the rest from Postgres, so a re-run sees current state.
  */
 export interface JobPayloads {
-  [QueueName.Fanout]: { eventId: string; tenantId: string; traceParent?: string };
+  [QueueName.Fanout]: FanoutJob;
   [QueueName.DeliverEmail]: DeliveryJob;
   [QueueName.DeliverSms]: DeliveryJob;
   [QueueName.DeliverPush]: DeliveryJob;
   [QueueName.DeliverInapp]: DeliveryJob;
   [QueueName.DeliverWebhook]: DeliveryJob;
   [QueueName.DeadLetter]: DeadLetterJob;
+}
+
+/**
+ * One fan-out step of an event (jobId = the event id); with `membersAfter`, one batch of its topics'
+ * members: those whose subscriber id sorts after it ('' = from the first).
+ */
+export interface FanoutJob {
+  eventId: string;
+  tenantId: string;
+  traceParent?: string;
+  membersAfter?: string;
 }
 
 export interface DeliveryJob {

@@ -11,10 +11,13 @@ export function encodeCursor(position: Cursor): string {
   return Buffer.from(`${position.at.toISOString()}|${position.id}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): Cursor {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+/** `isId` checks the id part: a row's uuid unless the listing is keyed by something else (a subscriber id). */
+export function decodeCursor(cursor: string, isId: (id: string) => boolean = isUuid): Cursor {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const at = text.slice(0, text.indexOf('|'));
+  const id = text.slice(text.indexOf('|') + 1);
   const time = new Date(at);
-  if (!id || !isUuid(id) || Number.isNaN(time.getTime())) {
+  if (!text.includes('|') || !id || !isId(id) || Number.isNaN(time.getTime())) {
     throw Problem.badRequest('The cursor is not valid', [
       { path: 'cursor', message: 'expects a nextCursor from a previous page' },
     ]);

@@ -1,20 +1,33 @@
+import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { SpanKind, type Span } from '@opentelemetry/api';
+import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
-import { contextOf, inSpan, traceParentOf } from '@herald/config';
-import { deliveryId, type Channel, type ChannelRule } from '@herald/core';
+import { HERALD_CONFIG, contextOf, inSpan, traceParentOf, type HeraldConfig } from '@herald/config';
+import {
+  deliveryId,
+  deterministicUuid,
+  isTopicRef,
+  type Addressee,
+  type Channel,
+  type ChannelRule,
+  type Recipient,
+} from '@herald/core';
 import { PG_POOL } from '@herald/db';
-import { deliveryQueuesOf, enqueueDeliveries, type JobOf, type QueueName } from '@herald/queue';
-import { loadOptOuts, type RuleRouting } from './opt-outs';
+import { QueueName, deliveryQueuesOf, type FanoutJob } from '@herald/queue';
+import { collectDigests } from '../digest/collect-digests';
+import { enqueuePending, insertDeliveries, type PlannedDelivery } from './delivery-rows';
+import { loadOptOuts, type OptOutCheck, type RuleRouting } from './opt-outs';
+import { nextMembers } from './topic-members';
 
 // Inline subscriber fields from the event upsert the subscriber; given fields win, absent ones
-// keep what is stored. Rows that would not change are not rewritten.
+// keep what is stored. Rows that would not change are not rewritten. Topic entries have no subscriberId.
 const UPSERT_SUBSCRIBERS = `
 INSERT INTO subscribers (id, tenant_id, subscriber_id, email, phone, locale, timezone)
 SELECT gen_random_uuid(), e.tenant_id, r."subscriberId", r.email, r.phone, r.locale, r.timezone
 FROM events e, jsonb_to_recordset(e.recipients) AS r("subscriberId" text, email text, phone text, locale text, timezone text)
-WHERE e.id = $1
+WHERE e.id = $1 AND r."subscriberId" IS NOT NULL
 ON CONFLICT (tenant_id, subscriber_id) DO UPDATE SET
   email = COALESCE(EXCLUDED.email, subscribers.email),
   phone = COALESCE(EXCLUDED.phone, subscribers.phone),
@@ -43,151 +56,170 @@ const MATCHING_ENDPOINTS = `
 SELECT id FROM webhook_endpoints
 WHERE tenant_id = $1 AND active AND (cardinality(event_types) = 0 OR $2 = ANY(event_types))`;
 
-// A recipient who opted out of the channel gets a delivery too, `skipped` with the reason, so
-// "why did Alice not get it?" is answered on the event.
-const INSERT_DELIVERIES = `
-INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, endpoint_id, channel, status, last_error)
-SELECT id, $2, $3, subscriber_id, endpoint_id, channel, status, last_error
-FROM unnest($1::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[])
-  AS d(id, subscriber_id, endpoint_id, channel, status, last_error)
-ON CONFLICT (id) DO NOTHING`;
-
 // Everything of this event not yet handed to a channel queue, including deliveries left
 // behind by a fan-out that crashed after inserting them.
 const UNQUEUED = `SELECT id, channel FROM deliveries WHERE event_id = $1 AND status = 'pending'`;
-const MARK_QUEUED = `UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'`;
+const UNQUEUED_OF = `SELECT id, channel FROM deliveries WHERE id = ANY($1::uuid[]) AND status = 'pending'`;
+const ADVANCE_CURSOR = `
+UPDATE events SET fanout_cursor = $2, updated_at = now()
+WHERE id = $1 AND (fanout_cursor IS NULL OR fanout_cursor < $2)`;
+
+interface EventRow {
+  type: string;
+  recipients: Addressee[];
+  status: string;
+  fanoutCursor: string | null;
+}
+
+type RuleRow = { channels: ChannelRule[] } & RuleRouting;
 
 export type FanoutResult =
-  { status: 'routed'; deliveries: number } | { status: 'unrouted' } | { status: 'skipped'; reason: string };
+  | { status: 'routed'; deliveries: number }
+  | { status: 'batched'; deliveries: number; next?: string }
+  | { status: 'unrouted' }
+  | { status: 'skipped'; reason: string };
 
 /**
  * Fan-out: one event → one delivery per recipient × channel of its rule, each enqueued on its
  * channel's queue — or inserted `skipped` when the recipient's preferences opt them out (never
- * for a critical rule). Safe to run any number of times for the same event: delivery ids are
- * deterministic, inserts ignore conflicts, and queue jobIds are the delivery ids.
+ * for a critical rule). An event sent to topics goes on in batches of FANOUT_BATCH_SIZE members, one
+ * job each, chained: memory stays the same for any audience, and the event stays `accepted` until
+ * the last batch, with its progress (`fanout_cursor`) in Postgres, so a lost or crashed batch resumes
+ * where the last one ended. Safe to run any number of times: delivery ids are deterministic,
+ * inserts ignore conflicts, and queue jobIds are the delivery ids (a batch's, its event and cursor).
  */
 @Injectable()
 export class FanoutUseCase {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @InjectQueue(QueueName.Fanout) private readonly fanoutQueue: Queue<FanoutJob>,
   ) {}
 
   /** In a `herald.fanout` span, a child of the relay's; each delivery job carries this span's traceparent. */
-  run(job: JobOf<typeof QueueName.Fanout>): Promise<FanoutResult> {
-    const attributes = { 'herald.event_id': job.eventId, 'herald.tenant_id': job.tenantId };
+  run(job: FanoutJob): Promise<FanoutResult> {
+    const attributes = {
+      'herald.event_id': job.eventId,
+      'herald.tenant_id': job.tenantId,
+      ...(job.membersAfter === undefined ? {} : { 'herald.fanout.members_after': job.membersAfter }),
+    };
     return inSpan(
       'herald.fanout',
       { parent: contextOf(job.traceParent), kind: SpanKind.CONSUMER, attributes },
       async (span) => {
-        const result = await this.fanOut(job, span);
+        const result =
+          job.membersAfter === undefined ? await this.fanOut(job, span) : await this.fanOutMembers(job, span);
         span.setAttributes({
           'herald.fanout.status': result.status,
-          ...(result.status === 'routed' ? { 'herald.deliveries': result.deliveries } : {}),
+          ...('deliveries' in result ? { 'herald.deliveries': result.deliveries } : {}),
         });
         return result;
       },
     );
   }
 
-  private async fanOut({ eventId, tenantId }: JobOf<typeof QueueName.Fanout>, span: Span): Promise<FanoutResult> {
-    const event = await this.pool.query<{ type: string; recipients: { subscriberId: string }[]; status: string }>(
-      'SELECT type, recipients, status FROM events WHERE id = $1 AND tenant_id = $2',
-      [eventId, tenantId],
-    );
-    if (event.rowCount === 0) return { status: 'skipped', reason: 'event not found' };
-    const { type, recipients, status } = event.rows[0];
+  /** The event's own step: inline recipients and webhook endpoints, then the first batch of its topics. */
+  private async fanOut({ eventId, tenantId }: FanoutJob, span: Span): Promise<FanoutResult> {
+    const event = await this.event(eventId, tenantId);
+    if (!event) return { status: 'skipped', reason: 'event not found' };
+    const { type, recipients, status } = event;
     if (status === 'unrouted') return { status: 'unrouted' };
+    if (status === 'cancelled') return { status: 'skipped', reason: 'event cancelled' };
 
     await this.pool.query(UPSERT_SUBSCRIBERS, [eventId]);
     await this.pool.query(UPSERT_DEVICES, [eventId]);
-    const rule = await this.pool.query<{ channels: ChannelRule[] } & RuleRouting>(
-      'SELECT channels, category, critical FROM rules WHERE tenant_id = $1 AND event_type = $2',
-      [tenantId, type],
-    );
-    if (status === 'accepted' && rule.rowCount === 0) {
+    const rule = await this.rule(tenantId, type);
+    if (status === 'accepted' && !rule) {
       await this.setStatus(eventId, 'unrouted');
       return { status: 'unrouted' };
     }
 
-    if (status === 'accepted' && rule.rows[0]) {
-      const { channels, category, critical } = rule.rows[0];
-      const planned = await this.plannedDeliveries(
-        eventId,
-        tenantId,
-        type,
-        recipients,
-        channels.map((c) => c.channel),
-      );
-      const optOut = await loadOptOuts(
-        this.pool,
-        tenantId,
-        recipients.map((r) => r.subscriberId),
-        { category, critical },
-      );
-      const rows = planned.map((r) => {
-        const reason = r.subscriberId === null ? null : optOut(r.subscriberId, r.channel);
-        return { ...r, status: reason ? 'skipped' : 'pending', lastError: reason };
-      });
-      await this.pool.query(INSERT_DELIVERIES, [
-        rows.map((r) => r.id),
-        tenantId,
-        eventId,
-        rows.map((r) => r.subscriberId),
-        rows.map((r) => r.endpointId),
-        rows.map((r) => r.channel),
-        rows.map((r) => r.status),
-        rows.map((r) => r.lastError),
-      ]);
+    const topics = recipients.filter(isTopicRef).map((t) => t.topic);
+    if (status === 'accepted' && rule) {
+      const direct = recipients.filter((r): r is Recipient => !isTopicRef(r)).map((r) => r.subscriberId);
+      const endpoints = await this.webhookEndpoints(tenantId, type, rule);
+      const optOut = await loadOptOuts(this.pool, tenantId, direct, rule);
+      const planned = plan(eventId, rule, direct, endpoints, optOut);
+      const rows = await collectDigests(this.pool, this.queues(), { id: eventId, tenantId, type }, rule.channels, planned);
+      await insertDeliveries(this.pool, tenantId, eventId, rows);
     }
-    const queued = await this.enqueuePending(eventId, tenantId, traceParentOf(span));
-    if (status === 'accepted') await this.setStatus(eventId, 'routed');
-    return { status: 'routed', deliveries: queued };
-  }
-
-  /** One delivery per recipient × subscriber channel, plus one per matching endpoint for webhooks. */
-  private async plannedDeliveries(
-    eventId: string,
-    tenantId: string,
-    type: string,
-    recipients: { subscriberId: string }[],
-    channels: Channel[],
-  ) {
-    const rows: { id: string; subscriberId: string | null; endpointId: string | null; channel: Channel }[] = [];
-    for (const channel of channels) {
-      if (channel === 'webhook') {
-        const endpoints = await this.pool.query<{ id: string }>(MATCHING_ENDPOINTS, [tenantId, type]);
-        for (const { id } of endpoints.rows) {
-          rows.push({
-            id: deliveryId(eventId, `endpoint:${id}`, channel),
-            subscriberId: null,
-            endpointId: id,
-            channel,
-          });
-        }
-      } else {
-        for (const r of recipients) {
-          rows.push({
-            id: deliveryId(eventId, r.subscriberId, channel),
-            subscriberId: r.subscriberId,
-            endpointId: null,
-            channel,
-          });
-        }
-      }
-    }
-    return rows;
-  }
-
-  private async enqueuePending(eventId: string, tenantId: string, traceParent?: string): Promise<number> {
     const { rows } = await this.pool.query<{ id: string; channel: Channel }>(UNQUEUED, [eventId]);
-    await enqueueDeliveries(
-      deliveryQueuesOf(this.moduleRef),
-      rows.map((row) => ({ ...row, tenantId })),
-      traceParent,
+    const queued = await enqueuePending(this.pool, this.queues(), tenantId, rows, traceParentOf(span));
+    if (status !== 'accepted') return { status: 'routed', deliveries: queued };
+    if (topics.length === 0) {
+      await this.setStatus(eventId, 'routed');
+      return { status: 'routed', deliveries: queued };
+    }
+    const next = event.fanoutCursor ?? '';
+    await this.enqueueBatch(eventId, tenantId, next, traceParentOf(span));
+    return { status: 'batched', deliveries: queued, next };
+  }
+
+  /** One batch of the event's topic members; enqueues the next batch, or ends the fan-out (`routed`). */
+  private async fanOutMembers({ eventId, tenantId, membersAfter = '' }: FanoutJob, span: Span): Promise<FanoutResult> {
+    const event = await this.event(eventId, tenantId);
+    // routed: a later batch already ended it; cancelled, unrouted or gone: nothing more to send
+    if (!event || event.status !== 'accepted') {
+      return { status: 'skipped', reason: `event is ${event?.status ?? 'gone'}` };
+    }
+    const rule = await this.rule(tenantId, event.type);
+    const topics = event.recipients.filter(isTopicRef).map((t) => t.topic);
+    const batchSize = this.config.fanout.batchSize;
+    const members = rule ? await nextMembers(this.pool, tenantId, topics, membersAfter, batchSize) : [];
+
+    let queued = 0;
+    if (rule && members.length) {
+      const optOut = await loadOptOuts(this.pool, tenantId, members, rule);
+      const planned = plan(eventId, rule, members, [], optOut);
+      const about = { id: eventId, tenantId, type: event.type };
+      const rows = await collectDigests(this.pool, this.queues(), about, rule.channels, planned);
+      await insertDeliveries(this.pool, tenantId, eventId, rows);
+      const pending = await this.pool.query<{ id: string; channel: Channel }>(UNQUEUED_OF, [rows.map((r) => r.id)]);
+      queued = await enqueuePending(this.pool, this.queues(), tenantId, pending.rows, traceParentOf(span));
+    }
+    if (members.length < batchSize) {
+      await this.setStatus(eventId, 'routed');
+      return { status: 'routed', deliveries: queued };
+    }
+    const last = members[members.length - 1];
+    await this.pool.query(ADVANCE_CURSOR, [eventId, last]);
+    await this.enqueueBatch(eventId, tenantId, last, traceParentOf(span));
+    return { status: 'batched', deliveries: queued, next: last };
+  }
+
+  /** The batch after `after` has its own jobId, so re-adding it while it waits or runs does nothing. */
+  private async enqueueBatch(eventId: string, tenantId: string, after: string, traceParent?: string): Promise<void> {
+    const data: FanoutJob = { eventId, tenantId, membersAfter: after, ...(traceParent ? { traceParent } : {}) };
+    await this.fanoutQueue.add(QueueName.Fanout, data, {
+      jobId: deterministicUuid('fanout-batch', eventId, after),
+    });
+  }
+
+  private async event(eventId: string, tenantId: string): Promise<EventRow | undefined> {
+    const { rows } = await this.pool.query<EventRow>(
+      'SELECT type, recipients, status, fanout_cursor AS "fanoutCursor" FROM events WHERE id = $1 AND tenant_id = $2',
+      [eventId, tenantId],
     );
-    if (rows.length) await this.pool.query(MARK_QUEUED, [rows.map((r) => r.id)]);
-    return rows.length;
+    return rows[0];
+  }
+
+  private async rule(tenantId: string, type: string): Promise<RuleRow | undefined> {
+    const { rows } = await this.pool.query<RuleRow>(
+      'SELECT channels, category, critical FROM rules WHERE tenant_id = $1 AND event_type = $2',
+      [tenantId, type],
+    );
+    return rows[0];
+  }
+
+  private async webhookEndpoints(tenantId: string, type: string, rule: RuleRow): Promise<string[]> {
+    if (!rule.channels.some((c) => c.channel === 'webhook')) return [];
+    const { rows } = await this.pool.query<{ id: string }>(MATCHING_ENDPOINTS, [tenantId, type]);
+    return rows.map((r) => r.id);
+  }
+
+  private queues() {
+    return deliveryQueuesOf(this.moduleRef);
   }
 
   private async setStatus(eventId: string, status: string): Promise<void> {
@@ -197,4 +229,46 @@ export class FanoutUseCase {
       'accepted',
     ]);
   }
+}
+
+/**
+ * One delivery per subscriber × subscriber channel of the rule, plus one per endpoint for webhooks,
+ * each `skipped` with the reason when the subscriber opted out of its channel.
+ */
+function plan(
+  eventId: string,
+  rule: RuleRow,
+  subscriberIds: string[],
+  endpointIds: string[],
+  optOut: OptOutCheck,
+): PlannedDelivery[] {
+  const rows: PlannedDelivery[] = [];
+  for (const { channel } of rule.channels) {
+    if (channel === 'webhook') {
+      for (const id of endpointIds) {
+        const recipient = `endpoint:${id}`;
+        rows.push({
+          id: deliveryId(eventId, recipient, channel),
+          subscriberId: null,
+          endpointId: id,
+          channel,
+          status: 'pending',
+          lastError: null,
+        });
+      }
+      continue;
+    }
+    for (const subscriberId of subscriberIds) {
+      const reason = optOut(subscriberId, channel);
+      rows.push({
+        id: deliveryId(eventId, subscriberId, channel),
+        subscriberId,
+        endpointId: null,
+        channel,
+        status: reason ? 'skipped' : 'pending',
+        lastError: reason,
+      });
+    }
+  }
+  return rows;
 }
