@@ -94,6 +94,35 @@ describe('loadConfig', () => {
     ).toEqual({ exporter: 'otlp', otlpTracesUrl: 'https://otel.example.com:4318/v1/traces', serviceName: 'herald-eu' });
   });
 
+  it('reads provider fallbacks in order, and the circuit settings', () => {
+    const config = loadConfig({
+      ...valid,
+      SMTP_FALLBACK_URLS: 'smtp://a.example:25, smtps://u:p@b.example:465',
+      TWILIO_FALLBACK_URLS: `https://AC${'1'.repeat(32)}:tok%2Fen@api.example.com?from=%2B15550001111`,
+      PROVIDER_CIRCUIT_FAILURES: '3',
+    });
+    expect(config.providers.fallbacks.email.map((e) => e.smtpUrl)).toEqual([
+      'smtp://a.example:25',
+      'smtps://u:p@b.example:465',
+    ]);
+    expect(config.providers.fallbacks.sms).toEqual([
+      {
+        accountSid: `AC${'1'.repeat(32)}`,
+        authToken: 'tok/en',
+        apiBaseUrl: 'https://api.example.com',
+        from: '+15550001111',
+      },
+    ]);
+    expect(config.providers.circuit).toEqual({ failures: 3, windowMs: 60_000, cooldownMs: 30_000 });
+    expect(loadConfig(valid).providers.fallbacks).toEqual({ email: [], sms: [] });
+    expect(() => loadConfig({ ...valid, SMTP_FALLBACK_URLS: 'smtp://a, http://b' })).toThrow(
+      'SMTP_FALLBACK_URLS is invalid',
+    );
+    expect(() => loadConfig({ ...valid, TWILIO_FALLBACK_URLS: 'https://api.twilio.com' })).toThrow(
+      'TWILIO_FALLBACK_URLS is invalid',
+    );
+  });
+
   it('parses and de-duplicates worker roles', () => {
     expect(loadConfig({ ...valid, WORKER_ROLES: 'inapp, relay,inapp' }).workerRoles).toEqual(['inapp', 'relay']);
   });

@@ -1,14 +1,14 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { SpanKind } from '@opentelemetry/api';
 import type { Pool } from 'pg';
-import type { SendResult } from '@herald/channels';
+import type { ChannelMessages, SendResult } from '@herald/channels';
 import { HERALD_CONFIG, HeraldMetrics, inSpan, type HeraldConfig } from '@herald/config';
 import { retryDelay } from '@herald/core';
-import { PG_POOL, inTransaction } from '@herald/db';
+import { PG_POOL, inTransaction, whileDatabaseUnavailable } from '@herald/db';
 import { buildMessage, Undeliverable, type ExternalChannel } from './channel-messages';
-import { providerToken, type AnyProvider } from './channel-providers';
-import { finishDelivery, type ClaimedDelivery } from './delivery-claim';
+import { ProviderChain, providerToken, type AnyProvider } from './channel-providers';
+import { finishDelivery, type AttemptRecord, type ClaimedDelivery } from './delivery-claim';
 import type { DeliveryContext } from './delivery-context';
 import { applySendFeedback } from './send-feedback';
 
@@ -21,13 +21,29 @@ export interface ExternalResult {
   retryInMs?: number;
 }
 
+type ChannelMessage = ChannelMessages[ExternalChannel];
+
+// A failover inside one run: the failed provider's attempt row, and the claim moved on to the next
+// attempt number (its lease renewed), in one transaction; nothing when the claim was lost meanwhile.
+const NEXT_ATTEMPT = `
+UPDATE deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), updated_at = now()
+WHERE id = $1 AND status = 'sending' AND attempts = $3
+RETURNING attempts`;
+const RECORD_ATTEMPT = `
+INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (delivery_id, attempt) DO NOTHING`;
+
 /**
- * Email, SMS, push and webhook: render, call the channel's provider once, and record what it
- * answered. A retryable answer is retried after the provider's Retry-After or our backoff until
- * the channel's attempt budget is spent, then the delivery is dead. The runner moves the job.
+ * Email, SMS, push and webhook: render, call the channel's providers in order, and record what each
+ * answered. A retryable answer moves the delivery to the next provider at once (a channel with
+ * fallbacks); when the last one also answers retryable the delivery is retried after the provider's
+ * Retry-After or our backoff until the channel's attempt budget is spent, then it is dead. Every
+ * provider call is an attempt. The runner moves the job.
  */
 @Injectable()
 export class DeliverExternalUseCase {
+  private readonly logger = new Logger('delivery');
+
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
@@ -37,7 +53,7 @@ export class DeliverExternalUseCase {
 
   async deliver(delivery: ClaimedDelivery, context: DeliveryContext): Promise<ExternalResult> {
     const channel = delivery.channel as ExternalChannel;
-    const provider = this.moduleRef.get<AnyProvider>(providerToken(channel), { strict: false });
+    const chain = this.moduleRef.get<ProviderChain>(providerToken(channel), { strict: false });
     let message;
     try {
       message = await buildMessage(this.pool, delivery, context);
@@ -54,6 +70,55 @@ export class DeliverExternalUseCase {
       return { outcome: err.status };
     }
 
+    // Down the chain while providers answer retryable and the budget lasts: each call is an attempt row.
+    const providers = chain.ordered();
+    let current = delivery;
+    for (let i = 0; ; i++) {
+      const provider = providers[i];
+      const result = await this.send(provider, current, message);
+      if (chain.record(provider, result.outcome !== 'retryable')) {
+        this.logger.warn(`${channel} provider ${provider.name}: circuit open, tried last for the cool-down`);
+      }
+      const attempt = {
+        outcome: result.outcome,
+        provider: provider.name,
+        code: result.code,
+        message: [result.message, targetSummary(result)].filter(Boolean).join(' — ') || undefined,
+      };
+      const attemptsUsed = current.attempt - current.attemptFloor;
+      const budgetSpent = attemptsUsed >= this.config.retry.maxAttempts[channel];
+      const next = providers[i + 1];
+      if (result.outcome === 'retryable' && next && !budgetSpent) {
+        const failedOver = await failOver(this.pool, current, attempt, this.config.deliveryLeaseSeconds);
+        if (failedOver) {
+          current = failedOver;
+          continue;
+        }
+      }
+      const outcome: ExternalOutcome =
+        result.outcome === 'ok' ? 'sent' : result.outcome === 'retryable' ? (budgetSpent ? 'dead' : 'retry') : 'failed';
+      const retryInMs =
+        outcome === 'retry' ? retryDelay(attemptsUsed, this.config.retry, result.retryAfterMs) : undefined;
+      // The provider has answered: a short Postgres outage must not lose that answer (the lease would
+      // run out and the message go again), so recording it is retried for up to half the lease.
+      const record = () =>
+        inTransaction(this.pool, async (client) => {
+          await finishDelivery(client, current, {
+            status: outcome === 'retry' ? 'queued' : outcome,
+            attempt,
+            providerMessageId: result.providerMessageId,
+            notBefore: retryInMs === undefined ? undefined : new Date(Date.now() + retryInMs),
+          });
+          await applySendFeedback(client, current, message, result, this.config);
+        });
+      await whileDatabaseUnavailable(record, (this.config.deliveryLeaseSeconds * 1000) / 2);
+      return { outcome, result, retryInMs };
+    }
+  }
+
+  /** One provider call, in a `herald.provider.send` span and timed for herald_provider_latency_seconds. */
+  private async send(provider: AnyProvider, delivery: ClaimedDelivery, message: ChannelMessage): Promise<SendResult> {
+    const channel = provider.channel;
     const timer = this.metrics.providerLatency.startTimer({ channel, provider: provider.name });
     const result = await inSpan(
       'herald.provider.send',
@@ -68,29 +133,35 @@ export class DeliverExternalUseCase {
       },
     );
     timer({ outcome: result.outcome });
-    const attempt = {
-      outcome: result.outcome,
-      provider: provider.name,
-      code: result.code,
-      message: [result.message, targetSummary(result)].filter(Boolean).join(' — ') || undefined,
-    };
-    const attemptsUsed = delivery.attempt - delivery.attemptFloor;
-    const budgetSpent = attemptsUsed >= this.config.retry.maxAttempts[channel];
-    const outcome: ExternalOutcome =
-      result.outcome === 'ok' ? 'sent' : result.outcome === 'retryable' ? (budgetSpent ? 'dead' : 'retry') : 'failed';
-    const retryInMs =
-      outcome === 'retry' ? retryDelay(attemptsUsed, this.config.retry, result.retryAfterMs) : undefined;
-    await inTransaction(this.pool, async (client) => {
-      await finishDelivery(client, delivery, {
-        status: outcome === 'retry' ? 'queued' : outcome,
-        attempt,
-        providerMessageId: result.providerMessageId,
-        notBefore: retryInMs === undefined ? undefined : new Date(Date.now() + retryInMs),
-      });
-      await applySendFeedback(client, delivery, message, result, this.config);
-    });
-    return { outcome, result, retryInMs };
+    return result;
   }
+}
+
+/** Records a retryable answer and takes the next attempt number, or returns null when the claim was lost. */
+async function failOver(
+  pool: Pool,
+  delivery: ClaimedDelivery,
+  attempt: AttemptRecord,
+  leaseSeconds: number,
+): Promise<ClaimedDelivery | null> {
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ attempts: number }>(NEXT_ATTEMPT, [
+      delivery.id,
+      leaseSeconds,
+      delivery.attempt,
+    ]);
+    if (!rows[0]) return null;
+    const { outcome, provider, code, message } = attempt;
+    await client.query(RECORD_ATTEMPT, [
+      delivery.id,
+      delivery.attempt,
+      outcome,
+      provider,
+      code ?? null,
+      message ?? null,
+    ]);
+    return { ...delivery, attempt: rows[0].attempts };
+  });
 }
 
 /** For a push send, the per-token answers in one line. */

@@ -9,15 +9,18 @@ export interface EmailProviderOptions {
   /** smtp://user:pass@host:port or smtps://…; query parameters set nodemailer options (?socketTimeout=5000) */
   smtpUrl: string;
   from: string;
+  /** recorded with each attempt; distinct per server when a channel has fallbacks (default `smtp`) */
+  name?: string;
 }
 
 /** Email over SMTP, through one pool of connections reused across deliveries. */
 export class EmailProvider implements ChannelProvider<'email'> {
   readonly channel = 'email' as const;
-  readonly name = 'smtp';
+  readonly name: string;
   private readonly transport: Transporter<SMTPPoolSentMessageInfo>;
 
   constructor(private readonly options: EmailProviderOptions) {
+    this.name = options.name ?? 'smtp';
     try {
       this.transport = createTransport({
         url: options.smtpUrl,

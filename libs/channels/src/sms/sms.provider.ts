@@ -13,6 +13,8 @@ export interface SmsProviderOptions {
   /** e.g. the TwilioSandbox's url; https://api.twilio.com when absent */
   apiBaseUrl?: string;
   statusCallbackUrl: string;
+  /** recorded with each attempt; distinct per account when a channel has fallbacks (default `twilio`) */
+  name?: string;
 }
 
 /**
@@ -32,11 +34,12 @@ class RateLimitAwareRequestClient extends twilio.RequestClient {
 /** SMS through Twilio's Programmable Messaging API, with the official SDK. */
 export class SmsProvider implements ChannelProvider<'sms'> {
   readonly channel = 'sms' as const;
-  readonly name = 'twilio';
+  readonly name: string;
   private readonly client: twilio.Twilio;
   private readonly sender: { from: string } | { messagingServiceSid: string };
 
   constructor(private readonly options: SmsProviderOptions) {
+    this.name = options.name ?? 'twilio';
     const { from, messagingServiceSid } = options;
     if (from && !messagingServiceSid) this.sender = { from };
     else if (messagingServiceSid && !from) this.sender = { messagingServiceSid };
