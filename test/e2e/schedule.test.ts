@@ -92,6 +92,15 @@ describe('scheduled events and their cancellation, through HTTP with the workers
     expect((await tenant.ingest('GET', `/v1/events/${id}`)).body.status).toBe('routed');
   }, 90_000);
 
+  it('lists the cancel route and the quiet hours and digest fields in /docs', async () => {
+    const doc = await (await fetch(`${herald.url}/docs/openapi.json`)).json();
+    expect(doc.paths['/v1/events/{id}'].delete['x-herald-access']).toBe('ingest');
+    const input = (path: string, method: string) => JSON.stringify(doc.paths[path][method].requestBody);
+    expect(input('/v1/rules/{eventType}', 'put')).toMatch(/"digest".*"windowSeconds"/);
+    expect(input('/v1/subscribers/{subscriberId}', 'put')).toContain('"quietHours"');
+    expect(input('/v1/settings', 'patch')).toContain('"quietHours"');
+  });
+
   it('is tenant-scoped: another tenant, or an unknown id, gets a 404', async () => {
     const id = await send('eve', inFuture(3600));
     expect((await other.ingest('DELETE', `/v1/events/${id}`)).status).toBe(404);

@@ -1,11 +1,15 @@
 import type { Pool } from 'pg';
 import { applicableRateLimit, type AppliedRateLimit, type ChannelRule, type QuietHours } from '@herald/core';
 import { localizedTemplate, type RenderContext } from '@herald/channels';
+import type { DigestRender } from '../digest/flush-digest';
 import type { ClaimedDelivery } from './delivery-claim';
 
 export interface DeliveryContext {
   template: Record<string, unknown> | null;
-  render: RenderContext;
+  /** a digest's delivery also renders with its gathered `events` and their `count` */
+  render: RenderContext & Partial<DigestRender>;
+  /** the digest this delivery sends, if it is a digest's */
+  digestId: string | null;
   subscriber: { email: string | null; phone: string | null } | null;
   /** webhook deliveries: the endpoint they go to */
   endpoint: { url: string; secret: string; active: boolean; disabledReason: string | null } | null;
@@ -23,7 +27,7 @@ export interface DeliveryContext {
 const LOAD = `
 SELECT e.type, e.data, e.created_at AS "createdAt", r.channels, r.critical, t.rate_limits AS "tenantRateLimits", t.sms_from AS "smsFrom",
        s.email, s.phone, s.locale, s.timezone, s.data AS "subscriberData",
-       COALESCE(s.quiet_hours, t.quiet_hours) AS "quietHours",
+       COALESCE(s.quiet_hours, t.quiet_hours) AS "quietHours", g.id AS "digestId",
        w.url AS "endpointUrl", w.secret AS "endpointSecret", w.active AS "endpointActive",
        w.disabled_reason AS "endpointDisabledReason"
 FROM events e
@@ -31,10 +35,11 @@ JOIN tenants t ON t.id = e.tenant_id
 LEFT JOIN rules r ON r.tenant_id = e.tenant_id AND r.event_type = e.type
 LEFT JOIN subscribers s ON s.tenant_id = e.tenant_id AND s.subscriber_id = $2
 LEFT JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.id = $3
+LEFT JOIN digests g ON g.delivery_id = $4
 WHERE e.id = $1`;
 
 export async function loadDeliveryContext(pool: Pool, delivery: ClaimedDelivery): Promise<DeliveryContext> {
-  const { rows } = await pool.query(LOAD, [delivery.eventId, delivery.subscriberId, delivery.endpointId]);
+  const { rows } = await pool.query(LOAD, [delivery.eventId, delivery.subscriberId, delivery.endpointId, delivery.id]);
   const row = rows[0] ?? {};
   const channelRule = (row.channels as ChannelRule[] | null)?.find((c) => c.channel === delivery.channel);
   const event = { id: delivery.eventId, type: row.type, createdAt: row.createdAt, data: row.data ?? {} };
@@ -42,6 +47,7 @@ export async function loadDeliveryContext(pool: Pool, delivery: ClaimedDelivery)
     template: channelRule ? localizedTemplate(channelRule.template, row.locale) : null,
     event,
     smsFrom: row.smsFrom ?? null,
+    digestId: row.digestId ?? null,
     quietHours:
       delivery.subscriberId && row.quietHours && !row.critical
         ? { window: row.quietHours, timeZone: row.timezone ?? null }

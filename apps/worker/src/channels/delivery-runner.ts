@@ -14,6 +14,7 @@ import {
 import { quietHoursEnd, type AppliedRateLimit } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import type { DeliveryJob } from '@herald/queue';
+import { flushDigest } from '../digest/flush-digest';
 import { DeadLetterCopier } from '../dlq/dead-letter-copier';
 import { DeliverExternalUseCase } from './deliver-external.usecase';
 import { DeliverInappUseCase } from './deliver-inapp.usecase';
@@ -113,6 +114,8 @@ export class DeliveryRunner {
       const held = await this.applyRateLimit(delivery, context.rateLimit);
       if (held) return held;
     }
+    // A digest takes events until it is really sent, so it is closed only now, past every hold.
+    if (context.digestId) context.render = { ...context.render, ...(await flushDigest(this.pool, context.digestId)) };
     if (delivery.channel === 'inapp') {
       const status = await this.moduleRef.get(DeliverInappUseCase, { strict: false }).deliver(delivery, context);
       return { next: 'done', status };
