@@ -141,7 +141,8 @@ export class FanoutUseCase {
       const endpoints = await this.webhookEndpoints(tenantId, type, rule);
       const optOut = await loadOptOuts(this.pool, tenantId, direct, rule);
       const planned = plan(eventId, rule, direct, endpoints, optOut);
-      const rows = await collectDigests(this.pool, this.queues(), { id: eventId, tenantId, type }, rule.channels, planned);
+      const about = { id: eventId, tenantId, type };
+      const rows = await collectDigests(this.pool, this.queues(), about, rule.channels, planned);
       await insertDeliveries(this.pool, tenantId, eventId, rows);
     }
     const { rows } = await this.pool.query<{ id: string; channel: Channel }>(UNQUEUED, [eventId]);

@@ -1,0 +1,177 @@
+import type { Pool } from 'pg';
+import { PG_POOL } from '@herald/db';
+import { QueueClients, QueueName } from '@herald/queue';
+import { FanoutUseCase } from '../../apps/worker/src/fanout/fanout.usecase';
+import { DeliverySweepService } from '../../apps/worker/src/housekeeping/delivery-sweep.service';
+import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
+import { client, eventually } from '../helpers/http';
+import { createTenant, type TestTenant } from '../helpers/tenant';
+
+const digestRule = (digest: { windowSeconds: number; key?: string }) => ({
+  channels: [
+    {
+      channel: 'inapp',
+      digest,
+      template: {
+        title: '{{ count }} updates',
+        body: '{{ count }} updates: {% for e in events %}{{ e.x }} {% endfor %}',
+      },
+    },
+  ],
+});
+
+interface DeliveryView {
+  id: string;
+  status: string;
+  lastError?: string;
+}
+
+describe('digests, through HTTP with the workers running', () => {
+  let isolated: IsolatedEnv;
+  let herald: RunningHerald;
+  let tenant: TestTenant;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    isolated = await isolatedEnv('digest');
+    herald = await startHerald({ env: isolated.env });
+    tenant = await createTenant(herald.url);
+    pool = herald.app.get<Pool>(PG_POOL);
+    expect((await tenant.admin('PUT', '/v1/rules/comment.created', digestRule({ windowSeconds: 2 }))).status).toBe(200);
+  });
+  afterAll(async () => {
+    await herald.close();
+    await isolated.drop();
+  });
+
+  /** One batch (one transaction) of events for `subscriberId`, each with `data` from `dataOf(i)`. */
+  async function sendBatch(type: string, subscriberId: string, data: Record<string, unknown>[]): Promise<string[]> {
+    const events = data.map((d) => ({ type, to: { subscriberId }, data: d }));
+    const sent = await tenant.ingest('POST', '/v1/events/batch', { events });
+    expect(sent.status).toBe(207);
+    return sent.body.results.map((r: { id: string; status: number }) => {
+      expect(r.status).toBe(202);
+      return r.id;
+    });
+  }
+  const deliveriesOf = async (eventId: string): Promise<DeliveryView[]> =>
+    (await tenant.ingest('GET', `/v1/events/${eventId}`)).body.deliveries ?? [];
+  const inboxOf = async (subscriberId: string) => {
+    const token = (await tenant.admin('POST', `/v1/subscribers/${subscriberId}/inbox-token`)).body.token;
+    return (await client(herald.url, token)('GET', '/v1/inbox')).body.items as { title: string; body: string }[];
+  };
+  /** Waits until the inbox holds `count` messages and every event's delivery has settled. */
+  async function settled(subscriberId: string, eventIds: string[], count: number) {
+    return eventually(
+      async () => {
+        const inbox = await inboxOf(subscriberId);
+        const deliveries = (await Promise.all(eventIds.map(deliveriesOf))).flat();
+        const done =
+          deliveries.length >= eventIds.length && deliveries.every((d) => ['sent', 'skipped'].includes(d.status));
+        return inbox.length === count && done ? { inbox, deliveries } : undefined;
+      },
+      60_000,
+      `${count} digest message(s) for ${subscriberId}`,
+    );
+  }
+  const numbersIn = (body: string) =>
+    body
+      .replace(/^\d+ updates: /, '')
+      .trim()
+      .split(' ')
+      .map(Number)
+      .sort((a, b) => a - b);
+
+  it('turns 5 events within a 2 s window into one inbox message listing the 5', async () => {
+    const ids = await sendBatch(
+      'comment.created',
+      'dana',
+      [1, 2, 3, 4, 5].map((x) => ({ x })),
+    );
+    const { inbox, deliveries } = await settled('dana', ids, 1);
+    expect(inbox[0].title).toBe('5 updates');
+    expect(inbox[0].body).toMatch(/^5 updates: /);
+    expect(numbersIn(inbox[0].body)).toEqual([1, 2, 3, 4, 5]);
+
+    // One event carries the digest's delivery; the other four say which delivery took them.
+    const sent = deliveries.filter((d) => d.status === 'sent');
+    expect(sent).toHaveLength(1);
+    const skipped = deliveries.filter((d) => d.status === 'skipped');
+    expect(skipped).toHaveLength(4);
+    for (const d of skipped) expect(d.lastError).toBe(`digested: sent with delivery ${sent[0].id}`);
+
+    // The next event opens a new digest of its own.
+    const [later] = await sendBatch('comment.created', 'dana', [{ x: 6 }]);
+    const next = await settled('dana', [later], 2);
+    expect(next.inbox.map((m) => m.body)).toContain('1 updates: 6 ');
+  }, 120_000);
+
+  it('digests apart by key, and counts an event whose fan-out runs twice once', async () => {
+    expect(
+      (await tenant.admin('PUT', '/v1/rules/task.updated', digestRule({ windowSeconds: 3, key: 'project.id' }))).status,
+    ).toBe(200);
+    const data = [
+      { x: 1, project: { id: 'a' } },
+      { x: 2, project: { id: 'b' } },
+      { x: 3, project: { id: 'a' } },
+    ];
+    const ids = await sendBatch('task.updated', 'eli', data);
+    // A redelivered fan-out: as if the worker crashed after gathering the event but before marking it routed.
+    const fanout = herald.app.get(FanoutUseCase, { strict: false });
+    await eventually(async () => ((await deliveriesOf(ids[2])).length ? true : undefined), 30_000, 'the fan-out');
+    await pool.query(`UPDATE events SET status = 'accepted' WHERE id = $1`, [ids[2]]);
+    await fanout.run({ eventId: ids[2], tenantId: tenant.id });
+
+    const { inbox } = await settled('eli', ids, 2);
+    const byFirst = (a: number[], b: number[]) => a[0] - b[0];
+    expect(inbox.map((m) => numbersIn(m.body)).sort(byFirst)).toEqual([[1, 3], [2]]);
+    expect(inbox.map((m) => m.title).sort()).toEqual(['1 updates', '2 updates']);
+
+    // Redelivered after its digest was sent: the event stays where it went, and no new digest opens
+    // (one would swallow the next event of key a).
+    await pool.query(`UPDATE events SET status = 'accepted' WHERE id = ANY($1::uuid[])`, [ids]);
+    for (const id of ids) await fanout.run({ eventId: id, tenantId: tenant.id });
+    const [control] = await sendBatch('task.updated', 'eli', [{ x: 9, project: { id: 'a' } }]);
+    const after = await settled('eli', [...ids, control], 3);
+    expect(after.inbox.map((m) => numbersIn(m.body)).sort(byFirst)).toEqual([[1, 3], [2], [9]]);
+  }, 120_000);
+
+  it('loses nothing when the flush job is lost mid-window: the housekeeping sweep sends the digest', async () => {
+    const ids = await sendBatch('comment.created', 'finn', [{ x: 7 }, { x: 8 }]);
+    const digestDelivery = await eventually(
+      async () => {
+        const all = (await Promise.all(ids.map(deliveriesOf))).flat();
+        return all.length === 2 ? all.find((d) => d.status === 'queued') : undefined;
+      },
+      30_000,
+      'the digest to gather both events',
+    );
+    // Redis loses the delayed job (a crash, a flush of its data): Postgres still has the digest.
+    const inappQueue = herald.app.get(QueueClients, { strict: false }).get(QueueName.DeliverInapp);
+    await inappQueue.remove(digestDelivery.id);
+    expect(await inappQueue.getJobState(digestDelivery.id)).toBe('unknown');
+
+    const sweep = herald.app.get(DeliverySweepService, { strict: false });
+    const { inbox } = await eventually(
+      async () => {
+        await sweep.sweepOnce(1);
+        const got = await inboxOf('finn');
+        return got.length ? { inbox: got } : undefined;
+      },
+      60_000,
+      'the sweep to re-enqueue the digest',
+    );
+    expect(inbox).toHaveLength(1);
+    expect(numbersIn(inbox[0].body)).toEqual([7, 8]);
+  }, 120_000);
+
+  it('rejects a digest on the webhook channel and malformed windows', async () => {
+    const webhook = await tenant.admin('PUT', '/v1/rules/hook.digest', {
+      channels: [{ channel: 'webhook', digest: { windowSeconds: 5 }, template: {} }],
+    });
+    expect(webhook.status).toBe(400);
+    const zero = await tenant.admin('PUT', '/v1/rules/bad.digest', digestRule({ windowSeconds: 0 }));
+    expect(zero.status).toBe(400);
+    expect(zero.body.errors).toEqual([expect.objectContaining({ path: 'channels[0].digest.windowSeconds' })]);
+  });
+});
