@@ -38,7 +38,15 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['test/**', 'scripts/**', 'apps/*/src/main.ts', 'libs/services/**', 'prisma.config.ts', '**/*.spec.ts'],
+    files: [
+      'test/**',
+      'scripts/**',
+      'bench/**',
+      'apps/*/src/main.ts',
+      'libs/services/**',
+      'prisma.config.ts',
+      '**/*.spec.ts',
+    ],
     rules: {
       'no-restricted-syntax': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
