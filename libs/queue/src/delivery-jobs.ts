@@ -29,16 +29,23 @@ export async function enqueueDeliveries(
   traceParent?: string,
 ): Promise<void> {
   const byChannel = new Map<Channel, DeliveryRef[]>();
-  for (const d of deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
-  for (const [channel, refs] of byChannel) {
-    await queues(channel).addBulk(
-      refs.map((d) => ({
-        name: deliveryQueue(channel),
-        data: { deliveryId: d.id, tenantId: d.tenantId, ...(traceParent ? { traceParent } : {}) },
-        opts: { jobId: d.id },
-      })),
-    );
+  for (const d of deliveries) {
+    const refs = byChannel.get(d.channel);
+    if (refs) refs.push(d);
+    else byChannel.set(d.channel, [d]);
   }
+  // The channels' queues are independent: their adds go out side by side.
+  await Promise.all(
+    [...byChannel].map(([channel, refs]) =>
+      queues(channel).addBulk(
+        refs.map((d) => ({
+          name: deliveryQueue(channel),
+          data: { deliveryId: d.id, tenantId: d.tenantId, ...(traceParent ? { traceParent } : {}) },
+          opts: { jobId: d.id },
+        })),
+      ),
+    ),
+  );
 }
 
 /**

@@ -2,16 +2,21 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { TemplateError, renderTemplate } from '@herald/channels';
-import { PG_POOL, inTransaction } from '@herald/db';
+import { PG_POOL } from '@herald/db';
 import { createRedis, inboxChannel } from '@herald/queue';
-import { finishDelivery, type ClaimedDelivery } from './delivery-claim';
+import { finishCtes, finishDelivery, finishParams, type ClaimedDelivery } from './delivery-claim';
 import type { DeliveryContext } from './delivery-context';
 
-const INSERT_MESSAGE = `
-INSERT INTO inbox_messages (id, tenant_id, subscriber_id, event_id, title, body, url, data)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (id) DO NOTHING
-RETURNING id, title, body, url, data, created_at AS "createdAt"`;
+// The inbox row, the `sent` status and the attempt in one statement: atomic as the transaction of
+// three statements it replaces, in one round trip instead of five (the in-app hot path).
+const WRITE_MESSAGE = `
+WITH message AS (
+  INSERT INTO inbox_messages (id, tenant_id, subscriber_id, event_id, title, body, url, data)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id, title, body, url, data, created_at AS "createdAt"
+), ${finishCtes(9)}
+SELECT * FROM message`;
 
 /**
  * In-app delivery: the inbox row (id = delivery id, so at most one per delivery), the `sent`
@@ -44,24 +49,22 @@ export class DeliverInappUseCase implements OnApplicationShutdown {
       return 'failed';
     }
 
-    const message = await inTransaction(this.pool, async (client) => {
-      const inserted = await client.query(INSERT_MESSAGE, [
-        delivery.id,
-        delivery.tenantId,
-        delivery.subscriberId,
-        delivery.eventId,
-        rendered.title,
-        rendered.body,
-        rendered.url || null,
-        context.render.data,
-      ]);
-      await finishDelivery(client, delivery, {
+    const inserted = await this.pool.query(WRITE_MESSAGE, [
+      delivery.id,
+      delivery.tenantId,
+      delivery.subscriberId,
+      delivery.eventId,
+      rendered.title,
+      rendered.body,
+      rendered.url || null,
+      context.render.data,
+      ...finishParams(delivery, {
         status: 'sent',
         attempt: { outcome: 'ok', provider: 'inapp' },
         providerMessageId: delivery.id,
-      });
-      return inserted.rows[0] as { id: string; url: string | null } | undefined;
-    });
+      }),
+    ]);
+    const message = inserted.rows[0] as { id: string; url: string | null } | undefined;
     if (message) await this.announce(delivery, { ...message, url: message.url ?? undefined });
     return 'sent';
   }

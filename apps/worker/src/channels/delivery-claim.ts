@@ -67,34 +67,55 @@ export interface DeliveryEnd {
   notBefore?: Date;
 }
 
-/** Ends the claim on a delivery and records the attempt, in the caller's transaction when given one. */
+/**
+ * What `finishDelivery` writes, as CTEs over parameters $<first>…$<first + 9> (see finishParams):
+ * the status update and, when there is an attempt, its row. A channel adds its own write to the
+ * same statement (the in-app message), so all of it commits at once, in one round trip.
+ */
+export function finishCtes(first: number): string {
+  const $ = (i: number) => `$${first + i}`;
+  return `finished AS (
+  UPDATE deliveries SET status = ${$(1)}::text, lease_until = NULL, updated_at = now(),
+    sent_at = CASE WHEN ${$(1)}::text = 'sent' THEN now() ELSE sent_at END,
+    provider_message_id = COALESCE(${$(2)}::text, provider_message_id),
+    last_error = CASE WHEN ${$(1)}::text = 'sent' THEN NULL ELSE ${$(3)}::text END,
+    not_before = ${$(4)}::timestamptz
+  WHERE id = ${$(0)}::uuid AND status = 'sending'
+), attempted AS (
+  INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message)
+  SELECT ${$(0)}::uuid, ${$(5)}::int, ${$(6)}::text, ${$(7)}::text, ${$(8)}::text, ${$(9)}::text
+  WHERE ${$(6)}::text IS NOT NULL
+  ON CONFLICT (delivery_id, attempt) DO NOTHING
+)`;
+}
+
+/** The ten parameters of finishCtes, in its order. */
+export function finishParams(delivery: ClaimedDelivery, end: DeliveryEnd): unknown[] {
+  const attempt = end.attempt;
+  return [
+    delivery.id,
+    end.status,
+    end.providerMessageId ?? null,
+    end.reason ?? attempt?.message ?? null,
+    end.notBefore ?? null,
+    delivery.attempt,
+    attempt?.outcome ?? null,
+    attempt?.provider ?? null,
+    attempt?.code ?? null,
+    attempt?.message ?? null,
+  ];
+}
+
+/**
+ * Ends the claim on a delivery and records the attempt: one statement (so one round trip and one
+ * commit), in the caller's transaction when given one.
+ */
 export async function finishDelivery(
   client: PoolClient | Pool,
   delivery: ClaimedDelivery,
   end: DeliveryEnd,
 ): Promise<void> {
-  await client.query(
-    `UPDATE deliveries SET status = $2, lease_until = NULL, updated_at = now(),
-       sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END,
-       provider_message_id = COALESCE($3, provider_message_id),
-       last_error = CASE WHEN $2 = 'sent' THEN NULL ELSE $4 END,
-       not_before = $5
-     WHERE id = $1 AND status = 'sending'`,
-    [
-      delivery.id,
-      end.status,
-      end.providerMessageId ?? null,
-      end.reason ?? end.attempt?.message ?? null,
-      end.notBefore ?? null,
-    ],
-  );
-  if (!end.attempt) return;
-  const { outcome, provider, code, message } = end.attempt;
-  await client.query(
-    `INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message) VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (delivery_id, attempt) DO NOTHING`,
-    [delivery.id, delivery.attempt, outcome, provider ?? null, code ?? null, message ?? null],
-  );
+  await client.query(`WITH ${finishCtes(1)} SELECT 1`, finishParams(delivery, end));
 }
 
 /**

@@ -33,6 +33,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  /** a NOTIFY came since the last drain began: rows may be waiting that it did not see */
+  private notified = false;
   private failures = 0;
 
   constructor(
@@ -97,10 +99,12 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private async run(): Promise<void> {
     while (this.running) {
       try {
+        this.notified = false;
         const published = await this.drainOnce();
         if (this.failures) this.logger.log('outbox relay recovered');
         this.failures = 0;
-        if (published === this.config.relay.batchSize) continue;
+        // A commit notified while this batch was out would otherwise wait for the next poll.
+        if (published === this.config.relay.batchSize || this.notified) continue;
         await this.sleep(this.config.relay.pollMs);
       } catch (err) {
         // Redis or Postgres away: the rows stay unpublished in Postgres; try again with backoff.
@@ -138,7 +142,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       client.end().catch(() => undefined);
       if (this.running) setTimeout(() => void this.listen(), 1000);
     };
-    client.on('notification', () => this.wake?.());
+    client.on('notification', () => {
+      this.notified = true;
+      this.wake?.();
+    });
     client.on('error', retry);
     client.on('end', retry);
     try {
