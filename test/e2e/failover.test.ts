@@ -1,4 +1,4 @@
-import { SmtpSandbox } from '@herald/sandbox';
+import { SmtpSandbox, TwilioSandbox } from '@herald/sandbox';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { eventually } from '../helpers/http';
 import { createTenant, type TestTenant } from '../helpers/tenant';
@@ -91,5 +91,63 @@ describe('provider failover: email through the second SMTP server when the first
     const after = await deliver('B-1');
     expect(answered(after.attempts)).toEqual(['smtp-fallback-1: ok']);
     expect(secondary.messages().map((m) => m.to)).toContain('B-1@example.com');
+  });
+});
+
+describe('provider failover: SMS through a second Twilio-API account', () => {
+  let isolated: IsolatedEnv;
+  let herald: RunningHerald;
+  let tenant: TestTenant;
+  let primary: TwilioSandbox;
+  let secondary: TwilioSandbox;
+
+  beforeAll(async () => {
+    primary = await TwilioSandbox.start();
+    secondary = await TwilioSandbox.start({ accountSid: `AC${'2'.repeat(32)}`, authToken: 'second/token' });
+    const fallback = new URL(secondary.url);
+    fallback.username = secondary.accountSid;
+    fallback.password = encodeURIComponent(secondary.authToken);
+    fallback.searchParams.set('from', '+15005550006');
+    isolated = await isolatedEnv('failover-sms');
+    herald = await startHerald({
+      env: {
+        ...isolated.env,
+        TWILIO_ACCOUNT_SID: primary.accountSid,
+        TWILIO_AUTH_TOKEN: primary.authToken,
+        TWILIO_FROM: '+15005550006',
+        TWILIO_API_BASE_URL: primary.url,
+        TWILIO_FALLBACK_URLS: fallback.toString(),
+      },
+    });
+    tenant = await createTenant(herald.url);
+    const rule = { channels: [{ channel: 'sms', template: { body: 'Order {{ data.orderId }} shipped' } }] };
+    expect((await tenant.admin('PUT', '/v1/rules/order.shipped', rule)).status).toBe(200);
+  });
+  afterAll(async () => {
+    await herald?.close();
+    await isolated?.drop();
+    await primary?.stop();
+    await secondary?.stop();
+  });
+
+  it('sends through the second account when the first answers 503, and says so in the attempts', async () => {
+    primary.failNext(1, { status: 503, code: 20503, message: 'Service unavailable' });
+    const sent = await tenant.ingest('POST', '/v1/events', {
+      type: 'order.shipped',
+      to: { subscriberId: 'sms-1', phone: '+14155552671' },
+      data: { orderId: 'S-1' },
+    });
+    const event = await eventually(
+      async () => {
+        const answer = await tenant.ingest('GET', `/v1/events/${sent.body.id}`);
+        return answer.body.deliveries?.[0]?.status === 'sent' ? answer.body : undefined;
+      },
+      60_000,
+      'the SMS to be sent',
+    );
+    const attempts = event.deliveries[0].attempts as Attempt[];
+    expect(attempts.map((a) => `${a.provider}: ${a.outcome}`)).toEqual(['twilio: retryable', 'twilio-fallback-1: ok']);
+    expect(primary.messages()).toEqual([]);
+    expect(secondary.messages()).toEqual([expect.objectContaining({ to: '+14155552671', body: 'Order S-1 shipped' })]);
   });
 });
