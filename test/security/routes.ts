@@ -69,6 +69,9 @@ export async function documentedRoutes(baseUrl: string): Promise<Route[]> {
   );
 }
 
+/** Server-Sent Events routes write their own headers, so the document cannot say so: known by name. */
+export const isStream = (route: Route) => route.path.endsWith('/stream');
+
 /** `/v1/events/:id` with `{ id: 'x y' }` → `/v1/events/x%20y` */
 export function fillPath(path: string, values: (name: string) => string): string {
   return path.replace(/:(\w+)/g, (_, name: string) => encodePart(values(name)));
