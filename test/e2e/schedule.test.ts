@@ -93,7 +93,9 @@ describe('scheduled events and their cancellation, through HTTP with the workers
   }, 90_000);
 
   it('lists the cancel route and the quiet hours and digest fields in /docs', async () => {
-    const doc = await (await fetch(`${herald.url}/docs/openapi.json`)).json();
+    const doc = (await (await fetch(`${herald.url}/docs/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    };
     expect(doc.paths['/v1/events/{id}'].delete['x-herald-access']).toBe('ingest');
     const input = (path: string, method: string) => JSON.stringify(doc.paths[path][method].requestBody);
     expect(input('/v1/rules/{eventType}', 'put')).toMatch(/"digest".*"windowSeconds"/);
