@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { Queue } from 'bullmq';
+import { Pool } from 'pg';
+import { QueueName, queueOptions } from '@herald/queue';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { client, eventually } from '../helpers/http';
 import { ensureBuilt, killStarted, processEnv, startProcess, type RunningProcess } from '../helpers/processes';
@@ -131,6 +134,69 @@ describe('topics: membership over the API', () => {
       60_000,
       'the event to a deleted topic to be routed',
     ).then((e) => expect(e.deliveries).toEqual([]));
+  });
+});
+
+describe('topics: a fan-out whose batch job was lost resumes after the last recorded member', () => {
+  let isolated: IsolatedEnv;
+  let api: RunningHerald;
+  let fanout: RunningHerald | undefined;
+  let pool: Pool;
+  // batches of 2, and a sweep that looks after 1 s: the test shows the resume without waiting minutes
+  const env = () => ({
+    ...isolated.env,
+    FANOUT_BATCH_SIZE: '2',
+    STUCK_AFTER_SECONDS: '1',
+    HOUSEKEEPING_INTERVAL_MS: '300',
+  });
+
+  beforeAll(async () => {
+    isolated = await isolatedEnv('topics-resume');
+    // no fan-out worker yet: the event's job waits in the queue until the test "loses" it
+    api = await startHerald({ roles: ['relay', 'inapp', 'housekeeping'], env: env() });
+    pool = new Pool({ connectionString: isolated.env.DATABASE_URL, max: 2 });
+  });
+  afterAll(async () => {
+    await fanout?.close();
+    await api?.close();
+    await pool?.end();
+    await isolated?.drop();
+  });
+
+  it('re-adds the event from the sweep and goes on from fanout_cursor, not from the first member', async () => {
+    const tenant = await createTenant(api.url);
+    await tenant.admin('PUT', '/v1/rules/order.shipped', inappRule);
+    await tenant.admin('PUT', '/v1/topics/all/subscribers', { add: ['m1', 'm2', 'm3', 'm4', 'm5'] });
+    const sent = await tenant.ingest('POST', '/v1/events', { type: 'order.shipped', to: { topic: 'all' } });
+    await eventually(
+      async () => {
+        const { rows } = await pool.query('SELECT published_at FROM outbox WHERE event_id = $1', [sent.body.id]);
+        return rows[0]?.published_at ? true : undefined;
+      },
+      30_000,
+      'the relay to hand the event to the fan-out queue',
+    );
+    // Redis loses the fan-out queue after the first batch (m1, m2) was recorded
+    const queue = new Queue(QueueName.Fanout, queueOptions(api.config));
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await pool.query(`UPDATE events SET fanout_cursor = 'm2', updated_at = now() - interval '1 minute' WHERE id = $1`, [
+      sent.body.id,
+    ]);
+
+    fanout = await startHerald({ api: false, roles: ['fanout'], env: env() });
+    const event = await eventually(
+      async () => {
+        const answer = await tenant.ingest('GET', `/v1/events/${sent.body.id}`);
+        const done =
+          answer.body.status === 'routed' &&
+          answer.body.deliveries.every((d: { status: string }) => d.status === 'sent');
+        return done ? answer.body : undefined;
+      },
+      60_000,
+      'the resumed fan-out to finish',
+    );
+    expect(event.deliveries.map((d: { subscriberId: string }) => d.subscriberId).sort()).toEqual(['m3', 'm4', 'm5']);
   });
 });
 

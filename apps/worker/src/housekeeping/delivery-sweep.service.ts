@@ -22,12 +22,14 @@ WHERE status IN ('pending', 'queued', 'deferred', 'sending')
 ORDER BY updated_at
 LIMIT $2`;
 
-// Events handed to the fan-out queue but never fanned out (their job lost with Redis's data).
+// Events handed to the fan-out queue but never fanned out (their job lost with Redis's data). A topic
+// event stays `accepted` while its batches run, each one touching updated_at: only a stalled one is stuck.
 const STUCK_EVENTS = `
 SELECT e.id AS "eventId", e.tenant_id AS "tenantId"
 FROM outbox o JOIN events e ON e.id = o.event_id
 WHERE o.published_at < now() - make_interval(secs => $1)
   AND e.status = 'accepted'
+  AND e.updated_at < now() - make_interval(secs => $1)
   AND (e.send_at IS NULL OR e.send_at < now() - make_interval(secs => $1))
 ORDER BY o.id
 LIMIT $2`;
