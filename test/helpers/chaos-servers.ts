@@ -2,11 +2,28 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../libs/services/src/free-port';
+import { createServer } from 'node:net';
 import { postgresRunAs, type RunAs } from '../../libs/services/src/postgres-user';
 import { postgresVersion, redisServerInfo } from '../../libs/services/src/probes';
 import { waitFor } from '../../libs/services/src/processes';
 import { runCommand } from '../../libs/services/src/run-command';
+
+/**
+ * A free port below Linux's ephemeral range (32768 and up): while the server is down, its clients
+ * keep reconnecting, and one of them could be handed the server's own port as its local port
+ * (a TCP self-connect), which would keep the server from listening there again.
+ */
+async function stablePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
 
 /**
  * A server a chaos test owns: its own data folder and port, stopped and started again at will
@@ -73,7 +90,11 @@ abstract class OwnServer {
 /** Redis with its append-only file on: a restart keeps the queues, `wipe()` loses them. */
 export class ChaosRedis extends OwnServer {
   static async start(): Promise<ChaosRedis> {
-    const redis = new ChaosRedis('redis', await mkdtemp(path.join(tmpdir(), 'herald-chaos-redis-')), await freePort());
+    const redis = new ChaosRedis(
+      'redis',
+      await mkdtemp(path.join(tmpdir(), 'herald-chaos-redis-')),
+      await stablePort(),
+    );
     await redis.start();
     return redis;
   }
@@ -126,7 +147,7 @@ export class ChaosPostgres extends OwnServer {
       cwd: dir,
       env: { ...process.env, LC_ALL: 'C' },
     });
-    const pg = new ChaosPostgres(dir, await freePort(), runAs);
+    const pg = new ChaosPostgres(dir, await stablePort(), runAs);
     await pg.start();
     return pg;
   }

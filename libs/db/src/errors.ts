@@ -38,3 +38,20 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
     (inner) => inner !== undefined && inner !== error && isDatabaseUnavailable(inner, depth + 1),
   );
 }
+
+/**
+ * Runs `work`, again and again while Postgres is unreachable, for up to `budgetMs` (backing off
+ * from 200 ms to 2 s): for writes that must not be lost to a short outage, such as recording what
+ * a provider already answered. Any other error, or the budget running out, is thrown.
+ */
+export async function whileDatabaseUnavailable<T>(work: () => Promise<T>, budgetMs: number): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (let wait = 200; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() + wait > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
