@@ -30,24 +30,35 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const credential = this.credential(request, access);
     if (!credential) throw unauthorized('Send a key as "Authorization: Bearer <key>"');
-    const principal = await this.identify(credential);
+    const principal = credential.inQuery ? this.inboxToken(credential.value) : await this.identify(credential.value);
     if (!principal) throw unauthorized('The key or token is not valid');
     if (!allows(access, principal)) throw forbidden(`This route needs ${describe(access)}`);
     request.principal = principal;
     return true;
   }
 
-  private credential(request: FastifyRequest, access: Access): string | undefined {
+  private credential(request: FastifyRequest, access: Access): { value: string; inQuery: boolean } | undefined {
     const header = request.headers.authorization;
-    if (header) return /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+    if (header) {
+      const value = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+      return value ? { value, inQuery: false } : undefined;
+    }
     // Browsers' EventSource cannot set headers: the inbox stream also takes ?token=.
     const query = request.query as Record<string, unknown> | undefined;
-    return access === 'inbox' && typeof query?.token === 'string' ? query.token : undefined;
+    return access === 'inbox' && typeof query?.token === 'string' ? { value: query.token, inQuery: true } : undefined;
   }
 
   private async identify(credential: string): Promise<Principal | null> {
     if (secretsEqual(credential, this.config.rootKey)) return { kind: 'root' };
     if (credential.startsWith('hk_')) return this.keys.authenticate(credential);
+    return this.inboxToken(credential);
+  }
+
+  /**
+   * ?token= takes inbox tokens only: a short-lived, one-subscriber token may sit in a URL (and in
+   * proxy logs and browser history); a tenant key or the root key may not.
+   */
+  private inboxToken(credential: string): Principal | null {
     const claims = verifyInboxToken(credential, this.config.tokenSecret, Math.floor(Date.now() / 1000));
     return claims && { kind: 'inbox', tenantId: claims.tenantId, subscriberId: claims.subscriberId };
   }
