@@ -1,3 +1,4 @@
+import { ensureBuilt } from '../helpers/processes';
 import { runChaos, type ChaosPlan, type ChaosResult } from './chaos-run';
 
 // HERALD_FULL=1 (npm run test:chaos): 20 kills, both Redis restarts, a Postgres restart and two
@@ -39,11 +40,19 @@ const plan = PLANS[FULL ? 'full' : 'ci'];
 describe(`chaos (${plan.size})`, () => {
   let result: ChaosResult;
 
+  const log = (line: string) => process.stdout.write(`[chaos] ${line}\n`);
+
+  beforeAll(async () => {
+    const build = await ensureBuilt();
+    log(`entry points: ${build.built ? `built in ${build.seconds.toFixed(0)} s` : build.reason}`);
+  }, 600_000);
+
+  // Booting six processes, the load, settling, and the audit.
   beforeAll(
     async () => {
-      result = await runChaos(plan, (line) => process.stdout.write(`[chaos] ${line}\n`));
+      result = await runChaos(plan, log);
     },
-    (plan.loadSeconds + plan.settleSeconds + 240) * 1000,
+    (plan.loadSeconds + plan.settleSeconds + 300) * 1000,
   );
 
   it('loses nothing: every accepted event has all its deliveries, each final, and sent means received', () => {

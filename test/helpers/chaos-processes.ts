@@ -40,7 +40,7 @@ export class Supervisor {
 
   /** Starts every process and waits until each says it runs. */
   async start(): Promise<void> {
-    await Promise.all(this.slots.map((slot) => this.launch(slot).waitForLog(isReady, 120_000)));
+    await Promise.all(this.slots.map((slot) => this.launch(slot).waitForLog(isReady, 240_000)));
   }
 
   names(app?: ProcessSpec['app']): string[] {
