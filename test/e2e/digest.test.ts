@@ -58,7 +58,11 @@ describe('digests, through HTTP with the workers running', () => {
     (await tenant.ingest('GET', `/v1/events/${eventId}`)).body.deliveries ?? [];
   const inboxOf = async (subscriberId: string) => {
     const token = (await tenant.admin('POST', `/v1/subscribers/${subscriberId}/inbox-token`)).body.token;
-    return (await client(herald.url, token)('GET', '/v1/inbox')).body.items as { title: string; body: string }[];
+    return (await client(herald.url, token)('GET', '/v1/inbox')).body.items as {
+      title: string;
+      body: string;
+      createdAt: string;
+    }[];
   };
   /** Waits until the inbox holds `count` messages and every event's delivery has settled. */
   async function settled(subscriberId: string, eventIds: string[], count: number) {
@@ -163,6 +167,30 @@ describe('digests, through HTTP with the workers running', () => {
     );
     expect(inbox).toHaveLength(1);
     expect(numbersIn(inbox[0].body)).toEqual([7, 8]);
+  }, 120_000);
+
+  it('keeps gathering while quiet hours hold the digest, and sends it once they end', async () => {
+    // A UTC window that began a minute ago and ends 20 s from now (HH:MM:SS, computed from the real clock).
+    const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+    const end = Math.floor(Date.now() / 1000) * 1000 + 20_000;
+    const quietHours = { start: clock(Date.now() - 60_000), end: clock(end) };
+    expect((await tenant.admin('PUT', '/v1/subscribers/gus', { quietHours })).status).toBe(201);
+
+    const first = await sendBatch('comment.created', 'gus', [{ x: 1 }, { x: 2 }]);
+    const held = await eventually(
+      async () => {
+        const all = (await Promise.all(first.map(deliveriesOf))).flat();
+        return all.find((d) => d.status === 'deferred');
+      },
+      20_000,
+      'the digest to be deferred by quiet hours',
+    );
+    expect(held.lastError).toContain('quiet hours');
+    // Past the digest's 2 s window, but it has not been sent: this event still joins it.
+    const [late] = await sendBatch('comment.created', 'gus', [{ x: 3 }]);
+    const { inbox } = await settled('gus', [...first, late], 1);
+    expect(numbersIn(inbox[0].body)).toEqual([1, 2, 3]);
+    expect(new Date(inbox[0].createdAt).getTime()).toBeGreaterThanOrEqual(end);
   }, 120_000);
 
   it('rejects a digest on the webhook channel and malformed windows', async () => {

@@ -110,12 +110,13 @@ export class DeliveryRunner {
       const held = await this.applyQuietHours(delivery, context.quietHours);
       if (held) return held;
     }
+    // A digest keeps taking events while its subscriber's quiet hours hold it; it closes here, before
+    // the rate limit, because a limit may drop the delivery for good and must not strand the digest open.
+    if (context.digestId) context.render = { ...context.render, ...(await flushDigest(this.pool, context.digestId)) };
     if (context.rateLimit) {
       const held = await this.applyRateLimit(delivery, context.rateLimit);
       if (held) return held;
     }
-    // A digest takes events until it is really sent, so it is closed only now, past every hold.
-    if (context.digestId) context.render = { ...context.render, ...(await flushDigest(this.pool, context.digestId)) };
     if (delivery.channel === 'inapp') {
       const status = await this.moduleRef.get(DeliverInappUseCase, { strict: false }).deliver(delivery, context);
       return { next: 'done', status };

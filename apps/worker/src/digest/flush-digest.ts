@@ -16,8 +16,8 @@ ORDER BY e.created_at, e.id`;
 
 /**
  * Closes a digest (it takes no more events) and reads what it gathered, for its one message. Run
- * when its delivery is about to be sent, so events that arrive while it waits (quiet hours, a rate
- * limit) still join; safe to run again for a retry of the same delivery.
+ * when its delivery is about to be sent, so events that arrive while it waits (past its window, or
+ * held by quiet hours) still join; safe to run again for a retry of the same delivery.
  */
 export async function flushDigest(pool: Pool, digestId: string): Promise<DigestRender> {
   await pool.query(CLOSE, [digestId]);
