@@ -275,7 +275,7 @@ describe(`topics: a broadcast to ${AUDIENCE.toLocaleString('en')} members`, () =
           data: { orderId: 'B-1' },
         });
         expect(event.status).toBe(202);
-        const counts = await waitForSent(tenant, event.body.id, AUDIENCE, FULL ? 2_400_000 : 240_000, progress);
+        const counts = await waitForSent(tenant, event.body.id, AUDIENCE, FULL ? 2_400_000 : 480_000, progress);
         expect(counts).toEqual({ sent: AUDIENCE });
       } finally {
         clearInterval(sampler);
@@ -288,7 +288,7 @@ describe(`topics: a broadcast to ${AUDIENCE.toLocaleString('en')} members`, () =
       const inbox = await client(herald.url, token)('GET', '/v1/inbox');
       expect(inbox.body.items).toEqual([expect.objectContaining({ title: 'Order B-1 shipped' })]);
     },
-    FULL ? 2_700_000 : 400_000,
+    FULL ? 2_700_000 : 600_000,
   );
 });
 
