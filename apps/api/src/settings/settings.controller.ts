@@ -20,7 +20,8 @@ const patchSchema = z.strictObject({
  * Tenant-wide settings. `rateLimits` are the per-subscriber defaults by channel that apply where a
  * rule has no `rateLimit` of its own; PATCH merges by channel, and `null` lifts a channel's limit.
  * `smsFrom` is the tenant's own sender number (inbound STOP to it opts out of this tenant only).
- * `quietHours` is the default window for subscribers without their own (`null` removes it).
+ * `quietHours` is the default window for subscribers without their own (`null` removes it; absent
+ * from the answer when there is none).
  */
 @Controller('v1/settings')
 @Auth('admin')
@@ -33,7 +34,7 @@ export class SettingsController {
     return {
       rateLimits: tenant.rateLimits as TenantRateLimits,
       smsFrom: tenant.smsFrom,
-      quietHours: tenant.quietHours as QuietHours | null,
+      quietHours: (tenant.quietHours as QuietHours | null) ?? undefined,
     };
   }
 
@@ -51,6 +52,6 @@ export class SettingsController {
       where: { id: tenantId },
       data: { rateLimits: merged, smsFrom, quietHours: quietHours ?? Prisma.DbNull },
     });
-    return { rateLimits: merged, smsFrom, quietHours };
+    return { rateLimits: merged, smsFrom, quietHours: quietHours ?? undefined };
   }
 }
