@@ -1,7 +1,10 @@
-import { QueueClients, QueueName } from '@herald/queue';
+import type { Pool } from 'pg';
+import { deliveryId } from '@herald/core';
+import { PG_POOL } from '@herald/db';
+import { QueueClients, QueueName, ensureDeliveryJob } from '@herald/queue';
 import { FanoutUseCase } from '../../apps/worker/src/fanout/fanout.usecase';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
-import { eventually } from '../helpers/http';
+import { client, eventually } from '../helpers/http';
 import { createTenant, inappRule, waitForDeliveries, type TestTenant } from '../helpers/tenant';
 
 describe('scheduled events and their cancellation, through HTTP with the workers running', () => {
@@ -77,6 +80,25 @@ describe('scheduled events and their cancellation, through HTTP with the workers
       status: 'cancelled',
       deliveries: [],
     });
+  });
+
+  it('a delivery left by a fan-out that raced the cancel is skipped before anything is sent', async () => {
+    const id = await send('gil', inFuture(3600));
+    expect((await tenant.ingest('DELETE', `/v1/events/${id}`)).status).toBe(200);
+    // What a fan-out that read the event just before the cancel committed leaves behind.
+    const delivery = { id: deliveryId(id, 'gil', 'inapp'), tenantId: tenant.id, channel: 'inapp' as const };
+    await herald.app
+      .get<Pool>(PG_POOL)
+      .query(
+        `INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, channel, status) VALUES ($1, $2, $3, 'gil', 'inapp', 'queued')`,
+        [delivery.id, tenant.id, id],
+      );
+    await ensureDeliveryJob(herald.app.get(QueueClients, { strict: false }).deliveries, delivery);
+
+    const event = await waitForDeliveries(tenant.ingest, id, 'skipped', 30_000);
+    expect(event).toMatchObject({ status: 'cancelled', deliveries: [{ lastError: 'event cancelled', attempts: [] }] });
+    const token = (await tenant.admin('POST', '/v1/subscribers/gil/inbox-token')).body.token;
+    expect((await client(herald.url, token)('GET', '/v1/inbox')).body.items).toEqual([]);
   });
 
   it('answers 409 problem+json once the event is routed, every time', async () => {

@@ -18,7 +18,13 @@ import { flushDigest } from '../digest/flush-digest';
 import { DeadLetterCopier } from '../dlq/dead-letter-copier';
 import { DeliverExternalUseCase } from './deliver-external.usecase';
 import { DeliverInappUseCase } from './deliver-inapp.usecase';
-import { claimDelivery, holdBackDelivery, releaseDelivery, type ClaimedDelivery } from './delivery-claim';
+import {
+  claimDelivery,
+  finishDelivery,
+  holdBackDelivery,
+  releaseDelivery,
+  type ClaimedDelivery,
+} from './delivery-claim';
 import { loadDeliveryContext, type DeliveryContext } from './delivery-context';
 import { RateLimitGate } from './rate-limit-gate';
 
@@ -106,6 +112,12 @@ export class DeliveryRunner {
   }
 
   private async outcomeOf(delivery: ClaimedDelivery, context: DeliveryContext): Promise<RunOutcome> {
+    // A cancel can land while the fan-out runs (after it read the event, before its deliveries
+    // existed): whatever that fan-out created is stopped here, before anything is sent.
+    if (context.event.status === 'cancelled') {
+      await finishDelivery(this.pool, delivery, { status: 'skipped', reason: 'event cancelled' });
+      return { next: 'done', status: 'skipped' };
+    }
     if (context.quietHours) {
       const held = await this.applyQuietHours(delivery, context.quietHours);
       if (held) return held;
