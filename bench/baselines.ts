@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { defaultJobOptions } from '@herald/queue';
 import { load, type LoadResult } from './load';
@@ -11,6 +12,8 @@ export interface Baselines {
   pgInsertsPerSecond: number;
   /** no-op jobs added and processed per second, one process */
   bullmqJobsPerSecond: number;
+  /** Redis commands processed per no-op job (BullMQ's Lua scripts count the commands they run) */
+  bullmqRedisCommandsPerJob: number;
   /** the bare Fastify route under the load generator */
   http: LoadResult;
 }
@@ -58,7 +61,10 @@ export async function pgInsertRate(
  * adds deliveries) while a Worker at the in-app concurrency processes them; the rate is jobs over
  * the time from the first add to the last completion. Herald's default job options (removeOnComplete).
  */
-export async function bullmqRate(redisUrl: string, opts: { jobs: number; concurrency: number }): Promise<number> {
+export async function bullmqRate(
+  redisUrl: string,
+  opts: { jobs: number; concurrency: number },
+): Promise<{ jobsPerSecond: number; commandsPerJob: number }> {
   const connection = { url: redisUrl, maxRetriesPerRequest: null };
   const prefix = `{bench-${process.pid}-${Date.now()}}`;
   const queue = new Queue('noop', { connection, prefix, defaultJobOptions });
@@ -69,6 +75,7 @@ export async function bullmqRate(redisUrl: string, opts: { jobs: number; concurr
   worker.on('completed', () => ++completed === opts.jobs && finish());
   try {
     await worker.waitUntilReady();
+    const commandsBefore = await commandsProcessed(redisUrl);
     const startedAt = performance.now();
     for (let i = 0; i < opts.jobs; i += 100) {
       const chunk = Array.from({ length: Math.min(100, opts.jobs - i) }, (_, j) => ({
@@ -79,11 +86,22 @@ export async function bullmqRate(redisUrl: string, opts: { jobs: number; concurr
       await queue.addBulk(chunk);
     }
     await done;
-    return opts.jobs / ((performance.now() - startedAt) / 1000);
+    const jobsPerSecond = opts.jobs / ((performance.now() - startedAt) / 1000);
+    return { jobsPerSecond, commandsPerJob: ((await commandsProcessed(redisUrl)) - commandsBefore) / opts.jobs };
   } finally {
     await worker.close();
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
+  }
+}
+
+/** Redis's count of the commands it processed since it started. */
+export async function commandsProcessed(redisUrl: string): Promise<number> {
+  const redis = new Redis(redisUrl);
+  try {
+    return Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1]);
+  } finally {
+    redis.disconnect();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { sampleEvent } from './baselines';
+import { commandsProcessed, sampleEvent } from './baselines';
 import { createTenant, sendBatch, sendEvent, until, type Api } from './herald';
 import { load, type LoadResult } from './load';
 
@@ -11,6 +11,12 @@ export interface Throughput {
   /** webhook deliveries the sandbox receiver acknowledged, per second, over the same span */
   webhookPerSecond: number;
   seconds: number;
+  /**
+   * What one delivery (in-app or webhook) cost, counted rather than timed, so it does not drift
+   * with the machine's load: Postgres transactions committed and Redis commands processed over the
+   * run (api, relay, fan-out and delivery together), per delivery.
+   */
+  perDelivery: { pgCommits: number; redisCommands: number };
 }
 
 /** Counts of the tenant's sent deliveries by channel, and of its inbox messages. */
@@ -53,6 +59,16 @@ export async function waitDelivered(
   }
 }
 
+/** Commits in this database and commands Redis processed so far (the counters the cost per delivery is read from). */
+async function counters(pool: Pool, redisUrl: string): Promise<{ commits: number; commands: number }> {
+  // Postgres publishes a backend's counts when it goes idle, at most once a second.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const { rows } = await pool.query<{ commits: string }>(
+    'SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return { commits: Number(rows[0].commits), commands: await commandsProcessed(redisUrl) };
+}
+
 /** Rate of the tenant's `channel` deliveries over first event accepted → last one sent, by the database's clock. */
 async function rateOf(pool: Pool, tenantId: string, channel: string): Promise<{ n: number; seconds: number }> {
   const { rows } = await pool.query<{ n: number; seconds: number }>(
@@ -72,9 +88,10 @@ async function rateOf(pool: Pool, tenantId: string, channel: string): Promise<{ 
 export async function endToEnd(
   api: Api,
   pool: Pool,
-  opts: { events: number; fanout: number; webhookUrl: string; timeoutMs: number; label: string },
+  opts: { events: number; fanout: number; webhookUrl: string; timeoutMs: number; label: string; redisUrl: string },
 ): Promise<Throughput> {
   const tenant = await createTenant(api.url, `bench-${opts.label}-${Date.now()}`, opts.webhookUrl);
+  const before = await counters(pool, opts.redisUrl);
   const perBatch = Math.max(1, Math.floor(500 / opts.fanout));
   const batches: object[][] = [];
   for (let i = 0; i < opts.events; i += perBatch) {
@@ -90,7 +107,13 @@ export async function endToEnd(
   await waitDelivered(pool, tenant.id, { inapp: opts.events * opts.fanout, webhook: opts.events }, opts.timeoutMs);
   const inapp = await rateOf(pool, tenant.id, 'inapp');
   const webhook = await rateOf(pool, tenant.id, 'webhook');
+  const after = await counters(pool, opts.redisUrl);
+  const deliveries = inapp.n + webhook.n;
   return {
+    perDelivery: {
+      pgCommits: (after.commits - before.commits) / deliveries,
+      redisCommands: (after.commands - before.commands) / deliveries,
+    },
     events: opts.events,
     fanout: opts.fanout,
     inappPerSecond: inapp.n / inapp.seconds,

@@ -10,6 +10,8 @@ export interface HeraldEnv {
   queuePrefix: string;
   /** node flags of Herald's processes, e.g. --cpu-prof */
   nodeArgs: string[];
+  /** more settings for Herald's processes (`--set KEY=VALUE`), e.g. CONCURRENCY_FANOUT */
+  settings?: Record<string, string>;
 }
 
 /**
@@ -31,6 +33,7 @@ function processEnv(env: HeraldEnv, extra: Record<string, string> = {}): Record<
     API_RATE_LIMIT_PER_SECOND: '0',
     WORKER_HEALTH_PORT: '0',
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    ...env.settings,
     ...extra,
   };
 }

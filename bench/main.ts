@@ -17,6 +17,7 @@ import { startServices } from './services';
  * `npm run bench [-- --quick] [-- --profile]`. Full: every figure of issue 10. --quick: the same
  * path on small numbers, as CI's smoke test (fails when Herald does not deliver; no thresholds).
  * --profile: Herald's processes run with --cpu-prof; their top self-time functions are printed.
+ * --set KEY=VALUE (repeatable): a setting for Herald's processes, e.g. --set CONCURRENCY_FANOUT=32.
  */
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
@@ -66,6 +67,9 @@ async function main(): Promise<void> {
     redisUrl: services.redisUrl,
     queuePrefix: `bench${Date.now()}`,
     nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    settings: Object.fromEntries(
+      process.argv.flatMap((a, i) => (a === '--set' ? [process.argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])),
+    ),
   };
   let api: Api | undefined;
   let workers: NodeProcess[] = [];
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
       connections: size.connections,
       poolSize: POOL_SIZE,
     });
-    const bullmqJobsPerSecond = await bullmqRate(services.redisUrl, { jobs: size.jobs, concurrency: 16 });
+    const bullmq = await bullmqRate(services.redisUrl, { jobs: size.jobs, concurrency: 16 });
     const http = await bareHttp({ seconds: size.seconds, connections: size.connections });
 
     log('ingest');
@@ -85,8 +89,8 @@ async function main(): Promise<void> {
 
     log('end to end, 1 worker');
     workers = await startWorkers(env, 1);
-    const e2e1 = await e2e(api, pool, receiver, 1);
-    const e2e10 = await e2e(api, pool, receiver, 10);
+    const e2e1 = await e2e(api, pool, receiver, services.redisUrl, 1);
+    const e2e10 = await e2e(api, pool, receiver, services.redisUrl, 10);
     // The issue's 1,000 events/s, or what one worker was just seen to sustain end to end (80 % of
     // it) when that is less: a load it cannot keep up with measures its backlog, not its latency.
     const latencyRate = Math.max(1, Math.min(size.latencyRate, Math.floor(0.8 * e2e1.inappPerSecond)));
@@ -111,8 +115,8 @@ async function main(): Promise<void> {
       workers = await startWorkers(env, count);
       scale.push({
         workers: count,
-        fanout1: await e2e(api, pool, receiver, 1),
-        fanout10: await e2e(api, pool, receiver, 10),
+        fanout1: await e2e(api, pool, receiver, services.redisUrl, 1),
+        fanout10: await e2e(api, pool, receiver, services.redisUrl, 10),
       });
       await stopAll(workers);
     }
@@ -130,7 +134,12 @@ async function main(): Promise<void> {
         node: process.version,
         loadavg: os.loadavg(),
       },
-      baselines: { pgInsertsPerSecond, bullmqJobsPerSecond, http },
+      baselines: {
+        pgInsertsPerSecond,
+        bullmqJobsPerSecond: bullmq.jobsPerSecond,
+        bullmqRedisCommandsPerJob: bullmq.commandsPerJob,
+        http,
+      },
       ingest,
       e2e: { fanout1: e2e1, fanout10: e2e10 },
       latency,
@@ -202,13 +211,14 @@ async function measureIngest(api: Api, pool: Pool): Promise<Results['ingest']> {
   };
 }
 
-function e2e(api: Api, pool: Pool, receiver: WebhookReceiver, fanout: number): Promise<Throughput> {
+function e2e(api: Api, pool: Pool, receiver: WebhookReceiver, redisUrl: string, fanout: number): Promise<Throughput> {
   return endToEnd(api, pool, {
     events: Math.ceil(size.e2eEvents / fanout),
     fanout,
     webhookUrl: receiver.urlFor('/hooks/bench'),
     timeoutMs,
     label: `f${fanout}`,
+    redisUrl,
   });
 }
 

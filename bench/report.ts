@@ -58,6 +58,12 @@ export function report(r: Results): void {
     { figure: 'baseline: Postgres 1-row inserts/s', value: n(pg), ratio: '1.00', target: '' },
     { figure: 'baseline: BullMQ no-op add+process jobs/s', value: n(bull), ratio: '1.00', target: '' },
     {
+      figure: '  Redis commands per no-op job',
+      value: r.baselines.bullmqRedisCommandsPerJob.toFixed(1),
+      ratio: '',
+      target: '',
+    },
+    {
       figure: 'baseline: bare Fastify 202 req/s (p50/p99 ms)',
       value: `${n(http.rps)} (${http.p50}/${http.p99})`,
       ratio: '1.00',
@@ -96,6 +102,12 @@ export function report(r: Results): void {
         value: n(t.inappPerSecond),
         ratio: `${ratio(t.inappPerSecond, bull, 'bullmq')}; ${(t.inappPerSecond / (t.fanout === 1 ? r.scale[0].fanout1 : r.scale[0].fanout10).inappPerSecond).toFixed(2)} × 1 worker`,
         target: inappTarget,
+      });
+      rows.push({
+        figure: `  per delivery: Postgres commits / Redis commands`,
+        value: `${t.perDelivery.pgCommits.toFixed(1)} / ${t.perDelivery.redisCommands.toFixed(1)}`,
+        ratio: '',
+        target: '',
       });
       rows.push({
         figure: `  webhooks/s (one per event)`,
