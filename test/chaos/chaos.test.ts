@@ -2,25 +2,25 @@ import { ensureBuilt } from '../helpers/processes';
 import { runChaos, type ChaosPlan, type ChaosResult } from './chaos-run';
 
 // HERALD_FULL=1 (npm run test:chaos): 20 kills, both Redis restarts, a Postgres restart and two
-// provider fault windows over five minutes of load. Otherwise the CI size: one of each fault but
+// provider fault windows over four minutes of load. Otherwise the CI size: one of each fault but
 // fewer kills, in about two minutes.
 const FULL = process.env.HERALD_FULL === '1';
 
 const PLANS: Record<'full' | 'ci', ChaosPlan> = {
   full: {
     size: 'full',
-    loadSeconds: 300,
-    eventsPerSecond: 8,
+    loadSeconds: 240,
+    eventsPerSecond: 3,
     kills: 20,
     outageSeconds: 6,
-    redisRestartAt: 60,
-    postgresRestartAt: 120,
-    redisEmptyRestartAt: 210,
+    redisRestartAt: 50,
+    postgresRestartAt: 100,
+    redisEmptyRestartAt: 170,
     providerFaults: [
-      { at: 30, seconds: 45 },
-      { at: 160, seconds: 40 },
+      { at: 25, seconds: 40 },
+      { at: 130, seconds: 30 },
     ],
-    settleSeconds: 240,
+    settleSeconds: 420,
   },
   ci: {
     size: 'ci',
