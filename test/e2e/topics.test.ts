@@ -15,6 +15,7 @@ const FULL = process.env.HERALD_FULL === '1';
 const AUDIENCE = FULL ? 100_000 : 10_000;
 const PER_PUT = 10_000;
 const RSS_GROWTH_LIMIT_MB = 250;
+const WORKER_HEAP_MB = 96;
 
 const memberId = (i: number) => `m${String(i).padStart(6, '0')}`;
 
@@ -216,7 +217,15 @@ describe(`topics: a broadcast to ${AUDIENCE.toLocaleString('en')} members`, () =
     worker = startProcess(
       'worker',
       ['--roles', 'fanout,inapp'],
-      processEnv({ ...isolated.env, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '20', CONCURRENCY_INAPP: '32' }),
+      processEnv({
+        ...isolated.env,
+        LOG_LEVEL: 'warn',
+        DATABASE_POOL_SIZE: '20',
+        CONCURRENCY_INAPP: '32',
+        // V8 grows its heap lazily while there is room (+170 MB at 100k without a cap); a small old space
+        // makes it collect instead, so memory held per member (a leak) would end the worker out of memory.
+        NODE_OPTIONS: `--max-old-space-size=${WORKER_HEAP_MB}`,
+      }),
     );
     await eventually(async () => (rssMb(worker) > 0 ? true : undefined), 30_000, 'the worker to start');
   }, 300_000);
@@ -261,7 +270,7 @@ describe(`topics: a broadcast to ${AUDIENCE.toLocaleString('en')} members`, () =
         console.log(
           `broadcast to ${AUDIENCE} members (batches of 1,000): members added in ${addSeconds.toFixed(1)} s; ` +
             `fan-out done (event routed) after ${since(progress.routedAt)}, all sent after ${since(progress.doneAt)} ` +
-            `(last count ${JSON.stringify(progress.last ?? {})}); worker RSS (child process, /proc/<pid>/status VmRSS, ` +
+            `(last count ${JSON.stringify(progress.last ?? {})}); worker RSS (child process, --max-old-space-size=${WORKER_HEAP_MB}, /proc/<pid>/status VmRSS, ` +
             `${samples.length} samples every 250 ms): baseline ${baseline.toFixed(0)} MB, peak ${peak.toFixed(0)} MB ` +
             `(+${(peak - baseline).toFixed(0)} MB), end ${rssMb(worker).toFixed(0)} MB`,
         );
@@ -275,7 +284,7 @@ describe(`topics: a broadcast to ${AUDIENCE.toLocaleString('en')} members`, () =
           data: { orderId: 'B-1' },
         });
         expect(event.status).toBe(202);
-        const counts = await waitForSent(tenant, event.body.id, AUDIENCE, FULL ? 2_400_000 : 480_000, progress);
+        const counts = await waitForSent(tenant, event.body.id, AUDIENCE, FULL ? 2_400_000 : 480_000, progress, worker);
         expect(counts).toEqual({ sent: AUDIENCE });
       } finally {
         clearInterval(sampler);
@@ -319,9 +328,15 @@ async function waitForSent(
   count: number,
   timeoutMs: number,
   progress: Progress = {},
+  worker?: RunningProcess,
 ) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (worker && (worker.child.exitCode !== null || worker.child.signalCode !== null)) {
+      throw new Error(
+        `the worker exited (${worker.child.exitCode ?? worker.child.signalCode}): ${worker.stderr().slice(-1500)}`,
+      );
+    }
     const list = await tenant.ingest('GET', '/v1/events?limit=5');
     const event = list.body.items?.find((e: { id: string }) => e.id === eventId);
     progress.last = event?.deliveries;
