@@ -10,7 +10,7 @@ import { createTenant, startApi, startWorkers, type Api, type HeraldEnv } from '
 import { load } from './load';
 import { killAll, type NodeProcess } from './processes';
 import { summarizeProfiles } from './profile-summary';
-import { report, type Results } from './report';
+import { ratios, report, type Results } from './report';
 import { startServices } from './services';
 
 /**
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     report(results);
     mkdirSync(resultsDir, { recursive: true });
     const file = path.join(resultsDir, quick ? `${stamp}.quick.tmp.json` : `${stamp}.json`);
-    writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(file, JSON.stringify({ ...results, ratios: ratios(results) }, null, 2) + '\n');
     log(`written to ${path.relative(process.cwd(), file)}`);
     if (profile) summarizeProfiles(profileDir);
   } finally {
