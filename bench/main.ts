@@ -26,10 +26,10 @@ const size = quick
       seconds: 1,
       connections: 16,
       jobs: 1000,
-      e2eEvents: 100,
+      e2eEvents: 60,
       latencyRate: 100,
       latencySeconds: 1,
-      big: 1000,
+      big: 500,
       scale: [1],
     }
   : {
@@ -43,7 +43,7 @@ const size = quick
       scale: [1, 2, 4],
     };
 const timeoutMs = quick ? 30_000 : 900_000;
-/** --big=N: the size of the big send (default 100,000; 1,000 with --quick) */
+/** --big=N: the size of the big send (default 100,000; 500 with --quick) */
 const bigFlag = process.argv.find((a) => a.startsWith('--big='));
 if (bigFlag) size.big = Number(bigFlag.slice('--big='.length));
 /** Herald's default DATABASE_POOL_SIZE: the raw insert baseline gets the same pool. */
