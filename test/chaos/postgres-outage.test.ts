@@ -82,5 +82,5 @@ describe('the api while Postgres is down', () => {
     await waitForDeliveries(tenant.ingest, after.body.id, 'sent', 60_000);
     const titles = (await inbox('GET', '/v1/inbox')).body.items.map((i: { title: string }) => i.title);
     expect(titles.sort()).toEqual(['Order after shipped', 'Order before shipped']);
-  });
+  }, 240_000);
 });
