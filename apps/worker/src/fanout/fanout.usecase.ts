@@ -10,14 +10,13 @@ import {
   deterministicUuid,
   isTopicRef,
   type Addressee,
-  type Channel,
   type ChannelRule,
   type Recipient,
 } from '@herald/core';
 import { PG_POOL } from '@herald/db';
 import { QueueName, deliveryQueuesOf, type FanoutJob } from '@herald/queue';
 import { collectDigests } from '../digest/collect-digests';
-import { enqueuePending, insertDeliveries, type PlannedDelivery } from './delivery-rows';
+import { enqueuePending, insertDeliveries, type PendingDelivery, type PlannedDelivery } from './delivery-rows';
 import { loadOptOuts, type OptOutCheck, type RuleRouting } from './opt-outs';
 import { nextMembers } from './topic-members';
 
@@ -51,15 +50,24 @@ ON CONFLICT (tenant_id, token) DO UPDATE SET
   active = true, deactivated_reason = NULL, deactivated_at = NULL, updated_at = now()
 WHERE (devices.subscriber_id, devices.platform, devices.active) IS DISTINCT FROM (EXCLUDED.subscriber_id, EXCLUDED.platform, true)`;
 
-// Webhook deliveries go once per matching active endpoint of the tenant, not per recipient.
-const MATCHING_ENDPOINTS = `
-SELECT id FROM webhook_endpoints
-WHERE tenant_id = $1 AND active AND (cardinality(event_types) = 0 OR $2 = ANY(event_types))`;
+// Both upserts in one statement: one round trip on the fan-out's hot path (devices has no
+// foreign key to subscribers, so neither CTE needs to see the other's rows).
+const UPSERT_RECIPIENTS = `WITH subscribers_upserted AS (${UPSERT_SUBSCRIBERS}), devices_upserted AS (${UPSERT_DEVICES}) SELECT 1`;
 
-// Everything of this event not yet handed to a channel queue, including deliveries left
-// behind by a fan-out that crashed after inserting them.
+// The event, its rule and (for a rule with a webhook channel) the tenant's matching active
+// endpoints, in one read. Webhook deliveries go once per endpoint, not per recipient.
+const EVENT_AND_RULE = `
+SELECT e.type, e.recipients, e.status, e.fanout_cursor AS "fanoutCursor",
+  r.channels, r.category, r.critical,
+  ARRAY(SELECT w.id FROM webhook_endpoints w
+        WHERE w.tenant_id = e.tenant_id AND w.active AND (cardinality(w.event_types) = 0 OR e.type = ANY(w.event_types))
+        ORDER BY w.id) AS endpoints
+FROM events e LEFT JOIN rules r ON r.tenant_id = e.tenant_id AND r.event_type = e.type
+WHERE e.id = $1 AND e.tenant_id = $2`;
+
+// Everything of this event not yet handed to a channel queue, when its fan-out runs again after
+// routing it: deliveries left behind by a run that crashed after inserting them.
 const UNQUEUED = `SELECT id, channel FROM deliveries WHERE event_id = $1 AND status = 'pending'`;
-const UNQUEUED_OF = `SELECT id, channel FROM deliveries WHERE id = ANY($1::uuid[]) AND status = 'pending'`;
 const ADVANCE_CURSOR = `
 UPDATE events SET fanout_cursor = $2, updated_at = now()
 WHERE id = $1 AND (fanout_cursor IS NULL OR fanout_cursor < $2)`;
@@ -69,6 +77,10 @@ interface EventRow {
   recipients: Addressee[];
   status: string;
   fanoutCursor: string | null;
+  /** null when no rule exists for the event's type */
+  rule: RuleRow | null;
+  /** ids of the tenant's active endpoints taking the event's type */
+  endpoints: string[];
 }
 
 type RuleRow = { channels: ChannelRule[] } & RuleRouting;
@@ -123,35 +135,34 @@ export class FanoutUseCase {
   private async fanOut({ eventId, tenantId }: FanoutJob, span: Span): Promise<FanoutResult> {
     const event = await this.event(eventId, tenantId);
     if (!event) return { status: 'skipped', reason: 'event not found' };
-    const { type, recipients, status } = event;
+    const { type, recipients, status, rule } = event;
     if (status === 'unrouted') return { status: 'unrouted' };
     if (status === 'cancelled') return { status: 'skipped', reason: 'event cancelled' };
 
-    await this.pool.query(UPSERT_SUBSCRIBERS, [eventId]);
-    await this.pool.query(UPSERT_DEVICES, [eventId]);
-    const rule = await this.rule(tenantId, type);
-    if (status === 'accepted' && !rule) {
+    await this.pool.query({ name: 'fanout-upsert-recipients', text: UPSERT_RECIPIENTS, values: [eventId] });
+    if (status !== 'accepted') {
+      // routed before: this run only hands on what a crashed run left `pending`
+      const { rows } = await this.pool.query<PendingDelivery>(UNQUEUED, [eventId]);
+      const queued = await enqueuePending(this.pool, this.queues(), tenantId, rows, traceParentOf(span), null);
+      return { status: 'routed', deliveries: queued };
+    }
+    if (!rule) {
       await this.setStatus(eventId, 'unrouted');
       return { status: 'unrouted' };
     }
 
     const topics = recipients.filter(isTopicRef).map((t) => t.topic);
-    if (status === 'accepted' && rule) {
-      const direct = recipients.filter((r): r is Recipient => !isTopicRef(r)).map((r) => r.subscriberId);
-      const endpoints = await this.webhookEndpoints(tenantId, type, rule);
-      const optOut = await loadOptOuts(this.pool, tenantId, direct, rule);
-      const planned = plan(eventId, rule, direct, endpoints, optOut);
-      const about = { id: eventId, tenantId, type };
-      const rows = await collectDigests(this.pool, this.queues(), about, rule.channels, planned);
-      await insertDeliveries(this.pool, tenantId, eventId, rows);
-    }
-    const { rows } = await this.pool.query<{ id: string; channel: Channel }>(UNQUEUED, [eventId]);
-    const queued = await enqueuePending(this.pool, this.queues(), tenantId, rows, traceParentOf(span));
-    if (status !== 'accepted') return { status: 'routed', deliveries: queued };
-    if (topics.length === 0) {
-      await this.setStatus(eventId, 'routed');
-      return { status: 'routed', deliveries: queued };
-    }
+    const direct = recipients.filter((r): r is Recipient => !isTopicRef(r)).map((r) => r.subscriberId);
+    const endpoints = rule.channels.some((c) => c.channel === 'webhook') ? event.endpoints : [];
+    const optOut = await loadOptOuts(this.pool, tenantId, direct, rule);
+    const planned = plan(eventId, rule, direct, endpoints, optOut);
+    const about = { id: eventId, tenantId, type };
+    const rows = await collectDigests(this.pool, this.queues(), about, rule.channels, planned);
+    const pending = await insertDeliveries(this.pool, tenantId, eventId, rows, true);
+    // without topics the fan-out ends here: the event is `routed` in the same statement
+    const routed = topics.length === 0 ? eventId : null;
+    const queued = await enqueuePending(this.pool, this.queues(), tenantId, pending, traceParentOf(span), routed);
+    if (routed) return { status: 'routed', deliveries: queued };
     const next = event.fanoutCursor ?? '';
     await this.enqueueBatch(eventId, tenantId, next, traceParentOf(span));
     return { status: 'batched', deliveries: queued, next };
@@ -164,7 +175,7 @@ export class FanoutUseCase {
     if (!event || event.status !== 'accepted') {
       return { status: 'skipped', reason: `event is ${event?.status ?? 'gone'}` };
     }
-    const rule = await this.rule(tenantId, event.type);
+    const { rule } = event;
     const topics = event.recipients.filter(isTopicRef).map((t) => t.topic);
     const batchSize = this.config.fanout.batchSize;
     const members = rule ? await nextMembers(this.pool, tenantId, topics, membersAfter, batchSize) : [];
@@ -175,9 +186,8 @@ export class FanoutUseCase {
       const planned = plan(eventId, rule, members, [], optOut);
       const about = { id: eventId, tenantId, type: event.type };
       const rows = await collectDigests(this.pool, this.queues(), about, rule.channels, planned);
-      await insertDeliveries(this.pool, tenantId, eventId, rows);
-      const pending = await this.pool.query<{ id: string; channel: Channel }>(UNQUEUED_OF, [rows.map((r) => r.id)]);
-      queued = await enqueuePending(this.pool, this.queues(), tenantId, pending.rows, traceParentOf(span));
+      const pending = await insertDeliveries(this.pool, tenantId, eventId, rows, false);
+      queued = await enqueuePending(this.pool, this.queues(), tenantId, pending, traceParentOf(span), null);
     }
     if (members.length < batchSize) {
       await this.setStatus(eventId, 'routed');
@@ -198,25 +208,14 @@ export class FanoutUseCase {
   }
 
   private async event(eventId: string, tenantId: string): Promise<EventRow | undefined> {
-    const { rows } = await this.pool.query<EventRow>(
-      'SELECT type, recipients, status, fanout_cursor AS "fanoutCursor" FROM events WHERE id = $1 AND tenant_id = $2',
-      [eventId, tenantId],
-    );
-    return rows[0];
-  }
-
-  private async rule(tenantId: string, type: string): Promise<RuleRow | undefined> {
-    const { rows } = await this.pool.query<RuleRow>(
-      'SELECT channels, category, critical FROM rules WHERE tenant_id = $1 AND event_type = $2',
-      [tenantId, type],
-    );
-    return rows[0];
-  }
-
-  private async webhookEndpoints(tenantId: string, type: string, rule: RuleRow): Promise<string[]> {
-    if (!rule.channels.some((c) => c.channel === 'webhook')) return [];
-    const { rows } = await this.pool.query<{ id: string }>(MATCHING_ENDPOINTS, [tenantId, type]);
-    return rows.map((r) => r.id);
+    const { rows } = await this.pool.query<Omit<EventRow, 'rule'> & Partial<RuleRow>>({
+      name: 'fanout-event-and-rule',
+      text: EVENT_AND_RULE,
+      values: [eventId, tenantId],
+    });
+    if (!rows[0]) return undefined;
+    const { channels, category = null, critical = false, ...event } = rows[0];
+    return { ...event, rule: channels ? { channels, category, critical } : null };
   }
 
   private queues() {
