@@ -163,6 +163,9 @@ describe('secrets never reach the logs', () => {
     // and its failure) and both shutdowns.
     expect(output).toContain('api listening');
     expect(output).toContain('api stopped');
+    // a line per request, with its url (where ?token= and ?key= were sent)
+    expect(api.logs.some((line) => line.msg === 'request completed')).toBe(true);
+    expect(output).toContain('/v1/inbox?token=[Redacted]');
     const stopped = worker.logs.find((line) => line.msg === 'worker stopped') as { jobs?: Record<string, object> };
     expect(Object.keys(stopped?.jobs ?? {})).toEqual(
       expect.arrayContaining(['deliver.email', 'deliver.sms', 'deliver.webhook', 'deliver.inapp']),

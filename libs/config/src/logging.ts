@@ -1,5 +1,5 @@
 import { LoggerModule } from 'nestjs-pino';
-import type { DynamicModule } from '@nestjs/common';
+import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from './load-config';
 import { traceLogFields } from './tracing';
 
@@ -27,6 +27,9 @@ export function redactUrl(url: string): string {
 
 export function loggingModule(config: Pick<HeraldConfig, 'logLevel'>, pretty = false): DynamicModule {
   return LoggerModule.forRoot({
+    // nestjs-pino's default route pattern ('{/*splat}') matches nothing under Nest 12's Fastify
+    // adapter, which left the api without a single request line; '*' matches every route.
+    forRoutes: [{ path: '*', method: RequestMethod.ALL }],
     pinoHttp: {
       level: config.logLevel,
       // Lines written inside a span (a request's ingest, a job) carry its trace_id and span_id.
