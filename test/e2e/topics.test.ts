@@ -277,8 +277,9 @@ describe(`topics: a broadcast to ${AUDIENCE.toLocaleString('en')} members`, () =
         return peak;
       };
       let peak: number;
+      let event: { status: number; body: { id: string } };
       try {
-        const event = await tenant.ingest('POST', '/v1/events', {
+        event = await tenant.ingest('POST', '/v1/events', {
           type: 'broadcast',
           to: [{ topic: 'everyone' }, { topic: 'early-birds' }, { subscriberId: memberId(7) }],
           data: { orderId: 'B-1' },
@@ -291,6 +292,16 @@ describe(`topics: a broadcast to ${AUDIENCE.toLocaleString('en')} members`, () =
         peak = report();
       }
       expect(peak - baseline).toBeLessThan(RSS_GROWTH_LIMIT_MB);
+
+      // the event's view lists the first 1,000 deliveries and counts them all; the rest page by event
+      const view = (await tenant.ingest('GET', `/v1/events/${event.body.id}`)).body;
+      expect(view.deliveries).toHaveLength(1000);
+      expect(view).toMatchObject({ deliveriesTruncated: true, deliveryCounts: { sent: AUDIENCE } });
+      const page = (await tenant.ingest('GET', `/v1/deliveries?eventId=${event.body.id}&limit=100`)).body;
+      expect(page.items).toHaveLength(100);
+      expect(page.items.every((d: { eventId: string }) => d.eventId === event.body.id)).toBe(true);
+      expect(page.nextCursor).toEqual(expect.any(String));
+      expect((await tenant.ingest('GET', '/v1/deliveries?eventId=nope')).status).toBe(400);
 
       // what a member sees: one message in their inbox
       const token = (await tenant.admin('POST', `/v1/subscribers/${memberId(7)}/inbox-token`)).body.token;

@@ -13,6 +13,7 @@ const listQuery = z.object({
   channel: z.enum(CHANNELS).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
   subscriberId: z.string().min(1).max(255).optional(),
+  eventId: z.string().refine(isUuid, 'must be an event id (a UUID)').optional(),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
@@ -23,7 +24,7 @@ const listQuery = z.object({
 export class DeliveriesController {
   constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
 
-  /** Deliveries newest first, filtered by channel, status and subscriber. */
+  /** Deliveries newest first, filtered by channel, status, subscriber and event. */
   @Get()
   @ApiInput({ query: listQuery })
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
@@ -34,6 +35,7 @@ export class DeliveriesController {
       ...(input.channel && { channel: input.channel }),
       ...(input.status && { status: input.status }),
       ...(input.subscriberId && { subscriberId: input.subscriberId }),
+      ...(input.eventId && { eventId: input.eventId }),
       ...(after && { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }),
     };
     const rows = await this.prisma.delivery.findMany({

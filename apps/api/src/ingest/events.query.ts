@@ -17,6 +17,12 @@ WHERE id = $1 AND tenant_id = $2 AND status = 'accepted'
 // Redis that does not answer must not hold the request.
 const JOB_REMOVAL_TIMEOUT_MS = 2000;
 
+/**
+ * How many deliveries `GET /v1/events/:id` lists: a broadcast to a topic has one per member, so the
+ * rest are counted by status and paged through `GET /v1/deliveries?eventId=`.
+ */
+export const EVENT_DELIVERIES_SHOWN = 1000;
+
 /** Events as the api reads them (with their deliveries and every attempt), and their cancellation. */
 @Injectable()
 export class EventsQuery {
@@ -74,6 +80,7 @@ export class EventsQuery {
           include: {
             deliveries: {
               orderBy: [{ subscriberId: 'asc' }, { channel: 'asc' }],
+              take: EVENT_DELIVERIES_SHOWN + 1,
               include: { attemptsLog: { orderBy: { attempt: 'asc' } } },
             },
           },
@@ -86,8 +93,17 @@ export class EventsQuery {
       status: event.status,
       createdAt: event.createdAt,
       sendAt: event.sendAt ?? undefined,
-      deliveries: event.deliveries.map(deliveryView),
+      deliveries: event.deliveries.slice(0, EVENT_DELIVERIES_SHOWN).map(deliveryView),
+      ...(event.deliveries.length > EVENT_DELIVERIES_SHOWN && {
+        deliveriesTruncated: true,
+        deliveryCounts: await this.deliveryCounts(id),
+      }),
     };
+  }
+
+  private async deliveryCounts(eventId: string): Promise<Record<string, number>> {
+    const counts = await this.prisma.delivery.groupBy({ by: ['status'], where: { eventId }, _count: { _all: true } });
+    return Object.fromEntries(counts.map((c) => [c.status, c._count._all]));
   }
 
   /**
@@ -104,7 +120,7 @@ export class EventsQuery {
         409,
         'event-not-cancellable',
         'Event can no longer be cancelled',
-        `Event ${id} is ${event.status}${event.deliveries.length ? ` with ${event.deliveries.length} deliveries` : ''}: only an event whose fan-out has not run can be cancelled`,
+        `Event ${id} is ${event.status}${event.deliveries.length ? ' with deliveries' : ''}: only an event whose fan-out has not run can be cancelled`,
       );
     }
     if (rowCount) await this.removeFanoutJob(id);
