@@ -140,6 +140,37 @@ describe('digests, through HTTP with the workers running', () => {
     expect(after.inbox.map((m) => numbersIn(m.body)).sort(byFirst)).toEqual([[1, 3], [2], [9]]);
   }, 120_000);
 
+  it('sends a digest whose opening event was cancelled with the others, and closes one of only cancelled events', async () => {
+    // A cancel landing after a fan-out read the event (the race the runner guards): here made by hand.
+    const cancel = (ids: string[]) =>
+      pool.query(`UPDATE events SET status = 'cancelled' WHERE id = ANY($1::uuid[])`, [ids]);
+    const ids = await sendBatch('comment.created', 'fay', [{ x: 1 }, { x: 2 }]);
+    const opener = await eventually(
+      async () => {
+        const all = await Promise.all(ids.map(async (id) => ({ id, deliveries: await deliveriesOf(id) })));
+        return all.find((e) => e.deliveries.some((d) => d.status !== 'skipped'))?.id;
+      },
+      30_000,
+      'the digest opened',
+    );
+    await cancel([opener]);
+    const { inbox } = await settled('fay', ids, 1);
+    expect(numbersIn(inbox[0].body)).toEqual([ids.indexOf(opener) === 0 ? 2 : 1]);
+
+    // Every event cancelled: nothing is sent, and the digest does not stay open to swallow the next one.
+    const gone = await sendBatch('comment.created', 'fay', [{ x: 3 }]);
+    await eventually(async () => ((await deliveriesOf(gone[0])).length ? true : undefined), 30_000, 'the fan-out');
+    await cancel(gone);
+    await eventually(
+      async () => ((await deliveriesOf(gone[0]))[0]?.status === 'skipped' ? true : undefined),
+      30_000,
+      'the cancelled digest skipped',
+    );
+    const [next] = await sendBatch('comment.created', 'fay', [{ x: 4 }]);
+    const after = await settled('fay', [next], 2);
+    expect(after.inbox.map((m) => numbersIn(m.body))).toContainEqual([4]);
+  }, 120_000);
+
   it('loses nothing when the flush job is lost mid-window: the housekeeping sweep sends the digest', async () => {
     const ids = await sendBatch('comment.created', 'finn', [{ x: 7 }, { x: 8 }]);
     const digestDelivery = await eventually(

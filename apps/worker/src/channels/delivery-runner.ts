@@ -104,6 +104,11 @@ export class DeliveryRunner {
     return outcome.status;
   }
 
+  private async skipCancelled(delivery: ClaimedDelivery): Promise<RunOutcome> {
+    await finishDelivery(this.pool, delivery, { status: 'skipped', reason: 'event cancelled' });
+    return { next: 'done', status: 'skipped' };
+  }
+
   private async deliver(delivery: ClaimedDelivery): Promise<RunOutcome> {
     const context = await loadDeliveryContext(this.pool, delivery);
     const outcome = await this.outcomeOf(delivery, context);
@@ -113,18 +118,21 @@ export class DeliveryRunner {
 
   private async outcomeOf(delivery: ClaimedDelivery, context: DeliveryContext): Promise<RunOutcome> {
     // A cancel can land while the fan-out runs (after it read the event, before its deliveries
-    // existed): whatever that fan-out created is stopped here, before anything is sent.
-    if (context.event.status === 'cancelled') {
-      await finishDelivery(this.pool, delivery, { status: 'skipped', reason: 'event cancelled' });
-      return { next: 'done', status: 'skipped' };
-    }
+    // existed): whatever that fan-out created is stopped here, before anything is sent. A digest's
+    // delivery is its opening event's, but it carries the other events too: it goes on, and is
+    // skipped below only when every event it gathered was cancelled.
+    if (context.event.status === 'cancelled' && !context.digestId) return this.skipCancelled(delivery);
     if (context.quietHours) {
       const held = await this.applyQuietHours(delivery, context.quietHours);
       if (held) return held;
     }
     // A digest keeps taking events while its subscriber's quiet hours hold it; it closes here, before
     // the rate limit, because a limit may drop the delivery for good and must not strand the digest open.
-    if (context.digestId) context.render = { ...context.render, ...(await flushDigest(this.pool, context.digestId)) };
+    if (context.digestId) {
+      const digest = await flushDigest(this.pool, context.digestId);
+      if (digest.count === 0) return this.skipCancelled(delivery);
+      context.render = { ...context.render, ...digest };
+    }
     if (context.rateLimit) {
       const held = await this.applyRateLimit(delivery, context.rateLimit);
       if (held) return held;

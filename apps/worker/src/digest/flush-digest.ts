@@ -9,9 +9,10 @@ export interface DigestRender {
 // Closing first takes the digest's row lock: a fan-out still joining an event commits before this
 // goes on, and one that comes later finds no open digest and starts a new one.
 const CLOSE = `UPDATE digests SET open_key = NULL, flushed_at = COALESCE(flushed_at, now()) WHERE id = $1`;
+// Events cancelled after they joined are left out (a digest of only those is not sent at all).
 const ITEMS = `
 SELECT e.data FROM digest_items i JOIN events e ON e.id = i.event_id
-WHERE i.digest_id = $1
+WHERE i.digest_id = $1 AND e.status <> 'cancelled'
 ORDER BY e.created_at, e.id`;
 
 /**
