@@ -14,7 +14,7 @@ import {
   type Recipient,
 } from '@herald/core';
 import { PG_POOL } from '@herald/db';
-import { QueueName, deliveryQueuesOf, type FanoutJob } from '@herald/queue';
+import { QueueName, deliveryQueuesOf, ensureJob, type FanoutJob } from '@herald/queue';
 import { collectDigests } from '../digest/collect-digests';
 import { enqueuePending, insertDeliveries, type PendingDelivery, type PlannedDelivery } from './delivery-rows';
 import { loadOptOuts, type OptOutCheck, type RuleRouting } from './opt-outs';
@@ -199,12 +199,14 @@ export class FanoutUseCase {
     return { status: 'batched', deliveries: queued, next: last };
   }
 
-  /** The batch after `after` has its own jobId, so re-adding it while it waits or runs does nothing. */
+  /**
+   * The batch after `after` has its own jobId, so re-adding it while it waits or runs does nothing;
+   * one that ended `failed` (its attempts spent during an outage) is replaced, or the sweep's re-run
+   * of the event's step could never get the broadcast going again.
+   */
   private async enqueueBatch(eventId: string, tenantId: string, after: string, traceParent?: string): Promise<void> {
     const data: FanoutJob = { eventId, tenantId, membersAfter: after, ...(traceParent ? { traceParent } : {}) };
-    await this.fanoutQueue.add(QueueName.Fanout, data, {
-      jobId: deterministicUuid('fanout-batch', eventId, after),
-    });
+    await ensureJob(this.fanoutQueue, QueueName.Fanout, deterministicUuid('fanout-batch', eventId, after), data);
   }
 
   private async event(eventId: string, tenantId: string): Promise<EventRow | undefined> {
