@@ -111,10 +111,13 @@ export class FeedbackController {
   private async twilioParams(request: RawRequest, body: unknown): Promise<StatusCallback> {
     if (!body || typeof body !== 'object') throw rejected(400, 'expects a form-encoded Twilio callback');
     const params = body as StatusCallback;
-    const authToken = this.config.providers.sms?.authToken ?? (await this.sandboxes.twilio()).authToken;
+    const primary = this.config.providers.sms?.authToken ?? (await this.sandboxes.twilio()).authToken;
+    // Each account signs the callbacks of the messages it sent, fallback accounts included.
+    const authTokens = [primary, ...this.config.providers.fallbacks.sms.map((account) => account.authToken)];
     // Twilio signs the URL it was given (Herald's public URL), not the one this process sees.
     const url = `${this.config.publicUrl}${request.url}`;
-    if (!twilio.validateRequest(authToken, header(request, 'x-twilio-signature'), url, params)) {
+    const signature = header(request, 'x-twilio-signature');
+    if (!authTokens.some((token) => twilio.validateRequest(token, signature, url, params))) {
       throw rejected(401, 'X-Twilio-Signature does not match');
     }
     return params;
