@@ -62,7 +62,8 @@ export class TopicsController {
   async change(@TenantId() tenantId: string, @Param('key') rawKey: string, @Body() body: unknown) {
     const key = parse(topicKeySchema, rawKey, 'key');
     const { add = [], remove = [] } = parse(changeSchema, body);
-    const both = add.filter((id) => remove.includes(id));
+    const removing = new Set(remove);
+    const both = add.filter((id) => removing.has(id));
     if (both.length) {
       throw Problem.unprocessable('topic-change-conflict', 'A subscriber cannot be added and removed at once', [
         { path: 'remove', message: `also in add: ${both.slice(0, 10).join(', ')}` },
