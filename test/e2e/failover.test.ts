@@ -1,3 +1,4 @@
+import twilio from 'twilio';
 import { SmtpSandbox, TwilioSandbox } from '@herald/sandbox';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { eventually } from '../helpers/http';
@@ -149,5 +150,29 @@ describe('provider failover: SMS through a second Twilio-API account', () => {
     expect(attempts.map((a) => `${a.provider}: ${a.outcome}`)).toEqual(['twilio: retryable', 'twilio-fallback-1: ok']);
     expect(primary.messages()).toEqual([]);
     expect(secondary.messages()).toEqual([expect.objectContaining({ to: '+14155552671', body: 'Order S-1 shipped' })]);
+
+    // The second account signs the status callbacks of what it sent with its own token.
+    const receipt = {
+      MessageSid: event.deliveries[0].providerMessageId,
+      MessageStatus: 'delivered',
+      To: '+14155552671',
+    };
+    const callback = (token: string) =>
+      fetch(`${herald.url}/v1/feedback/twilio/status`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': twilio.getExpectedTwilioSignature(
+            token,
+            `${herald.config.publicUrl}/v1/feedback/twilio/status`,
+            receipt,
+          ),
+        },
+        body: new URLSearchParams(receipt).toString(),
+      });
+    expect((await callback('not-a-token-of-ours')).status).toBe(401);
+    expect((await callback(secondary.authToken)).status).toBe(204);
+    const delivery = await tenant.ingest('GET', `/v1/deliveries/${event.deliveries[0].id}`);
+    expect(delivery.body.status).toBe('delivered');
   });
 });
