@@ -8,7 +8,7 @@ import { retryDelay } from '@herald/core';
 import { PG_POOL, inTransaction, whileDatabaseUnavailable } from '@herald/db';
 import { buildMessage, Undeliverable, type ExternalChannel } from './channel-messages';
 import { ProviderChain, providerToken, type AnyProvider } from './channel-providers';
-import { finishDelivery, type AttemptRecord, type ClaimedDelivery } from './delivery-claim';
+import { finishDelivery, insertAttempt, type AttemptRecord, type ClaimedDelivery } from './delivery-claim';
 import type { DeliveryContext } from './delivery-context';
 import { applySendFeedback } from './send-feedback';
 
@@ -24,14 +24,16 @@ export interface ExternalResult {
 type ChannelMessage = ChannelMessages[ExternalChannel];
 
 // A failover inside one run: the failed provider's attempt row, and the claim moved on to the next
-// attempt number (its lease renewed), in one transaction; nothing when the claim was lost meanwhile.
-const NEXT_ATTEMPT = `
-UPDATE deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), updated_at = now()
-WHERE id = $1 AND status = 'sending' AND attempts = $3
-RETURNING attempts`;
-const RECORD_ATTEMPT = `
-INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message) VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (delivery_id, attempt) DO NOTHING`;
+// attempt number (its lease renewed), in one statement; nothing when the claim was lost meanwhile.
+const FAIL_OVER = `
+WITH next AS (
+  UPDATE deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), updated_at = now()
+  WHERE id = $1 AND status = 'sending' AND attempts = $3
+  RETURNING attempts
+), attempted AS (
+  ${insertAttempt(['$1', '$3', '$4', '$5', '$6', '$7'], 'EXISTS (SELECT 1 FROM next)')}
+)
+SELECT attempts FROM next`;
 
 /**
  * Email, SMS, push and webhook: render, call the channel's providers in order, and record what each
@@ -141,27 +143,19 @@ export class DeliverExternalUseCase {
 async function failOver(
   pool: Pool,
   delivery: ClaimedDelivery,
-  attempt: AttemptRecord,
+  { outcome, provider, code, message }: AttemptRecord,
   leaseSeconds: number,
 ): Promise<ClaimedDelivery | null> {
-  return inTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ attempts: number }>(NEXT_ATTEMPT, [
-      delivery.id,
-      leaseSeconds,
-      delivery.attempt,
-    ]);
-    if (!rows[0]) return null;
-    const { outcome, provider, code, message } = attempt;
-    await client.query(RECORD_ATTEMPT, [
-      delivery.id,
-      delivery.attempt,
-      outcome,
-      provider,
-      code ?? null,
-      message ?? null,
-    ]);
-    return { ...delivery, attempt: rows[0].attempts };
-  });
+  const { rows } = await pool.query<{ attempts: number }>(FAIL_OVER, [
+    delivery.id,
+    leaseSeconds,
+    delivery.attempt,
+    outcome,
+    provider,
+    code ?? null,
+    message ?? null,
+  ]);
+  return rows[0] ? { ...delivery, attempt: rows[0].attempts } : null;
 }
 
 /** For a push send, the per-token answers in one line. */

@@ -82,11 +82,20 @@ export function finishCtes(first: number): string {
     not_before = ${$(4)}::timestamptz
   WHERE id = ${$(0)}::uuid AND status = 'sending'
 ), attempted AS (
-  INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message)
-  SELECT ${$(0)}::uuid, ${$(5)}::int, ${$(6)}::text, ${$(7)}::text, ${$(8)}::text, ${$(9)}::text
-  WHERE ${$(6)}::text IS NOT NULL
-  ON CONFLICT (delivery_id, attempt) DO NOTHING
+  ${insertAttempt([$(0), $(5), $(6), $(7), $(8), $(9)], `${$(6)}::text IS NOT NULL`)}
 )`;
+}
+
+/**
+ * The attempt row, over the parameters holding its delivery id, attempt number, outcome, provider,
+ * code and message, written when `condition` holds; a row already there (a retried write) stays.
+ */
+export function insertAttempt(params: readonly string[], condition: string): string {
+  const [id, attempt, outcome, provider, code, message] = params;
+  return `INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message)
+  SELECT ${id}::uuid, ${attempt}::int, ${outcome}::text, ${provider}::text, ${code}::text, ${message}::text
+  WHERE ${condition}
+  ON CONFLICT (delivery_id, attempt) DO NOTHING`;
 }
 
 /** The ten parameters of finishCtes, in its order. */
