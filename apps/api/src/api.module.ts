@@ -23,6 +23,9 @@ import { InboxStreamService } from './inbox/inbox-stream.service';
 import { InboxTokenController } from './inbox/inbox-token.controller';
 import { InboxController } from './inbox/inbox.controller';
 import { InboxService } from './inbox/inbox.service';
+import { EventSchemasController } from './event-types/event-schemas.controller';
+import { EventSchemas } from './event-types/event-schemas.service';
+import { CloudEventsIngest } from './ingest/cloud-events.ingest';
 import { EventsController } from './ingest/events.controller';
 import { EventsQuery } from './ingest/events.query';
 import { IngestUseCase } from './ingest/ingest.usecase';
@@ -47,6 +50,7 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
   controllers: [
     TenantsController,
     EventsController,
+    EventSchemasController,
     RulesController,
     InboxController,
     InboxTokenController,
@@ -77,6 +81,8 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     ApiKeysService,
     IngestUseCase,
     EventsQuery,
+    EventSchemas,
+    CloudEventsIngest,
     InboxService,
     InboxStreamService,
     QueueClients,

@@ -1,6 +1,7 @@
 import { LoggerModule } from 'nestjs-pino';
 import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from './load-config';
+import { correlationOf } from './correlation';
 import { traceLogFields } from './tracing';
 
 /** Anything that can carry a secret is removed before a line is written. */
@@ -44,6 +45,8 @@ export function loggingModule(config: Pick<HeraldConfig, 'logLevel'>, pretty = f
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
+      // A request's line carries its correlation id, as the events it stores and their deliveries do.
+      customProps: (req) => ({ correlationId: correlationOf(req).id }),
       autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
     },
   });

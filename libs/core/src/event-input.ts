@@ -43,11 +43,18 @@ export const eventTypeSchema = z
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, { error: 'expects letters, digits and _ . : / -' });
 
+/** A published version of an event type's data schema (`PUT /v1/event-types/:type/schemas/:version`). */
+export const schemaVersionSchema = z.number().int().min(1).max(999_999_999);
+
 export const eventInputSchema = z.strictObject({
   type: eventTypeSchema,
   to: z.union([addresseeSchema, z.array(addresseeSchema).min(1).max(MAX_RECIPIENTS)]),
   data: z.record(z.string(), z.unknown()).optional(),
   sendAt: z.iso.datetime({ offset: true }).optional(),
+  /** when it happened, by the sender's clock (default: when Herald received it) */
+  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  /** the schema version `data` follows (default: the type's newest) */
+  schemaVersion: schemaVersionSchema.optional(),
 });
 export type EventInput = z.infer<typeof eventInputSchema>;
 

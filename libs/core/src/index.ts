@@ -11,3 +11,5 @@ export * from './retry-policy';
 export * from './rule-input';
 export * from './secrets';
 export * from './preferences';
+export * from './schema-compat';
+export * from './cloud-events';

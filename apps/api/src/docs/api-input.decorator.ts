@@ -11,6 +11,8 @@ export interface ApiInputSchemas {
   query?: z.ZodObject;
   /** Request headers, keyed by header name: each property is a header parameter. */
   headers?: z.ZodObject;
+  /** Further media types the body may come in (e.g. CloudEvents), each with a one-line description. */
+  otherBodies?: Record<string, string>;
 }
 
 /**

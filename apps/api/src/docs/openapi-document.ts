@@ -51,8 +51,8 @@ export interface OpenApiDocument {
   components: Record<string, Record<string, unknown>>;
 }
 
-/** The docs' own routes, and the development-only sandbox, are left out of the document. */
-const UNDOCUMENTED = /^\/(docs|sandbox)(\/|$)/;
+/** The docs' own routes, the development-only sandbox and the console's page are left out of the document. */
+const UNDOCUMENTED = /^\/(docs|sandbox|console)(\/|$)/;
 
 /** Who may call a route of each access kind (as the AuthGuard decides it). */
 export const CALLERS: Record<Access | 'public', string> = {
@@ -150,7 +150,7 @@ function operation(route: Route): Operation {
     required: true,
     schema: { type: 'string' },
   }));
-  const { body, query, headers } = route.input;
+  const { body, query, headers, otherBodies = {} } = route.input;
   const parameters = [...pathParams, ...objectParameters(query, 'query'), ...objectParameters(headers, 'header')];
   return {
     operationId: operationId(route.handler),
@@ -164,7 +164,12 @@ function operation(route: Route): Operation {
     ...(body && {
       requestBody: {
         required: !body.safeParse(undefined).success,
-        content: { [JSON_MEDIA_TYPE]: { schema: jsonSchema(body) } },
+        content: {
+          [JSON_MEDIA_TYPE]: { schema: jsonSchema(body) },
+          ...Object.fromEntries(
+            Object.entries(otherBodies).map(([media, description]) => [media, { schema: { description } }]),
+          ),
+        },
       },
     }),
     responses: responses(route, parameters.length > pathParams.length || body !== undefined, pathParams.length > 0),

@@ -5,6 +5,7 @@ import { eventInputSchema, idempotencyKeySchema, isUuid, type EventInput } from 
 import { PrismaService } from '@herald/db';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
+import { callerTraceParent, eventMeta, outcomeProblem, type SenderTerms } from '../ingest/ingest-answers';
 import { IngestUseCase } from '../ingest/ingest.usecase';
 import { resolvePointer } from './json-pointer';
 import { sourceMappingSchema, type SourceMapping } from './sources.controller';
@@ -22,30 +23,20 @@ const REASONS: Record<Rejection, string> = {
 
 /** A 401 whose `reason` member names the check that failed (RFC 9457 extension member). */
 class SignatureRejected extends Problem {
-  constructor(readonly reason: Rejection) {
-    super(401, 'webhook-signature-invalid', 'Webhook signature not valid', `${reason}: ${REASONS[reason]}`);
-  }
-
-  override body(requestId?: string): Record<string, unknown> {
-    return { ...super.body(requestId), reason: this.reason };
+  constructor(reason: Rejection) {
+    super(
+      401,
+      'webhook-signature-invalid',
+      'Webhook signature not valid',
+      `${reason}: ${REASONS[reason]}`,
+      undefined,
+      {},
+      { reason },
+    );
   }
 }
 
-// The same answers as POST /v1/events gives for its Idempotency-Key.
-const keyReused = (id: string) =>
-  Problem.unprocessable(
-    'idempotency-key-reused',
-    `This webhook-id was first used with a different body (event ${id}); send a new webhook-id for a new event`,
-  );
-const inFlight = () =>
-  new Problem(
-    409,
-    'idempotency-key-in-flight',
-    'Request in progress',
-    'A request with this webhook-id is still being processed',
-    undefined,
-    { 'retry-after': '1' },
-  );
+const HOOK_TERMS: SenderTerms = { key: 'webhook-id', schemaVersion: 'schemaVersion' };
 
 const RECIPIENT_FIELDS = ['subscriberId', 'email', 'phone', 'locale', 'timezone'] as const;
 
@@ -83,11 +74,15 @@ export class HooksController {
       'webhook-id header',
     );
     const input = toEventInput(source.eventType, sourceMappingSchema.parse(source.mapping), body);
-    const [outcome] = await this.ingest.ingest([{ tenantId: source.tenantId, input, idempotencyKey }]);
-    if (outcome.kind === 'in-flight') throw inFlight();
-    if (outcome.kind === 'key-reused') throw keyReused(outcome.id);
-    if (outcome.kind === 'replayed') reply.header('idempotent-replayed', 'true');
-    return { id: outcome.id, status: 'accepted' };
+    const meta = eventMeta(request, { sourceId: source.id });
+    const [outcome] = await this.ingest.ingest(
+      [{ tenantId: source.tenantId, input, idempotencyKey, meta }],
+      callerTraceParent(request),
+    );
+    const problem = outcomeProblem(outcome!, HOOK_TERMS);
+    if (problem) throw problem;
+    if (outcome!.kind === 'replayed') reply.header('idempotent-replayed', 'true');
+    return { id: (outcome as { id: string }).id, status: 'accepted' };
   }
 }
 

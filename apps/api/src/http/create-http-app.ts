@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
+import { CORRELATION_HEADER, correlationOf } from '@herald/config';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
@@ -58,6 +59,12 @@ export async function createHttpApp(root: DynamicModule): Promise<NestFastifyApp
     (request as { rawBody?: Buffer }).rawBody = body as Buffer;
     done(null, (body as Buffer).toString('utf8'));
   });
+  // Other JSON media types (CloudEvents' application/cloudevents+json and -batch+json) parse as JSON.
+  fastify.addContentTypeParser(
+    /^application\/[\w.-]+\+json\s*(;|$)/i,
+    { parseAs: 'string' },
+    fastify.getDefaultJsonParser('error', 'error'),
+  );
   fastify.addHook('preValidation', async (request) => {
     if (nestsDeeperThan(request.body, MAX_BODY_DEPTH)) {
       throw Problem.badRequest(`The body nests deeper than ${MAX_BODY_DEPTH} levels`, [
@@ -67,6 +74,15 @@ export async function createHttpApp(root: DynamicModule): Promise<NestFastifyApp
   });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    reply.header(CORRELATION_HEADER, correlationOf(request.raw).id);
+  });
+  fastify.addHook('onRequest', async (request) => {
+    const { refused } = correlationOf(request.raw);
+    if (refused) {
+      throw Problem.badRequest('The X-Correlation-Id header is not valid', [
+        { path: 'X-Correlation-Id header', message: refused },
+      ]);
+    }
   });
   // The API speaks JSON (and +json media types): anything else is refused before parsing.
   fastify.addHook('onRequest', async (request) => {

@@ -15,6 +15,8 @@ export class Problem extends Error {
     readonly detail?: string,
     readonly errors?: FieldError[],
     readonly headers: Record<string, string> = {},
+    /** extension members (RFC 9457 §3.2) a client can act on, e.g. the list of incompatibilities */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail ?? title);
   }
@@ -27,6 +29,7 @@ export class Problem extends Error {
       status: this.status,
       detail: this.detail,
       ...(this.errors ? { errors: this.errors } : {}),
+      ...this.extensions,
       ...(requestId ? { requestId } : {}),
     };
   }

@@ -1,35 +1,39 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { batchInputSchema, eventInputSchema, eventTypeSchema, idempotencyKeySchema } from '@herald/core';
-import { Auth, TenantId } from '../auth/auth.decorator';
+import {
+  CLOUDEVENTS_BATCH_MEDIA_TYPE,
+  CLOUDEVENTS_MEDIA_TYPE,
+  batchInputSchema,
+  eventInputSchema,
+  eventTypeSchema,
+  idempotencyKeySchema,
+} from '@herald/core';
+import { Auth, CurrentPrincipal, TenantId } from '../auth/auth.decorator';
+import type { Principal } from '../auth/principal';
 import { ApiInput } from '../docs/api-input.decorator';
 import { fieldErrors, parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { CloudEventsIngest, isCloudEventRequest } from './cloud-events.ingest';
 import { EventsQuery } from './events.query';
-import { IngestUseCase, type IngestOutcome } from './ingest.usecase';
-
-const keyReused = (id: string) =>
-  Problem.unprocessable(
-    'idempotency-key-reused',
-    `This Idempotency-Key was first used with a different body (event ${id}); use a new key for a new event`,
-  );
-const inFlight = () =>
-  new Problem(
-    409,
-    'idempotency-key-in-flight',
-    'Request in progress',
-    'A request with this Idempotency-Key is still being processed',
-    undefined,
-    {
-      'retry-after': '1',
-    },
-  );
+import {
+  JSON_TERMS,
+  callerTraceParent,
+  eventMeta,
+  outcomeProblem,
+  outcomeResult,
+  problemResult,
+  senderKey,
+} from './ingest-answers';
+import { IngestUseCase } from './ingest.usecase';
 
 const listQuery = z.object({
   type: eventTypeSchema.optional(),
   status: z.enum(['accepted', 'routed', 'unrouted', 'cancelled']).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  subscriberId: z.string().min(1).max(255).optional(),
+  correlationId: z.string().min(1).max(128).optional(),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
@@ -39,26 +43,52 @@ export class EventsController {
   constructor(
     @Inject(IngestUseCase) private readonly ingest: IngestUseCase,
     @Inject(EventsQuery) private readonly events: EventsQuery,
+    @Inject(CloudEventsIngest) private readonly cloudEvents: CloudEventsIngest,
   ) {}
 
+  /**
+   * One event: Herald's JSON, or a CloudEvent (structured, binary, or a batch, which answers 207 like
+   * POST /v1/events/batch).
+   */
   @Post()
   @Auth('ingest')
   @HttpCode(202)
-  @ApiInput({ body: eventInputSchema, headers: z.object({ 'Idempotency-Key': idempotencyKeySchema.optional() }) })
+  @ApiInput({
+    body: eventInputSchema,
+    headers: z.object({
+      'Idempotency-Key': idempotencyKeySchema.optional(),
+      'X-Correlation-Id': z
+        .string()
+        .optional()
+        .describe('Stored with the event, logged through to delivery and sent on webhooks; generated when absent'),
+      traceparent: z
+        .string()
+        .optional()
+        .describe('W3C trace context: its trace id is the correlation id when X-Correlation-Id is absent'),
+    }),
+    otherBodies: {
+      [CLOUDEVENTS_MEDIA_TYPE]: 'a CloudEvent 1.0, structured mode',
+      [CLOUDEVENTS_BATCH_MEDIA_TYPE]: 'an array of CloudEvents',
+    },
+  })
   async send(
     @TenantId() tenantId: string,
+    @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
     @Headers('idempotency-key') rawKey: string | undefined,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
+    if (isCloudEventRequest(request)) return this.cloudEvents.send(tenantId, principal, request, reply);
     const idempotencyKey =
       rawKey === undefined ? undefined : parse(idempotencyKeySchema, rawKey, 'Idempotency-Key header');
     const input = parse(eventInputSchema, body);
-    const [outcome] = await this.ingest.ingest([{ tenantId, input, idempotencyKey }]);
-    if (outcome.kind === 'in-flight') throw inFlight();
-    if (outcome.kind === 'key-reused') throw keyReused(outcome.id);
+    const meta = eventMeta(request, senderKey(principal));
+    const [outcome] = await this.ingest.ingest([{ tenantId, input, idempotencyKey, meta }], callerTraceParent(request));
+    const problem = outcomeProblem(outcome, JSON_TERMS);
+    if (problem) throw problem;
     if (outcome.kind === 'replayed') reply.header('idempotent-replayed', 'true');
-    return { id: outcome.id, status: 'accepted' };
+    return { id: (outcome as { id: string }).id, status: 'accepted' };
   }
 
   /** 207: each event stands alone; results come back in input order with an HTTP-like status each. */
@@ -66,20 +96,29 @@ export class EventsController {
   @Auth('ingest')
   @HttpCode(207)
   @ApiInput({ body: batchInputSchema })
-  async sendBatch(@TenantId() tenantId: string, @Body() body: unknown) {
+  async sendBatch(
+    @TenantId() tenantId: string,
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ) {
     const { events } = parse(batchInputSchema, body);
+    const meta = eventMeta(request, senderKey(principal));
     const results: object[] = new Array(events.length);
     const valid: { index: number; item: Parameters<IngestUseCase['ingest']>[0][number] }[] = [];
     events.forEach(({ idempotencyKey, ...event }, index) => {
       const parsed = eventInputSchema.safeParse(event);
-      if (parsed.success) valid.push({ index, item: { tenantId, input: parsed.data, idempotencyKey } });
+      if (parsed.success) valid.push({ index, item: { tenantId, input: parsed.data, idempotencyKey, meta } });
       else
         results[index] = problemResult(
           Problem.badRequest(`events[${index}] is not valid`, fieldErrors(parsed.error, `events[${index}]`)),
         );
     });
-    const outcomes = await this.ingest.ingest(valid.map((v) => v.item));
-    valid.forEach(({ index }, j) => (results[index] = outcomeResult(outcomes[j])));
+    const outcomes = await this.ingest.ingest(
+      valid.map((v) => v.item),
+      callerTraceParent(request),
+    );
+    valid.forEach(({ index }, j) => (results[index] = outcomeResult(outcomes[j]!, JSON_TERMS)));
     return { results };
   }
 
@@ -88,7 +127,11 @@ export class EventsController {
   @ApiInput({ query: listQuery })
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
-    return this.events.list(tenantId, { ...input, since: input.since ? new Date(input.since) : undefined });
+    return this.events.list(tenantId, {
+      ...input,
+      since: input.since ? new Date(input.since) : undefined,
+      until: input.until ? new Date(input.until) : undefined,
+    });
   }
 
   @Get(':id')
@@ -103,22 +146,4 @@ export class EventsController {
   async cancel(@TenantId() tenantId: string, @Param('id') id: string) {
     return this.events.cancel(tenantId, id);
   }
-}
-
-function outcomeResult(outcome: IngestOutcome): object {
-  switch (outcome.kind) {
-    case 'accepted':
-      return { id: outcome.id, status: 202 };
-    case 'replayed':
-      return { id: outcome.id, status: 202, replayed: true };
-    case 'key-reused':
-      return problemResult(keyReused(outcome.id));
-    case 'in-flight':
-      return problemResult(inFlight());
-  }
-}
-
-function problemResult(problem: Problem): object {
-  const { status, ...error } = problem.body();
-  return { status, error };
 }

@@ -37,14 +37,35 @@ export class EventsQuery {
   /** Events newest first, with how many deliveries each has in each status. */
   async list(
     tenantId: string,
-    filter: { type?: string; status?: string; since?: Date; cursor?: string; limit: number },
+    filter: {
+      type?: string;
+      status?: string;
+      since?: Date;
+      until?: Date;
+      subscriberId?: string;
+      correlationId?: string;
+      cursor?: string;
+      limit: number;
+    },
   ) {
     const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
     const where: Prisma.EventWhereInput = {
       tenantId,
       ...(filter.type && { type: filter.type }),
       ...(filter.status && { status: filter.status }),
-      ...(filter.since && { createdAt: { gte: filter.since } }),
+      ...((filter.since || filter.until) && { createdAt: { gte: filter.since, lt: filter.until } }),
+      ...(filter.correlationId && { correlationId: filter.correlationId }),
+      // Named in `to`, or reached (through a topic, say): either way the subscriber has a delivery or an entry.
+      ...(filter.subscriberId && {
+        AND: [
+          {
+            OR: [
+              { recipients: { array_contains: [{ subscriberId: filter.subscriberId }] } },
+              { deliveries: { some: { subscriberId: filter.subscriberId } } },
+            ],
+          },
+        ],
+      }),
       ...(after && { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }),
     };
     const rows = await this.prisma.event.findMany({
@@ -66,6 +87,7 @@ export class EventsQuery {
         status: e.status,
         createdAt: e.createdAt,
         sendAt: e.sendAt ?? undefined,
+        correlationId: e.correlationId ?? undefined,
         recipients: (e.recipients as unknown[]).length,
         deliveries: Object.fromEntries(counts.filter((c) => c.eventId === e.id).map((c) => [c.status, c._count._all])),
       })),
@@ -93,6 +115,20 @@ export class EventsQuery {
       status: event.status,
       createdAt: event.createdAt,
       sendAt: event.sendAt ?? undefined,
+      to: event.recipients,
+      data: event.data,
+      metadata: {
+        occurredAt: event.occurredAt ?? event.createdAt,
+        receivedAt: event.receivedAt ?? event.createdAt,
+        correlationId: event.correlationId ?? undefined,
+        schemaVersion: event.schemaVersion ?? undefined,
+        sentBy: event.senderKeyId
+          ? { keyId: event.senderKeyId }
+          : event.senderSourceId
+            ? { sourceId: event.senderSourceId }
+            : undefined,
+        cloudEvent: event.cloudEvent ?? undefined,
+      },
       deliveries: event.deliveries.slice(0, EVENT_DELIVERIES_SHOWN).map(deliveryView),
       ...(event.deliveries.length > EVENT_DELIVERIES_SHOWN && {
         deliveriesTruncated: true,

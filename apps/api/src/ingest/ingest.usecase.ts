@@ -4,19 +4,36 @@ import type { Pool } from 'pg';
 import { HERALD_CONFIG, HeraldMetrics, contextOf, inSpan, traceParentOf, type HeraldConfig } from '@herald/config';
 import { newId, recipientsOf, requestHash, type EventInput } from '@herald/core';
 import { PG_POOL } from '@herald/db';
+import { EventSchemas } from '../event-types/event-schemas.service';
+import { dataErrors } from '../event-types/json-schema';
+import type { FieldError } from '../http/problem';
 import { GroupCommit } from './group-commit';
 
 export interface IngestItem {
   tenantId: string;
   input: EventInput;
   idempotencyKey?: string;
+  meta: EventMeta;
+}
+
+/** What Herald records about an event besides its content. */
+export interface EventMeta {
+  correlationId: string;
+  /** the tenant key that sent it, or the inbound hook source it came through */
+  sender: { keyId: string } | { sourceId: string };
+  /** a CloudEvent's context attributes (id, source, specversion, subject, dataschema, extensions) */
+  cloudEvent?: Record<string, unknown>;
 }
 
 export type IngestOutcome =
   | { kind: 'accepted'; id: string }
   | { kind: 'replayed'; id: string }
   | { kind: 'key-reused'; id: string }
-  | { kind: 'in-flight' };
+  | { kind: 'in-flight' }
+  /** `data` does not match the schema version it was checked against */
+  | { kind: 'data-invalid'; version: number; errors: FieldError[] }
+  /** the event names a schema version its type does not have */
+  | { kind: 'schema-unknown'; version: number };
 
 interface Row {
   id: string;
@@ -29,6 +46,13 @@ interface Row {
   sendAt: string | null;
   /** the ingest span's W3C traceparent: the relay continues the trace from it */
   traceParent: string | null;
+  occurredAt: string;
+  receivedAt: string;
+  correlationId: string;
+  schemaVersion: number | null;
+  senderKeyId: string | null;
+  senderSourceId: string | null;
+  cloudEvent: string | null;
 }
 
 // One statement, so one transaction: the events and their outbox rows are durable together, and
@@ -36,10 +60,14 @@ interface Row {
 // a Prisma $transaction per event costs ~4x more round trips (see DEVELOPERS.md figures).
 const INSERT_EVENTS = `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[], $7::text[], $8::timestamptz[], $9::text[])
-    AS t(id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at, trace_parent)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[], $7::text[],
+    $8::timestamptz[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::int[], $14::uuid[],
+    $15::uuid[], $16::jsonb[])
+    AS t(id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at, trace_parent, occurred_at,
+      received_at, correlation_id, schema_version, sender_key_id, sender_source_id, cloud_event)
 ), inserted AS (
-  INSERT INTO events (id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at, trace_parent)
+  INSERT INTO events (id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at, trace_parent,
+    occurred_at, received_at, correlation_id, schema_version, sender_key_id, sender_source_id, cloud_event)
   SELECT * FROM input
   ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
   RETURNING id, tenant_id
@@ -67,24 +95,27 @@ export class IngestUseCase {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(HERALD_CONFIG) config: HeraldConfig,
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
+    @Inject(EventSchemas) private readonly schemas: EventSchemas,
   ) {
     this.groupCommit = new GroupCommit((rows) => this.insert(rows), config.ingest.maxBatch);
   }
 
   /**
-   * One `herald.ingest` span per request (a batch is one request); each event row stores the
-   * span's traceparent, so the trace goes on through relay, fan-out and delivery.
+   * One `herald.ingest` span per request (a batch is one request), a child of the caller's
+   * `traceparent` when it sent one; each event row stores the span's traceparent, so the trace goes
+   * on through relay, fan-out and delivery.
    */
-  ingest(items: IngestItem[]): Promise<IngestOutcome[]> {
+  ingest(items: IngestItem[], parentTraceParent?: string): Promise<IngestOutcome[]> {
     const attributes = {
       'herald.tenant_id': items[0]?.tenantId ?? '',
       'herald.events': items.length,
       'herald.recipients': items.reduce((n, { input }) => n + (Array.isArray(input.to) ? input.to.length : 1), 0),
       ...(items.length === 1 ? { 'herald.event_type': items[0].input.type } : {}),
+      ...(items[0] && { 'herald.correlation_id': items[0].meta.correlationId }),
     };
     return inSpan(
       'herald.ingest',
-      { parent: contextOf(undefined), kind: SpanKind.SERVER, attributes },
+      { parent: contextOf(parentTraceParent), kind: SpanKind.SERVER, attributes },
       async (span) => {
         const outcomes = await this.ingestIn(items, traceParentOf(span) ?? null);
         span.setAttribute('herald.accepted', outcomes.filter((o) => o.kind === 'accepted').length);
@@ -98,14 +129,23 @@ export class IngestUseCase {
     const rows: Row[] = [];
     const rowIndex: number[] = [];
     const claimed: string[] = [];
+    const receivedAt = new Date().toISOString();
+    const checks = await this.schemas.checksFor(
+      items.map((item) => ({ tenantId: item.tenantId, type: item.input.type, version: item.input.schemaVersion })),
+    );
     items.forEach((item, i) => {
+      const check = checks[i]!;
+      if (check === 'missing')
+        return void (outcomes[i] = { kind: 'schema-unknown', version: item.input.schemaVersion! });
+      const errors = check ? dataErrors(check.validate, item.input.data ?? {}) : [];
+      if (errors.length) return void (outcomes[i] = { kind: 'data-invalid', version: check!.version, errors });
       const flightKey = item.idempotencyKey && `${item.tenantId}\u0000${item.idempotencyKey}`;
       if (flightKey) {
         if (this.inFlight.has(flightKey)) return void (outcomes[i] = { kind: 'in-flight' });
         this.inFlight.add(flightKey);
         claimed.push(flightKey);
       }
-      rows.push(toRow(item, traceParent));
+      rows.push(toRow(item, { traceParent, receivedAt, schemaVersion: check?.version ?? null }));
       rowIndex.push(i);
     });
 
@@ -147,6 +187,13 @@ export class IngestUseCase {
       columns('requestHash'),
       columns('sendAt'),
       columns('traceParent'),
+      columns('occurredAt'),
+      columns('receivedAt'),
+      columns('correlationId'),
+      columns('schemaVersion'),
+      columns('senderKeyId'),
+      columns('senderSourceId'),
+      columns('cloudEvent'),
     ]);
     const ids = new Set(result.rows.map((r) => r.id));
     return rows.map((r) => ids.has(r.id));
@@ -163,7 +210,10 @@ export class IngestUseCase {
   }
 }
 
-function toRow({ tenantId, input, idempotencyKey }: IngestItem, traceParent: string | null): Row {
+function toRow(
+  { tenantId, input, idempotencyKey, meta }: IngestItem,
+  { traceParent, receivedAt, schemaVersion }: Pick<Row, 'traceParent' | 'receivedAt' | 'schemaVersion'>,
+): Row {
   return {
     id: newId(),
     tenantId,
@@ -171,10 +221,26 @@ function toRow({ tenantId, input, idempotencyKey }: IngestItem, traceParent: str
     recipients: JSON.stringify(recipientsOf(input)),
     data: JSON.stringify(input.data ?? {}),
     idempotencyKey: idempotencyKey ?? null,
-    requestHash: idempotencyKey ? requestHash(input) : null,
+    requestHash: idempotencyKey ? requestHash(contentOf(input)) : null,
     sendAt: input.sendAt ?? null,
     traceParent,
+    occurredAt: input.occurredAt ?? receivedAt,
+    receivedAt,
+    correlationId: meta.correlationId,
+    schemaVersion,
+    senderKeyId: 'keyId' in meta.sender ? meta.sender.keyId : null,
+    senderSourceId: 'sourceId' in meta.sender ? meta.sender.sourceId : null,
+    cloudEvent: meta.cloudEvent ? JSON.stringify(meta.cloudEvent) : null,
   };
+}
+
+/**
+ * What must be the same for a request to be a replay: not `occurredAt`, which a sender rebuilding
+ * its event to retry stamps anew (the CloudEvents SDK sets `time` on every build).
+ */
+function contentOf(input: EventInput): Omit<EventInput, 'occurredAt'> {
+  const { occurredAt: _occurredAt, ...content } = input;
+  return content;
 }
 
 function compare(a: string, b: string): number {

@@ -1,0 +1,69 @@
+import { Body, Controller, Get, Inject, Param, Put, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { eventTypeSchema, schemaVersionSchema } from '@herald/core';
+import { Auth, TenantId } from '../auth/auth.decorator';
+import { ApiInput } from '../docs/api-input.decorator';
+import { parse } from '../http/parse';
+import { EventSchemas } from './event-schemas.service';
+
+/** The body of a PUT: the JSON Schema (draft-07) itself, describing the event's `data` object. */
+const jsonSchemaBody = z.record(z.string(), z.unknown());
+// Path versions are plain decimal numbers: "2", not "v2" or "2.0".
+const versionParam = z
+  .string()
+  .regex(/^[1-9]\d{0,8}$/, { error: 'expects a version number such as 2' })
+  .transform(Number)
+  .pipe(schemaVersionSchema);
+
+/**
+ * Event contracts: the JSON Schema each event type's `data` must match, in versions. Senders read
+ * them (ingest keys); only admins publish.
+ */
+@Controller('v1/event-types')
+export class EventSchemasController {
+  constructor(@Inject(EventSchemas) private readonly schemas: EventSchemas) {}
+
+  @Get()
+  @Auth('ingest')
+  async types(@TenantId() tenantId: string) {
+    return this.schemas.types(tenantId);
+  }
+
+  @Get(':type/schemas')
+  @Auth('ingest')
+  async list(@TenantId() tenantId: string, @Param('type') type: string) {
+    return this.schemas.list(tenantId, parse(eventTypeSchema, type, 'type'));
+  }
+
+  @Get(':type/schemas/:version')
+  @Auth('ingest')
+  async get(@TenantId() tenantId: string, @Param('type') type: string, @Param('version') version: string) {
+    return this.schemas.get(tenantId, parse(eventTypeSchema, type, 'type'), parse(versionParam, version, 'version'));
+  }
+
+  /**
+   * Publishes a version: 201 when new, 200 when this very schema is that version already; 409 when the
+   * version exists with another schema, is older than the newest, or is not backward compatible with
+   * it (`incompatibilities` lists why); 422 when the body is not a usable JSON Schema.
+   */
+  @Put(':type/schemas/:version')
+  @Auth('admin')
+  @ApiInput({ body: jsonSchemaBody })
+  async publish(
+    @TenantId() tenantId: string,
+    @Param('type') type: string,
+    @Param('version') version: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { created, schema } = await this.schemas.publish(
+      tenantId,
+      parse(eventTypeSchema, type, 'type'),
+      parse(versionParam, version, 'version'),
+      parse(jsonSchemaBody, body),
+    );
+    reply.status(created ? 201 : 200);
+    return schema;
+  }
+}

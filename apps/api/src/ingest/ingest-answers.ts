@@ -1,0 +1,97 @@
+import type { FastifyRequest } from 'fastify';
+import { correlationOf, traceIdOf } from '@herald/config';
+import type { Principal } from '../auth/principal';
+import { Problem } from '../http/problem';
+import type { EventMeta, IngestOutcome } from './ingest.usecase';
+
+/** How the sender named what an answer is about: its idempotency key, and where the schema version went. */
+export interface SenderTerms {
+  /** e.g. 'Idempotency-Key', 'webhook-id', 'CloudEvent id and source' */
+  key: string;
+  /** e.g. 'schemaVersion', 'dataschema' */
+  schemaVersion: string;
+}
+
+export const JSON_TERMS: SenderTerms = { key: 'Idempotency-Key', schemaVersion: 'schemaVersion' };
+
+/** The problem an ingest outcome answers with, or undefined when the event was accepted (or replayed). */
+export function outcomeProblem(outcome: IngestOutcome, terms: SenderTerms): Problem | undefined {
+  switch (outcome.kind) {
+    case 'accepted':
+    case 'replayed':
+      return undefined;
+    case 'key-reused':
+      return Problem.unprocessable(
+        'idempotency-key-reused',
+        `This ${terms.key} was first used with a different body (event ${outcome.id}); use a new one for a new event`,
+      );
+    case 'in-flight':
+      return new Problem(
+        409,
+        'idempotency-key-in-flight',
+        'Request in progress',
+        `A request with this ${terms.key} is still being processed`,
+        undefined,
+        { 'retry-after': '1' },
+      );
+    case 'data-invalid':
+      return new Problem(
+        422,
+        'data-invalid',
+        'Data does not match the schema',
+        `data does not match version ${outcome.version} of this event type's schema; nothing was stored`,
+        outcome.errors,
+        {},
+        { schemaVersion: outcome.version },
+      );
+    case 'schema-unknown':
+      return Problem.unprocessable(
+        'schema-version-unknown',
+        `This event type has no schema version ${outcome.version}`,
+        [{ path: terms.schemaVersion, message: `version ${outcome.version} is not published` }],
+      );
+  }
+}
+
+/**
+ * What an event records about its request: the correlation id (an event's own CloudEvents
+ * `traceparent` counts when the request named none) and the key that sent it.
+ */
+export function eventMeta(
+  request: FastifyRequest,
+  sender: EventMeta['sender'],
+  cloudEvent?: { attributes: Record<string, unknown>; traceParent?: string },
+): EventMeta {
+  const correlation = correlationOf(request.raw);
+  const ownTrace = correlation.source === 'generated' && cloudEvent?.traceParent && traceIdOf(cloudEvent.traceParent);
+  return {
+    correlationId: ownTrace || correlation.id,
+    sender,
+    ...(cloudEvent && { cloudEvent: cloudEvent.attributes }),
+  };
+}
+
+/** The tenant key behind an ingest route's caller (the AuthGuard lets only tenant keys through). */
+export function senderKey(principal: Principal): { keyId: string } {
+  if (principal.kind !== 'key') throw new Error(`ingest called by a ${principal.kind} principal`);
+  return { keyId: principal.keyId };
+}
+
+/** One event's entry in a 207 answer: its id and an HTTP-like status, or the problem it met. */
+export function outcomeResult(outcome: IngestOutcome, terms: SenderTerms): object {
+  const problem = outcomeProblem(outcome, terms);
+  if (problem) return problemResult(problem);
+  const { id } = outcome as { id: string };
+  return outcome.kind === 'replayed' ? { id, status: 202, replayed: true } : { id, status: 202 };
+}
+
+export function problemResult(problem: Problem): object {
+  const { status, ...error } = problem.body();
+  return { status, error };
+}
+
+/** The caller's W3C traceparent header: the ingest span continues the caller's trace. */
+export function callerTraceParent(request: FastifyRequest): string | undefined {
+  const header = request.headers.traceparent;
+  return typeof header === 'string' ? header : undefined;
+}
