@@ -65,6 +65,8 @@ export interface WebhookMessage {
   secret: string;
   /** the exact bytes to POST (JSON) */
   payload: string;
+  /** the event's correlation id, sent as X-Correlation-Id so the receiver's logs line up with Herald's */
+  correlationId?: string;
 }
 
 export interface ChannelMessages {

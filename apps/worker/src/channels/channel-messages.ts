@@ -61,7 +61,8 @@ export async function buildMessage<C extends ExternalChannel>(
         );
       }
       const payload = webhookPayload(context, (rendered as { payload?: string }).payload);
-      return { url: endpoint.url, secret: endpoint.secret, payload } as ChannelMessages[C];
+      const correlationId = context.event.correlationId ?? undefined;
+      return { url: endpoint.url, secret: endpoint.secret, payload, correlationId } as ChannelMessages[C];
     }
     default:
       throw new Error(`no external provider for channel ${delivery.channel}`);

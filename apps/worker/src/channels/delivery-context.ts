@@ -13,7 +13,15 @@ export interface DeliveryContext {
   subscriber: { email: string | null; phone: string | null } | null;
   /** webhook deliveries: the endpoint they go to */
   endpoint: { url: string; secret: string; active: boolean; disabledReason: string | null } | null;
-  event: { id: string; type: string; createdAt: Date; data: Record<string, unknown>; status: string };
+  event: {
+    id: string;
+    type: string;
+    createdAt: Date;
+    data: Record<string, unknown>;
+    status: string;
+    /** from the ingest request; carried into log lines and webhook headers */
+    correlationId: string | null;
+  };
   /** the per-subscriber limit this delivery counts against, if any */
   rateLimit: AppliedRateLimit | null;
   /** the tenant's own SMS sender, when it has one */
@@ -25,7 +33,7 @@ export interface DeliveryContext {
 // One round trip for what every channel needs: the event, the subscriber (or the webhook
 // endpoint), the channel's template in the event type's current rule, and the rate limits.
 const LOAD = `
-SELECT e.type, e.data, e.status, e.created_at AS "createdAt", r.channels, r.critical, t.rate_limits AS "tenantRateLimits", t.sms_from AS "smsFrom",
+SELECT e.type, e.data, e.status, e.created_at AS "createdAt", e.correlation_id AS "correlationId", r.channels, r.critical, t.rate_limits AS "tenantRateLimits", t.sms_from AS "smsFrom",
        s.email, s.phone, s.locale, s.timezone, s.data AS "subscriberData",
        COALESCE(s.quiet_hours, t.quiet_hours) AS "quietHours", g.id AS "digestId",
        w.url AS "endpointUrl", w.secret AS "endpointSecret", w.active AS "endpointActive",
@@ -48,6 +56,7 @@ export async function loadDeliveryContext(pool: Pool, delivery: ClaimedDelivery)
     createdAt: row.createdAt,
     data: row.data ?? {},
     status: row.status,
+    correlationId: row.correlationId ?? null,
   };
   return {
     template: channelRule ? localizedTemplate(channelRule.template, row.locale) : null,

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Pool } from 'pg';
 import {
@@ -42,6 +42,8 @@ type RunOutcome =
  */
 @Injectable()
 export class DeliveryRunner {
+  private readonly logger = new Logger('delivery');
+
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
@@ -111,8 +113,22 @@ export class DeliveryRunner {
 
   private async deliver(delivery: ClaimedDelivery): Promise<RunOutcome> {
     const context = await loadDeliveryContext(this.pool, delivery);
+    const { correlationId } = context.event;
+    if (correlationId) trace.getActiveSpan()?.setAttribute('herald.correlation_id', correlationId);
     const outcome = await this.outcomeOf(delivery, context);
     this.count(delivery, context, outcome);
+    // One line per run, carrying the event's correlation id: grep it to follow an event to each recipient.
+    this.logger.log(
+      {
+        deliveryId: delivery.id,
+        eventId: delivery.eventId,
+        channel: delivery.channel,
+        status: outcome.status,
+        attempt: delivery.attempt,
+        correlationId,
+      },
+      `delivery ${outcome.status}`,
+    );
     return outcome;
   }
 

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { SpanKind, type Span } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
@@ -57,7 +57,7 @@ const UPSERT_RECIPIENTS = `WITH subscribers_upserted AS (${UPSERT_SUBSCRIBERS}),
 // The event, its rule and (for a rule with a webhook channel) the tenant's matching active
 // endpoints, in one read. Webhook deliveries go once per endpoint, not per recipient.
 const EVENT_AND_RULE = `
-SELECT e.type, e.recipients, e.status, e.fanout_cursor AS "fanoutCursor",
+SELECT e.type, e.recipients, e.status, e.fanout_cursor AS "fanoutCursor", e.correlation_id AS "correlationId",
   r.channels, r.category, r.critical,
   ARRAY(SELECT w.id FROM webhook_endpoints w
         WHERE w.tenant_id = e.tenant_id AND w.active AND (cardinality(w.event_types) = 0 OR e.type = ANY(w.event_types))
@@ -77,6 +77,7 @@ interface EventRow {
   recipients: Addressee[];
   status: string;
   fanoutCursor: string | null;
+  correlationId: string | null;
   /** null when no rule exists for the event's type */
   rule: RuleRow | null;
   /** ids of the tenant's active endpoints taking the event's type */
@@ -102,6 +103,8 @@ export type FanoutResult =
  */
 @Injectable()
 export class FanoutUseCase {
+  private readonly logger = new Logger('fanout');
+
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
@@ -120,20 +123,28 @@ export class FanoutUseCase {
       'herald.fanout',
       { parent: contextOf(job.traceParent), kind: SpanKind.CONSUMER, attributes },
       async (span) => {
+        const event = await this.event(job.eventId, job.tenantId);
         const result =
-          job.membersAfter === undefined ? await this.fanOut(job, span) : await this.fanOutMembers(job, span);
+          job.membersAfter === undefined
+            ? await this.fanOut(job, event, span)
+            : await this.fanOutMembers(job, event, span);
         span.setAttributes({
           'herald.fanout.status': result.status,
           ...('deliveries' in result ? { 'herald.deliveries': result.deliveries } : {}),
+          ...(event?.correlationId ? { 'herald.correlation_id': event.correlationId } : {}),
         });
+        this.logger.debug({ eventId: job.eventId, correlationId: event?.correlationId, ...result }, 'fan-out');
         return result;
       },
     );
   }
 
   /** The event's own step: inline recipients and webhook endpoints, then the first batch of its topics. */
-  private async fanOut({ eventId, tenantId }: FanoutJob, span: Span): Promise<FanoutResult> {
-    const event = await this.event(eventId, tenantId);
+  private async fanOut(
+    { eventId, tenantId }: FanoutJob,
+    event: EventRow | undefined,
+    span: Span,
+  ): Promise<FanoutResult> {
     if (!event) return { status: 'skipped', reason: 'event not found' };
     const { type, recipients, status, rule } = event;
     if (status === 'unrouted') return { status: 'unrouted' };
@@ -169,8 +180,11 @@ export class FanoutUseCase {
   }
 
   /** One batch of the event's topic members; enqueues the next batch, or ends the fan-out (`routed`). */
-  private async fanOutMembers({ eventId, tenantId, membersAfter = '' }: FanoutJob, span: Span): Promise<FanoutResult> {
-    const event = await this.event(eventId, tenantId);
+  private async fanOutMembers(
+    { eventId, tenantId, membersAfter = '' }: FanoutJob,
+    event: EventRow | undefined,
+    span: Span,
+  ): Promise<FanoutResult> {
     // routed: a later batch already ended it; cancelled, unrouted or gone: nothing more to send
     if (!event || event.status !== 'accepted') {
       return { status: 'skipped', reason: `event is ${event?.status ?? 'gone'}` };

@@ -11,7 +11,7 @@ import { QueueName, assertQueueReachable, type JobOf } from '@herald/queue';
 // other relay holds; a relay that dies mid-batch rolls back and its rows become visible again.
 const CLAIM = `
 SELECT o.id, o.event_id AS "eventId", o.tenant_id AS "tenantId", e.send_at AS "sendAt",
-  e.trace_parent AS "traceParent"
+  e.trace_parent AS "traceParent", e.correlation_id AS "correlationId"
 FROM outbox o JOIN events e ON e.id = o.event_id
 WHERE o.published_at IS NULL
 ORDER BY o.id
@@ -66,6 +66,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         tenantId: string;
         sendAt: Date | null;
         traceParent: string | null;
+        correlationId: string | null;
       }>(CLAIM, [this.config.relay.batchSize]);
       if (rows.length === 0) return 0;
       const now = Date.now();
@@ -73,7 +74,14 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       const spans = rows.map((r) =>
         tracer().startSpan(
           'herald.relay.publish',
-          { kind: SpanKind.PRODUCER, attributes: { 'herald.event_id': r.eventId, 'herald.tenant_id': r.tenantId } },
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              'herald.event_id': r.eventId,
+              'herald.tenant_id': r.tenantId,
+              ...(r.correlationId ? { 'herald.correlation_id': r.correlationId } : {}),
+            },
+          },
           contextOf(r.traceParent),
         ),
       );
@@ -86,6 +94,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
           })),
         );
         await client.query(MARK_PUBLISHED, [rows.map((r) => r.id)]);
+        for (const r of rows) this.logger.debug({ eventId: r.eventId, correlationId: r.correlationId }, 'relayed');
       } catch (err) {
         spans.forEach((span) => span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }));
         throw err;

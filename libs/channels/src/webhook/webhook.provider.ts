@@ -36,7 +36,7 @@ export class WebhookProvider implements ChannelProvider<'webhook'> {
       : { 'http:': new GuardedHttpAgent(), 'https:': new GuardedHttpsAgent() };
   }
 
-  async send(delivery: OutboundDelivery, { url, secret, payload }: WebhookMessage): Promise<SendResult> {
+  async send(delivery: OutboundDelivery, { url, secret, payload, correlationId }: WebhookMessage): Promise<SendResult> {
     let target: URL;
     try {
       target = new URL(url);
@@ -52,7 +52,8 @@ export class WebhookProvider implements ChannelProvider<'webhook'> {
     } catch {
       return { outcome: 'permanent', code: 'invalid_secret', message: 'the endpoint signing secret is malformed' };
     }
-    const attempt = await this.post(target, payload, signature);
+    const headers = { ...signature, ...(correlationId && { 'x-correlation-id': correlationId }) };
+    const attempt = await this.post(target, payload, headers);
     return classifyWebhookAttempt(attempt, delivery.id);
   }
 
@@ -66,7 +67,7 @@ export class WebhookProvider implements ChannelProvider<'webhook'> {
    * is then thrown away), by an error, or by the timeout, which covers connecting, waiting and
    * reading. A status that arrived before the timeout still counts.
    */
-  private post(target: URL, payload: string, signature: WebhookSignatureHeaders): Promise<WebhookAttempt> {
+  private post(target: URL, payload: string, extraHeaders: Record<string, string>): Promise<WebhookAttempt> {
     return new Promise((resolve) => {
       let answer: Extract<WebhookAttempt, { kind: 'response' }> | undefined;
       let timedOut = false;
@@ -84,7 +85,7 @@ export class WebhookProvider implements ChannelProvider<'webhook'> {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(payload),
           'user-agent': this.userAgent,
-          ...signature,
+          ...extraHeaders,
         },
       });
       const timer = setTimeout(() => {
