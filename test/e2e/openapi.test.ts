@@ -126,6 +126,13 @@ describe('the OpenAPI document at /docs', () => {
     expect(send.requestBody!.content['application/json'].schema.required).toEqual(['type', 'to']);
     expect(send.parameters).toEqual([
       expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false }),
+      expect.objectContaining({ name: 'X-Correlation-Id', in: 'header', required: false }),
+      expect.objectContaining({ name: 'traceparent', in: 'header', required: false }),
+    ]);
+    expect(Object.keys(send.requestBody!.content)).toEqual([
+      'application/json',
+      'application/cloudevents+json',
+      'application/cloudevents-batch+json',
     ]);
 
     const list = document.paths['/v1/events'].get as Operation;

@@ -13,7 +13,7 @@ import { describeRoute, documentedRoutes, fillPath, isStream, type Route } from 
  */
 const TENANT_ROUTES = new Set(['admin', 'ingest', 'inbox']);
 /** Path parameters that are names a tenant chooses: another tenant may hold the same name. */
-const NAMES = new Set(['eventType', 'subscriberId', 'key', 'token']);
+const NAMES = new Set(['eventType', 'subscriberId', 'key', 'token', 'type', 'version']);
 /** Valid bodies, so an attempt gets past validation to the lookup it is testing. */
 const BODIES: Record<string, unknown> = {
   'PATCH /v1/webhook-endpoints/:id': { active: false, url: 'https://example.com/b' },

@@ -30,6 +30,7 @@ export async function seedTenant(baseUrl: string): Promise<SeededTenant> {
     return body;
   };
   await ok(tenant.admin('PUT', '/v1/rules/mine', inappRule), 'rule');
+  await ok(tenant.admin('PUT', '/v1/event-types/mine/schemas/1', { type: 'object' }), 'schema');
   await ok(
     tenant.admin('PUT', '/v1/rules/texted', {
       channels: [{ channel: 'sms', template: { body: 'Order {{ data.orderId }}' } }],
@@ -94,7 +95,10 @@ export function resourceFor(tenant: SeededTenant, route: Route, param: string): 
   const group = route.path.split('/')[2];
   switch (param) {
     case 'eventType':
+    case 'type':
       return 'mine';
+    case 'version':
+      return '1';
     case 'subscriberId':
       return 'alice';
     case 'token':
