@@ -8,6 +8,7 @@ import { AuditLogController } from './audit/audit-log.controller';
 import { AuditInterceptor } from './audit/audit.interceptor';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AuthGuard } from './auth/auth.guard';
+import { ConsoleModule } from './console/console.module';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { DeadLettersService } from './dead-letters/dead-letters.service';
@@ -31,9 +32,11 @@ import { EventsQuery } from './ingest/events.query';
 import { IngestUseCase } from './ingest/ingest.usecase';
 import { MetricsController } from './metrics/metrics.controller';
 import { QueueDashboard } from './queue-dashboard/queue-dashboard';
+import { RulePreviewController } from './rules/rule-preview.controller';
 import { RulesController } from './rules/rules.controller';
 import { SandboxController } from './sandbox/sandbox.controller';
 import { SettingsController } from './settings/settings.controller';
+import { StatsController } from './stats/stats.controller';
 import { SuppressionsController } from './suppressions/suppressions.controller';
 import { DevicesController } from './subscribers/devices.controller';
 import { PreferencesController } from './subscribers/preferences.controller';
@@ -46,12 +49,13 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
 /** The HTTP side. Expects ConfigModule and DbModule to be imported by the entry point. */
 @Module({
   // Terminus does not log failed checks: they are in the 503 answer, and outages are logged where work fails.
-  imports: [DiscoveryModule, TerminusModule.forRoot({ logger: false }), MetricsModule],
+  imports: [DiscoveryModule, TerminusModule.forRoot({ logger: false }), MetricsModule, ConsoleModule],
   controllers: [
     TenantsController,
     EventsController,
     EventSchemasController,
     RulesController,
+    RulePreviewController,
     InboxController,
     InboxTokenController,
     HealthController,
@@ -63,6 +67,7 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     SandboxController,
     DeadLettersController,
     SettingsController,
+    StatsController,
     MetricsController,
     FeedbackController,
     SuppressionsController,

@@ -1,0 +1,158 @@
+/** The shapes the console reads from the API (shared/API.md and /docs): only the fields it shows. */
+export const CHANNELS = ['email', 'sms', 'push', 'inapp', 'webhook'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+export interface Attempt {
+  at: string;
+  outcome: string;
+  provider?: string;
+  code?: string;
+  message?: string;
+}
+
+export interface Delivery {
+  id: string;
+  subscriberId: string | null;
+  endpointId?: string;
+  channel: Channel;
+  status: string;
+  attempts: Attempt[];
+  providerMessageId?: string;
+  lastError?: string;
+}
+
+export interface DeliveryListItem extends Delivery {
+  eventId: string;
+  createdAt: string;
+}
+
+export interface Feedback {
+  id: string;
+  at: string;
+  source: string;
+  kind: string;
+  outcome: string;
+  address?: string;
+  suppression?: { id: string; channel: string; address: string; reason: string };
+}
+
+export interface DeliveryDetail extends DeliveryListItem {
+  eventType: string;
+  sentAt?: string;
+  feedback: Feedback[];
+}
+
+export interface EventSummary {
+  id: string;
+  type: string;
+  status: string;
+  createdAt: string;
+  sendAt?: string;
+  recipients: number;
+  deliveries: Record<string, number>;
+}
+
+export interface EventDetail {
+  id: string;
+  type: string;
+  status: string;
+  createdAt: string;
+  sendAt?: string;
+  deliveries: Delivery[];
+  deliveriesTruncated?: boolean;
+  deliveryCounts?: Record<string, number>;
+}
+
+export interface DeadLetter {
+  deliveryId: string;
+  eventId: string;
+  eventType: string;
+  channel: Channel;
+  subscriberId?: string;
+  endpointId?: string;
+  attempts: number;
+  lastError?: string;
+  lastAttempt?: Attempt;
+  deadAt: string;
+}
+
+export interface Suppression {
+  id: string;
+  channel: 'email' | 'sms';
+  address: string;
+  reason: string;
+  source: string;
+  detail?: string;
+  createdAt: string;
+  expiresAt?: string;
+}
+
+export interface Device {
+  token: string;
+  platform: string;
+  active: boolean;
+  deactivatedReason?: string;
+}
+
+export interface Subscriber {
+  subscriberId: string;
+  email?: string;
+  phone?: string;
+  locale?: string;
+  timezone?: string;
+  quietHours?: { start: string; end: string };
+  data: Record<string, unknown>;
+  devices: Device[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Preferences {
+  channels?: Partial<Record<Channel, boolean>>;
+  categories?: Record<string, Partial<Record<Channel, boolean>>>;
+}
+
+export interface InboxItem {
+  id: string;
+  title: string;
+  body: string;
+  url?: string;
+  createdAt: string;
+  readAt?: string;
+  seenAt?: string;
+}
+
+export interface ChannelRule {
+  channel: Channel;
+  template: Record<string, unknown>;
+  rateLimit?: unknown;
+  digest?: unknown;
+}
+
+export interface Rule {
+  eventType: string;
+  category?: string;
+  critical: boolean;
+  channels: ChannelRule[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** POST /v1/rules/:eventType/preview */
+export interface Preview {
+  eventType: string;
+  channels: { channel: Channel; content: Record<string, unknown>; segments?: number }[];
+}
+
+/** GET /v1/stats */
+export interface Stats {
+  window: '1h' | '24h';
+  deliveries: { channel: Channel; status: string; count: number }[];
+  outbox: { pending: number; lagSeconds: number };
+  queues: { name: string; available: boolean; jobs?: Record<string, number> }[];
+}

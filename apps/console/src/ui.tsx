@@ -1,0 +1,256 @@
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, type Problem } from './api';
+import type { Page } from './types';
+
+/** A page's heading, also the document title; focused when the page opens so screen readers announce it. */
+export function PageTitle({ children }: { children: string }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${children} · Herald console`;
+    heading.current?.focus();
+  }, [children]);
+  return (
+    <h1 tabIndex={-1} ref={heading}>
+      {children}
+    </h1>
+  );
+}
+
+export interface Loaded<T> {
+  data?: T;
+  error?: Problem;
+  loading: boolean;
+  /** Loads again, keeping what is shown until the answer arrives (no flicker when polling). */
+  reload: () => void;
+}
+
+/** Data from the API for a page; loaded again when `deps` change. Answers that arrive late are dropped. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: Problem; loading: boolean }>({ loading: true });
+  const latest = useRef(0);
+  const run = useCallback(() => {
+    const ticket = ++latest.current;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => ticket === latest.current && setState({ data, loading: false }),
+      (err: unknown) => ticket === latest.current && setState((s) => ({ ...s, error: problemOf(err), loading: false })),
+    );
+  }, deps); // `deps` says when `load` changes
+  // Something else to show (a page, a filter): what was shown goes, rather than passing for its answer.
+  useEffect(() => {
+    setState({ loading: true });
+    run();
+  }, [run]);
+  return { ...state, reload: run };
+}
+
+export interface Pages<T> extends Loaded<T[]> {
+  nextCursor?: string;
+  /** Appends the next page. */
+  more: () => void;
+}
+
+/** A keyset-paged listing: the first page when `deps` change (and on reload), more pages on demand. */
+export function usePages<T>(fetchPage: (cursor?: string) => Promise<Page<T>>, deps: unknown[]): Pages<T> {
+  const [extra, setExtra] = useState<{ items: T[]; nextCursor?: string } | undefined>();
+  const first = useLoad(() => {
+    setExtra(undefined);
+    return fetchPage();
+  }, deps);
+  const [moreError, setMoreError] = useState<Problem>();
+  const nextCursor = extra ? extra.nextCursor : first.data?.nextCursor;
+  const more = () => {
+    if (!nextCursor) return;
+    fetchPage(nextCursor).then(
+      (page) => setExtra((e) => ({ items: [...(e?.items ?? []), ...page.items], nextCursor: page.nextCursor })),
+      (err: unknown) => setMoreError(problemOf(err)),
+    );
+  };
+  return {
+    data: first.data && [...first.data.items, ...(extra?.items ?? [])],
+    error: first.error ?? moreError,
+    loading: first.loading,
+    reload: first.reload,
+    nextCursor,
+    more,
+  };
+}
+
+/** Calls `tick` every `ms` while `enabled` (live views). */
+export function useInterval(tick: () => void, ms: number, enabled = true): void {
+  const saved = useRef(tick);
+  saved.current = tick;
+  useEffect(() => {
+    if (!enabled) return;
+    const timer = setInterval(() => saved.current(), ms);
+    return () => clearInterval(timer);
+  }, [ms, enabled]);
+}
+
+/** An operator action's outcome: a message when it worked, the problem when it did not. */
+export function useAction() {
+  const [result, setResult] = useState<{ message?: string; error?: Problem; busy: boolean }>({ busy: false });
+  const run = async (action: () => Promise<string>) => {
+    setResult({ busy: true });
+    try {
+      setResult({ message: await action(), busy: false });
+    } catch (err) {
+      setResult({ error: problemOf(err), busy: false });
+    }
+  };
+  return { ...result, run };
+}
+
+export function ActionResult({ message, error }: { message?: string; error?: Problem }) {
+  if (error) return <ProblemView problem={error} />;
+  return (
+    <p role="status" class="notice" hidden={!message}>
+      {message}
+    </p>
+  );
+}
+
+export function problemOf(err: unknown): Problem {
+  if (err instanceof ApiError) return err.problem;
+  return { type: 'console', title: 'Something went wrong in the console', status: 0, detail: String(err) };
+}
+
+/** An API problem as the operator reads it: what, why, and which fields. */
+export function ProblemView({ problem }: { problem: Problem }) {
+  return (
+    <div role="alert" class="problem">
+      <strong>{problem.title}</strong>
+      {problem.status > 0 && <span class="muted"> ({problem.status})</span>}
+      {problem.detail && <p>{problem.detail}</p>}
+      {problem.errors && (
+        <ul>
+          {problem.errors.map((e) => (
+            <li key={e.path}>
+              <code>{e.path}</code>: {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {problem.requestId && <p class="muted">Request id {problem.requestId}</p>}
+    </div>
+  );
+}
+
+/** Loading, the problem, or the content. */
+export function Loading<T>({ state, children }: { state: Loaded<T>; children: (data: T) => ComponentChildren }) {
+  if (state.data !== undefined) {
+    return (
+      <>
+        {state.error && <ProblemView problem={state.error} />}
+        {children(state.data)}
+      </>
+    );
+  }
+  if (state.error) return <ProblemView problem={state.error} />;
+  return <p aria-busy="true">Loading…</p>;
+}
+
+export function Status({ value }: { value: string }) {
+  return <span class={`status status-${value}`}>{value.replace('_', ' ')}</span>;
+}
+
+export function Time({ value }: { value?: string }) {
+  if (!value) return <span class="muted">—</span>;
+  return (
+    <time dateTime={value} title={value}>
+      {new Date(value).toLocaleString()}
+    </time>
+  );
+}
+
+export function Json({ value, label }: { value: unknown; label?: string }) {
+  return (
+    <pre class="json" aria-label={label}>
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  );
+}
+
+/**
+ * A button whose action needs a second thought: it opens a modal dialog (Escape or Cancel leaves it,
+ * focus starts on Cancel) and runs `onConfirm` only when confirmed.
+ */
+export function ConfirmButton(props: {
+  label: string;
+  /** the dialog's question, e.g. "Replay this delivery?" */
+  question: string;
+  confirmLabel?: string;
+  danger?: boolean;
+  disabled?: boolean;
+  /** what the button is for, for screen readers, when the label alone is ambiguous in a list */
+  describe?: string;
+  children?: ComponentChildren;
+  onConfirm: () => void | Promise<void>;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const id = useRef(`confirm-${Math.random().toString(36).slice(2)}`).current;
+  const confirm = () => {
+    dialog.current?.close();
+    void props.onConfirm();
+  };
+  return (
+    <>
+      <button
+        type="button"
+        class={props.danger ? 'danger' : undefined}
+        disabled={props.disabled}
+        aria-label={props.describe}
+        onClick={() => dialog.current?.showModal()}
+      >
+        {props.label}
+      </button>
+      <dialog ref={dialog} aria-labelledby={`${id}-title`} class="confirm">
+        <h2 id={`${id}-title`}>{props.question}</h2>
+        {props.children}
+        <div class="actions">
+          <button type="button" autoFocus onClick={() => dialog.current?.close()}>
+            Cancel
+          </button>
+          <button type="button" class={props.danger ? 'danger' : 'primary'} onClick={confirm}>
+            {props.confirmLabel ?? props.label}
+          </button>
+        </div>
+      </dialog>
+    </>
+  );
+}
+
+/** A "more" button for keyset-paged lists. */
+export function MoreButton({ pages }: { pages: Pages<unknown> }) {
+  if (!pages.nextCursor) return null;
+  return (
+    <p>
+      <button type="button" onClick={pages.more}>
+        Load more
+      </button>
+    </p>
+  );
+}
+
+/** A select's options, the current one selected (a `<select>` has no `defaultValue` in the DOM, unlike React). */
+export function Options({
+  options,
+  current,
+}: {
+  options: (string | [value: string, label: string])[];
+  current: string;
+}) {
+  return (
+    <>
+      {options.map((option) => {
+        const [value, label] = typeof option === 'string' ? [option, option] : option;
+        return (
+          <option key={value} value={value} selected={value === current}>
+            {label}
+          </option>
+        );
+      })}
+    </>
+  );
+}

@@ -1,0 +1,20 @@
+import preact from '@preact/preset-vite';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+/**
+ * The console is served by the api at /console from dist/console (apps/api/src/console). Everything
+ * it needs is bundled: no fonts, CDNs or other origins, so it works offline.
+ */
+export default defineConfig({
+  root,
+  base: '/console/',
+  plugins: [preact()],
+  build: {
+    outDir: fileURLToPath(new URL('../../dist/console', import.meta.url)),
+    emptyOutDir: true,
+    target: 'es2022',
+  },
+});
