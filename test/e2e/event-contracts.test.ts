@@ -42,7 +42,7 @@ describe('event contracts: CloudEvents, versioned data schemas, correlation meta
 
   const post = async (init: RequestInit) => {
     const response = await fetch(`${herald.url}/v1/events`, init);
-    return { status: response.status, headers: response.headers, body: await response.json() };
+    return { status: response.status, headers: response.headers, body: (await response.json()) as any };
   };
   const shipped = (attributes: Partial<CloudEvent<unknown>> = {}) =>
     new CloudEvent({
@@ -160,15 +160,23 @@ describe('event contracts: CloudEvents, versioned data schemas, correlation meta
       expect(refused.status).toBe(409);
       expect(refused.headers.get('content-type')).toMatch(/problem\+json/);
       expect(refused.body).toMatchObject({ type: '/problems/schema-incompatible', previousVersion: 2 });
-      const changes = refused.body.incompatibilities.map(
-        (i: { path: string; change: string }) => `${i.change} ${i.path}`,
-      );
+      const changes = refused.body.errors.map((i: { path: string; change: string }) => `${i.change} ${i.path}`);
       expect(changes).toEqual(
         expect.arrayContaining(['property-removed /carrier', 'type-changed /orderId', 'required-added /weight']),
       );
 
       expect((await put(1, { type: 'string' })).status).toBe(422); // data is an object
       expect((await put(4, { type: 'object', properties: { a: { type: 'nope' } } })).status).toBe(422);
+      // What could stall the shared api on every ingest is refused when published.
+      const risky = await put(4, {
+        type: 'object',
+        properties: { code: { type: 'string', pattern: '^(a+)+$' }, tags: { type: 'array', uniqueItems: true } },
+      });
+      expect(risky.status).toBe(422);
+      expect(risky.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+        '/properties/code/pattern',
+        '/properties/tags/uniqueItems',
+      ]);
 
       const listed = await tenant.ingest('GET', `/v1/event-types/${schemaType}/schemas`);
       expect(listed.body).toMatchObject({ type: schemaType, latestVersion: 2 });
@@ -234,6 +242,36 @@ describe('event contracts: CloudEvents, versioned data schemas, correlation meta
     });
   });
 
+  describe('a batch mixing every outcome', () => {
+    it('answers each event on its own: accepted, 400, 422, a replay, and a key repeated within the batch', async () => {
+      const event = (orderId: unknown) => ({ type: 'invoice.issued', to: { subscriberId: 'erin' }, data: { orderId } });
+      const first = await tenant.ingest('POST', '/v1/events', event('M-0'), { 'idempotency-key': 'mix-0' });
+      expect(first.status).toBe(202);
+      const answer = await tenant.ingest('POST', '/v1/events/batch', {
+        events: [
+          { ...event('M-1'), idempotencyKey: 'mix-1' },
+          { type: 'invoice.issued', to: {}, idempotencyKey: 'mix-2' },
+          { ...event(42), idempotencyKey: 'mix-3' },
+          { ...event('M-0'), idempotencyKey: 'mix-0' },
+          { ...event('M-1'), idempotencyKey: 'mix-1' },
+          { ...event('M-9'), idempotencyKey: 'mix-1' },
+        ],
+      });
+      expect(answer.status).toBe(207);
+      const [accepted, ...rest] = answer.body.results;
+      expect(accepted).toEqual({ id: expect.any(String), status: 202 });
+      const problem = (status: number, type: string) =>
+        expect.objectContaining({ status, error: expect.objectContaining({ type: `/problems/${type}` }) });
+      expect(rest).toEqual([
+        problem(400, 'validation'),
+        problem(422, 'data-invalid'),
+        { id: first.body.id, status: 202, replayed: true },
+        { id: accepted.id, status: 202, replayed: true },
+        problem(422, 'idempotency-key-reused'),
+      ]);
+    });
+  });
+
   describe('correlation id', () => {
     it('is taken from X-Correlation-Id, stored, answered, and sent on the webhook delivery', async () => {
       const answer = await tenant.ingest(
@@ -273,13 +311,23 @@ describe('event contracts: CloudEvents, versioned data schemas, correlation meta
 
       const ce = shipped({ id: 'evt-traced', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
       const viaCe = await post(request(HTTP.structured(ce), tenant.keys.ingest));
+      expect(viaCe.headers.get('x-correlation-id')).toBe('0af7651916cd43dd8448eb211c80319c');
       expect((await tenant.ingest('GET', `/v1/events/${viaCe.body.id}`)).body.metadata.correlationId).toBe(
         '0af7651916cd43dd8448eb211c80319c',
       );
 
-      const bad = await tenant.ingest('GET', '/v1/events', undefined, { 'x-correlation-id': 'has spaces' });
+      const bad = await tenant.ingest(
+        'POST',
+        '/v1/events',
+        { type: TYPE, to: { subscriberId: 'carol' } },
+        { 'x-correlation-id': 'has spaces' },
+      );
       expect(bad.status).toBe(400);
       expect(bad.body.errors).toEqual([expect.objectContaining({ path: 'X-Correlation-Id header' })]);
+      // Where nothing is stored, a malformed id is replaced rather than refused.
+      const read = await tenant.ingest('GET', '/v1/events', undefined, { 'x-correlation-id': 'has spaces' });
+      expect(read.status).toBe(200);
+      expect(read.headers.get('x-correlation-id')).toMatch(/^[0-9a-f]{32}$/);
     });
   });
 });

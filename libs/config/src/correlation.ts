@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { traceIdOf } from '@herald/core';
 
 /** The header a caller names its correlation id in; Herald answers with it on every response. */
 export const CORRELATION_HEADER = 'x-correlation-id';
 /** Printable ASCII without spaces, at most 128 characters: safe in a header, a log line and a webhook. */
 export const CORRELATION_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
 export interface Correlation {
   id: string;
@@ -41,11 +41,13 @@ function resolve(headers: IncomingMessage['headers']): Correlation {
   return traceId ? { id: traceId, source: 'traceparent' } : { id: newCorrelationId(), source: 'generated' };
 }
 
-/** The trace id of a valid W3C traceparent (version ff and all-zero ids are invalid by the spec). */
-export function traceIdOf(traceParent: string): string | undefined {
-  const match = TRACEPARENT.exec(traceParent.trim());
-  if (!match || match[1] === 'ff' || /^0+$/.test(match[2]!) || /^0+$/.test(match[3]!)) return undefined;
-  return match[2];
+/**
+ * Makes `id` the request's correlation id: a single CloudEvent whose own `traceparent` names the
+ * event's id, when the request named none. The response header and the request's log line then agree
+ * with what the event stores.
+ */
+export function adoptCorrelationId(request: IncomingMessage, id: string): void {
+  (request as IncomingMessage & { [RESOLVED]?: Correlation })[RESOLVED] = { id, source: 'traceparent' };
 }
 
 /** Shaped like a W3C trace id (32 hex digits), so ids from both sources look alike in logs. */

@@ -1,36 +1,11 @@
 /**
- * CloudEvents 1.0 → Herald event.
- *
- * `POST /v1/events` also takes CloudEvents 1.0 over HTTP: structured mode (`Content-Type:
- * application/cloudevents+json`, the body is the event), binary mode (`ce-*` headers carry the attributes,
- * the body is the data, `Content-Type: application/json`) and batches (`application/cloudevents-batch+json`,
- * a JSON array of structured events, at most 1000). Each event maps to a Herald event as follows:
- *
- * | CloudEvents attribute      | Herald                                                                        |
- * | -------------------------- | ----------------------------------------------------------------------------- |
- * | `specversion`              | must be `1.0`                                                                 |
- * | `type`                     | the event type (letters, digits and `_ . : / -`, at most 200 characters)      |
- * | `id` + `source`            | the idempotency key: `ce:` + sha256 hex of `JSON.stringify([source, id])`, so |
- * |                            | a redelivered event is accepted once; both are also kept with the event       |
- * | `subject`                  | the recipient `{ subscriberId: subject }`                                     |
- * | `heraldtopic` (extension)  | the recipient `{ topic: heraldtopic }`; with `subject` too, the event goes    |
- * |                            | to both. An event needs `subject`, `heraldtopic` or both                      |
- * | `data`                     | the data: a JSON object; absent or null → `{}`. `data_base64` is refused      |
- * | `datacontenttype`          | when present, `application/json` or a `+json` type (binary mode: the          |
- * |                            | `Content-Type` header)                                                         |
- * | `time`                     | when it happened (`occurredAt`), an RFC 3339 timestamp                        |
- * | `dataschema`               | the data schema version: the number ending the URI's last segment, as in      |
- * |                            | `…/schemas/2`, `…/v2`, `…/order-shipped-v2.json` or `urn:…:v3`                |
- * | `heraldsendat` (extension) | `sendAt`: deliver at this RFC 3339 time                                       |
- * | `traceparent` (extension)  | the W3C trace context the correlation id comes from; one that is not a valid  |
- * |                            | W3C traceparent is ignored, as W3C Trace Context asks                         |
- * | other extensions           | kept with the event as they came (string, integer or boolean); names are      |
- * |                            | lowercase letters and digits, at most 50 characters                           |
- *
- * A JSON `null` attribute counts as absent (JSON event format). In binary mode every `ce-*` header value is
- * percent-decoded (CloudEvents HTTP binding), so extension values arrive as strings; `ce-datacontenttype` is
- * not allowed there (the binding puts it in `Content-Type`). Errors name the attribute as the sender wrote
- * it: `type`, `data`, `subject` in a structured event; `ce-type`, `content-type`, `body` in binary mode.
+ * CloudEvents 1.0 → Herald event, for `POST /v1/events` in structured, binary and batch mode. The
+ * mapping (which attribute becomes what) is documented once, in README.md "Event contracts"; this file
+ * is its implementation. A JSON `null` attribute counts as absent (JSON event format); in binary mode
+ * every `ce-*` header value is percent-decoded (HTTP binding), so extension values arrive as strings,
+ * and `ce-datacontenttype` is not allowed (the binding puts it in `Content-Type`). Errors name the
+ * attribute as the sender wrote it: `type`, `data`, `subject` when structured; `ce-type`,
+ * `content-type`, `body` in binary mode.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -39,10 +14,13 @@ import {
   eventInputSchema,
   eventTypeSchema,
   recipientSchema,
+  schemaVersionSchema,
+  timestampSchema,
   topicKeySchema,
   type Addressee,
   type EventInput,
 } from './event-input';
+import { traceIdOf } from './trace-context';
 
 export const CLOUDEVENTS_MEDIA_TYPE = 'application/cloudevents+json';
 export const CLOUDEVENTS_BATCH_MEDIA_TYPE = 'application/cloudevents-batch+json';
@@ -107,12 +85,8 @@ const URI_REFERENCE = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 /** RFC 3339 date-time: seconds required, `T`/`Z` in either case; the calendar is checked by zod below. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
-const isoDateTime = z.iso.datetime({ offset: true });
 /** `2` in `2`, `v2`, `order-shipped-v2`, `2.json`; nothing in `v1.2`, whose version is not one number. */
 const TRAILING_VERSION = /(?:^|[^0-9.])(\d{1,10})(?:\.json)?$/i;
-const MAX_SCHEMA_VERSION = 2_147_483_647; // schema_version is a Postgres integer
-/** W3C Trace Context: version-traceid-parentid-flags; later versions may append fields. */
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
 
 /** A structured-mode CloudEvent (also each item of a batch): the parsed JSON body. */
 export function fromStructured(body: unknown): CloudEventResult {
@@ -278,7 +252,7 @@ function mapEnvelope({ attributes, data, pathOf }: Envelope, errors: CloudEventE
   }
 
   const traceparent = attributes.get('traceparent');
-  const traceParent = typeof traceparent === 'string' && isTraceParent(traceparent) ? traceparent : undefined;
+  const traceParent = typeof traceparent === 'string' && traceIdOf(traceparent) ? traceparent : undefined;
   const extensions = extensionsOf(attributes, issue);
 
   if (errors.length) return { ok: false, errors: errors.slice(0, MAX_ERRORS) };
@@ -376,7 +350,7 @@ function isJsonMediaType(contentType: string): boolean {
 
 function rfc3339(value: string): string | undefined {
   const upper = value.toUpperCase();
-  if (!RFC3339.test(value) || !isoDateTime.safeParse(upper).success) return undefined;
+  if (!RFC3339.test(value) || !timestampSchema.safeParse(upper).success) return undefined;
   return new Date(upper).toISOString();
 }
 
@@ -385,14 +359,7 @@ function versionOf(uri: string): number | undefined {
   const lastSegment = path.split(/[/:]/).pop() ?? '';
   const match = TRAILING_VERSION.exec(lastSegment);
   const version = match ? Number(match[1]) : NaN;
-  return version >= 1 && version <= MAX_SCHEMA_VERSION ? version : undefined;
-}
-
-function isTraceParent(value: string): boolean {
-  const match = TRACEPARENT.exec(value);
-  if (!match) return false;
-  const [, version, traceId, parentId, rest] = match;
-  return version !== 'ff' && !(version === '00' && rest) && !/^0+$/.test(traceId) && !/^0+$/.test(parentId);
+  return schemaVersionSchema.safeParse(version).success ? version : undefined;
 }
 
 /**

@@ -46,4 +46,12 @@ describe('event input', () => {
       { subscriberId: 'u' },
     ]);
   });
+
+  it('refuses instants Postgres cannot store (one would fail every request grouped with it)', () => {
+    const at = (occurredAt: string) => eventInputSchema.safeParse({ type: 'a', to: { subscriberId: 'u' }, occurredAt });
+    expect(at('0000-01-01T00:00:00Z').success).toBe(false);
+    expect(at('0001-01-01T00:30:00+01:00').success).toBe(false);
+    expect(at('0001-01-01T00:00:00Z').success).toBe(true);
+    expect(at('2026-12-01T09:30:00.123+02:00').success).toBe(true);
+  });
 });

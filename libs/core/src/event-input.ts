@@ -43,6 +43,14 @@ export const eventTypeSchema = z
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, { error: 'expects letters, digits and _ . : / -' });
 
+/**
+ * An instant as ISO 8601 with an offset, within what Postgres stores: `0000-01-01T00:00:00Z` is valid ISO but
+ * not a Postgres timestamp, and one such row would fail the whole group-commit statement it is in.
+ */
+export const timestampSchema = z.iso
+  .datetime({ offset: true })
+  .refine((value) => new Date(value).getUTCFullYear() >= 1, { error: 'expects a year from 0001 on' });
+
 /** A published version of an event type's data schema (`PUT /v1/event-types/:type/schemas/:version`). */
 export const schemaVersionSchema = z.number().int().min(1).max(999_999_999);
 
@@ -50,9 +58,9 @@ export const eventInputSchema = z.strictObject({
   type: eventTypeSchema,
   to: z.union([addresseeSchema, z.array(addresseeSchema).min(1).max(MAX_RECIPIENTS)]),
   data: z.record(z.string(), z.unknown()).optional(),
-  sendAt: z.iso.datetime({ offset: true }).optional(),
+  sendAt: timestampSchema.optional(),
   /** when it happened, by the sender's clock (default: when Herald received it) */
-  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  occurredAt: timestampSchema.optional(),
   /** the schema version `data` follows (default: the type's newest) */
   schemaVersion: schemaVersionSchema.optional(),
 });

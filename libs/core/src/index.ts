@@ -13,3 +13,6 @@ export * from './secrets';
 export * from './preferences';
 export * from './schema-compat';
 export * from './cloud-events';
+export * from './json';
+export * from './json-pointer';
+export * from './trace-context';

@@ -1,3 +1,6 @@
+import { sameJson } from './json';
+import { childPointer } from './json-pointer';
+
 /** A draft-07 JSON Schema: an object, or `true` (accepts anything) / `false` (accepts nothing). */
 export type JsonSchema = Record<string, unknown> | boolean;
 
@@ -178,16 +181,16 @@ function propertyChanges(before: Schema, after: Schema, path: string): Incompati
   for (const [name, schema] of Object.entries(was)) {
     if (!Object.hasOwn(now, name)) {
       found.push({
-        path: pointer(path, name),
+        path: childPointer(path, name),
         change: 'property-removed',
         message: `property \`${name}\` was removed`,
       });
-    } else found.push(...compare(schema as JsonSchema, now[name] as JsonSchema, pointer(path, name)));
+    } else found.push(...compare(schema as JsonSchema, now[name] as JsonSchema, childPointer(path, name)));
   }
   const extra = before.additionalProperties;
   if (isSchemaObject(extra)) {
     for (const [name, schema] of Object.entries(now)) {
-      if (!Object.hasOwn(was, name)) found.push(...compare(extra, schema as JsonSchema, pointer(path, name)));
+      if (!Object.hasOwn(was, name)) found.push(...compare(extra, schema as JsonSchema, childPointer(path, name)));
     }
   }
   return found;
@@ -199,7 +202,7 @@ function requiredAdditions(before: Schema, after: Schema, path: string): Incompa
   return stringsOf(after.required)
     .filter((name) => !was.has(name))
     .map((name) => ({
-      path: pointer(path, name),
+      path: childPointer(path, name),
       change: 'required-added',
       message: `property \`${name}\` is now required`,
     }));
@@ -215,7 +218,7 @@ function additionalPropertiesRestriction(before: Schema, after: Schema, path: st
   if (now === false) return restricted('no longer accepts additional properties');
   // From "anything" to a schema: one finding for the object, not a type-changed under "/*".
   if (was === true) return compare(true, now, path).length ? restricted('now restricts its additional properties') : [];
-  return compare(was, now, pointer(path, '*'));
+  return compare(was, now, childPointer(path, '*'));
 }
 
 /** Only the single-schema form of `items` is understood; a tuple form must stay exactly as it was. */
@@ -227,7 +230,7 @@ function itemsChanges(before: Schema, after: Schema, path: string): Incompatibil
       { path, change: 'unsupported-change', message: `tuple \`items\` of ${where(path)} changed; ${UNPROVABLE}` },
     ];
   }
-  return compare(was as JsonSchema, now as JsonSchema, pointer(path, '*'));
+  return compare(was as JsonSchema, now as JsonSchema, childPointer(path, '*'));
 }
 
 function typesOf(schema: Schema): string[] | undefined {
@@ -250,20 +253,6 @@ function valuesOf(schema: Schema): unknown[] | undefined {
   return Array.isArray(schema.enum) ? schema.enum : undefined;
 }
 
-/**
- * Deep equality of JSON values, key order aside. Not node's isDeepStrictEqual: that also compares prototypes,
- * so equal schemas from another realm (structuredClone under jest, Object.create(null)) would differ.
- */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
-  }
-  if (!isSchemaObject(a) || !isSchemaObject(b)) return false;
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && sameJson(a[k], b[k]));
-}
-
 function listValues(values: unknown[]): string {
   return values.map((v) => JSON.stringify(v)).join(', ');
 }
@@ -278,11 +267,6 @@ function isSchemaObject(value: unknown): value is Schema {
 
 function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
-/** RFC 6901: `~` becomes `~0` and `/` becomes `~1` (in that order, or `/` would turn into `~01`). */
-function pointer(path: string, token: string): string {
-  return `${path}/${token.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
 function where(path: string): string {

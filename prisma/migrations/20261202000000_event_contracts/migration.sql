@@ -19,5 +19,8 @@ CREATE TABLE "event_schemas" (
     CONSTRAINT "event_schemas_pkey" PRIMARY KEY ("tenant_id","event_type","version")
 );
 
+-- CreateIndex: GET /v1/events?correlationId= (one correlation id, usually a handful of events)
+CREATE INDEX "events_tenant_id_correlation_id_idx" ON "events"("tenant_id", "correlation_id");
+
 -- AddForeignKey
 ALTER TABLE "event_schemas" ADD CONSTRAINT "event_schemas_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -9,7 +9,7 @@ import { ACCESS } from './auth.decorator';
 import type { Access, Principal } from './principal';
 
 const unauthorized = (detail: string) =>
-  new Problem(401, 'unauthorized', 'Unauthorized', detail, undefined, { 'www-authenticate': 'Bearer' });
+  new Problem(401, 'unauthorized', 'Unauthorized', detail, undefined, { headers: { 'www-authenticate': 'Bearer' } });
 const forbidden = (detail: string) => new Problem(403, 'forbidden', 'Forbidden', detail);
 
 /** Global guard: routes without @Auth are public (health); the rest need the right kind of key. */

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ValidateFunction } from 'ajv';
+import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
-import { schemaIncompatibilities, type JsonSchema } from '@herald/core';
+import { sameJson, schemaIncompatibilities, type JsonSchema } from '@herald/core';
 import { PG_POOL, PrismaService, type Prisma } from '@herald/db';
 import { Problem } from '../http/problem';
 import { compileSchema, releaseSchema } from './json-schema';
@@ -12,8 +13,8 @@ import { compileSchema, releaseSchema } from './json-schema';
  * published version within this time (the one that published it, at once).
  */
 const NEWEST_TTL_MS = 2000;
-/** Compiled validators kept per process (least recently used ones are dropped beyond this). */
-const MAX_COMPILED = 1000;
+/** Compiled validators, and newest versions, kept per process (the least recently used go beyond this). */
+const MAX_CACHED = 1000;
 
 export interface SchemaCheck {
   version: number;
@@ -35,6 +36,9 @@ const ONE_VERSION = `SELECT version, schema FROM event_schemas WHERE tenant_id =
 
 export type PublishOutcome = { created: boolean; schema: ReturnType<typeof schemaView> };
 
+/** The schema an event's data must match: none (its type has none), one, or a version that does not exist. */
+export type SchemaFor = null | SchemaCheck | { missing: number };
+
 /**
  * The schema registry: versions of the JSON Schema an event type's `data` must match. Published
  * versions are immutable and each must be backward compatible with the one before it, so a sender
@@ -42,8 +46,13 @@ export type PublishOutcome = { created: boolean; schema: ReturnType<typeof schem
  */
 @Injectable()
 export class EventSchemas {
-  private readonly compiled = new Map<string, SchemaCheck>();
-  private readonly newest = new Map<string, { version: number | null; until: number }>();
+  /** by tenant × type × version; a version found missing is remembered for NEWEST_TTL_MS */
+  private readonly compiled = new LRUCache<string, SchemaCheck | 'missing'>({
+    max: MAX_CACHED,
+    dispose: (check) => check !== 'missing' && releaseSchema(check.validate.schema as object),
+  });
+  /** by tenant × type: its newest version, null when it has none */
+  private readonly newest = new LRUCache<string, { version: number | null }>({ max: MAX_CACHED, ttl: NEWEST_TTL_MS });
 
   constructor(
     @Inject(PrismaService) private readonly prisma: PrismaService,
@@ -90,9 +99,8 @@ export class EventSchemas {
             'Not backward compatible',
             `Version ${version} of ${type} is not backward compatible with version ${latest.version}: ` +
               'only optional properties may be added (none removed, retyped or made required)',
-            incompatibilities.map((i) => ({ path: i.path || '/', message: `${i.change}: ${i.message}` })),
-            {},
-            { previousVersion: latest.version, incompatibilities },
+            incompatibilities.map(({ path, change, message }) => ({ path: path || '/', change, message })),
+            { extensions: { previousVersion: latest.version } },
           );
         }
       }
@@ -101,7 +109,8 @@ export class EventSchemas {
       });
       return { created: true, row };
     });
-    if (outcome.created) this.newest.delete(cacheKey(tenantId, type));
+    if (outcome.created)
+      this.newest.set(cacheKey(tenantId, type), { version: Math.max(version, this.newestOf(tenantId, type) ?? 0) });
     return { created: outcome.created, schema: schemaView(outcome.row) };
   }
 
@@ -136,29 +145,32 @@ export class EventSchemas {
     };
   }
 
-  /**
-   * The schema each event must match: the version it names, else its type's newest; null when the
-   * type has no schema. A named version that does not exist is `missing`.
-   */
-  async checksFor(
-    events: { tenantId: string; type: string; version?: number }[],
-  ): Promise<(SchemaCheck | null | 'missing')[]> {
+  /** The schema each event must match: the version it names, else its type's newest. */
+  async checksFor(events: { tenantId: string; type: string; version?: number }[]): Promise<SchemaFor[]> {
     await this.refreshNewest(events.filter((e) => e.version === undefined));
+    // One look-up per distinct version, however many events of a batch name it.
+    const lookups = new Map<string, Promise<SchemaCheck | 'missing'>>();
     return Promise.all(
       events.map(async ({ tenantId, type, version }) => {
-        const wanted = version ?? this.newest.get(cacheKey(tenantId, type))?.version ?? null;
-        if (wanted === null) return version === undefined ? null : 'missing';
-        return (await this.compiledVersion(tenantId, type, wanted)) ?? 'missing';
+        const wanted = version ?? this.newestOf(tenantId, type);
+        if (wanted === null || wanted === undefined) return null;
+        const key = cacheKey(tenantId, type, wanted);
+        if (!lookups.has(key)) lookups.set(key, this.compiledVersion(tenantId, type, wanted));
+        const check = await lookups.get(key)!;
+        return check === 'missing' ? { missing: wanted } : check;
       }),
     );
   }
 
+  private newestOf(tenantId: string, type: string): number | null | undefined {
+    return this.newest.get(cacheKey(tenantId, type))?.version;
+  }
+
   private async refreshNewest(events: { tenantId: string; type: string }[]): Promise<void> {
-    const now = Date.now();
     const stale = new Map<string, { tenantId: string; type: string }>();
     for (const e of events) {
       const key = cacheKey(e.tenantId, e.type);
-      if ((this.newest.get(key)?.until ?? 0) <= now) stale.set(key, e);
+      if (!this.newest.has(key)) stale.set(key, e);
     }
     if (!stale.size) return;
     const asked = [...stale.values()];
@@ -166,39 +178,33 @@ export class EventSchemas {
       asked.map((e) => e.tenantId),
       asked.map((e) => e.type),
     ]);
-    for (const key of stale.keys()) this.newest.set(key, { version: null, until: now + NEWEST_TTL_MS });
-    for (const row of rows) {
-      this.newest.set(cacheKey(row.tenantId, row.type), { version: row.version, until: now + NEWEST_TTL_MS });
-      this.remember(row.tenantId, row.type, row);
+    const found = new Map(rows.map((row) => [cacheKey(row.tenantId, row.type), row]));
+    for (const [key, { tenantId, type }] of stale) {
+      const row = found.get(key);
+      if (row) this.remember(tenantId, type, row);
+      // Versions only ever grow: a read that started before a publish here must not hide it.
+      const known = this.newest.get(key)?.version ?? null;
+      this.newest.set(key, { version: Math.max(row?.version ?? 0, known ?? 0) || null });
     }
   }
 
-  private async compiledVersion(tenantId: string, type: string, version: number): Promise<SchemaCheck | null> {
-    const key = cacheKey(tenantId, type, version);
-    const hit = this.compiled.get(key);
-    if (hit) {
-      // Re-inserted: a Map iterates in insertion order, so the first key is the least recently used.
-      this.compiled.delete(key);
-      this.compiled.set(key, hit);
-      return hit;
-    }
+  private async compiledVersion(tenantId: string, type: string, version: number): Promise<SchemaCheck | 'missing'> {
+    const hit = this.compiled.get(cacheKey(tenantId, type, version));
+    if (hit) return hit;
     const { rows } = await this.pool.query<SchemaRow>(ONE_VERSION, [tenantId, type, version]);
-    return rows[0] ? this.remember(tenantId, type, rows[0]) : null;
+    if (rows[0]) return this.remember(tenantId, type, rows[0]);
+    this.compiled.set(cacheKey(tenantId, type, version), 'missing', { ttl: NEWEST_TTL_MS });
+    return 'missing';
   }
 
-  private remember(tenantId: string, type: string, row: SchemaRow): SchemaCheck | null {
+  private remember(tenantId: string, type: string, row: SchemaRow): SchemaCheck | 'missing' {
     const key = cacheKey(tenantId, type, row.version);
     const known = this.compiled.get(key);
-    if (known) return known;
+    if (known && known !== 'missing') return known;
     const compiled = compileSchema(row.schema);
-    if (!compiled.ok) return null; // only valid schemas are ever stored
-    const check = { version: row.version, validate: compiled.validate };
+    // Only valid schemas are stored; one that no longer compiles (a newer ajv) is answered as missing.
+    const check = compiled.ok ? { version: row.version, validate: compiled.validate } : 'missing';
     this.compiled.set(key, check);
-    if (this.compiled.size > MAX_COMPILED) {
-      const [oldest, evicted] = this.compiled.entries().next().value!;
-      this.compiled.delete(oldest);
-      releaseSchema(evicted.validate.schema as object);
-    }
     return check;
   }
 }
@@ -213,19 +219,4 @@ function schemaView(row: { eventType: string; version: number; schema: unknown; 
 
 function conflict(slug: string, detail: string): Problem {
   return new Problem(409, slug, 'Conflict', detail);
-}
-
-/** Key order does not matter in JSON objects (Postgres jsonb does not keep it either). */
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-  );
 }

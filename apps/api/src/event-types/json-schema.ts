@@ -1,9 +1,22 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import safeRegex from 'safe-regex2';
+import { childPointer, isJsonObject } from '@herald/core';
 import type { FieldError } from '../http/problem';
 
 /** At most this many violations are listed in one answer. */
 const MAX_ERRORS = 50;
+/**
+ * Limits on what a tenant may publish. Schemas run inside the shared api process on every ingest, so
+ * one tenant's schema must not be able to stall everyone's: a large schema is slow to compile, a
+ * backtracking `pattern` or an unbounded `uniqueItems` (quadratic) slow to check.
+ */
+export const MAX_SCHEMA_BYTES = 64 * 1024;
+const MAX_UNIQUE_ITEMS = 1000;
+/** Keywords whose values are data, not schemas. */
+const DATA_KEYWORDS = new Set(['enum', 'const', 'examples', 'default']);
+/** Keywords whose values map names (chosen by the tenant) to schemas. */
+const NAME_MAPS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependencies']);
 
 // One compiler for the process. strict: false, because schemas are the tenants' own documents and may
 // carry keywords Herald does not know (vendor annotations); the meta-schema check still runs.
@@ -12,25 +25,22 @@ addFormats(ajv);
 
 export type CompiledSchema = { ok: true; validate: ValidateFunction } | { ok: false; errors: FieldError[] };
 
-/** Compiles a tenant's JSON Schema (draft-07), or says why it is not a usable one. */
+/** Checks a tenant's JSON Schema (draft-07) and compiles it, or says why it is not a usable one. */
 export function compileSchema(schema: unknown): CompiledSchema {
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
-    return { ok: false, errors: [{ path: 'body', message: 'expects a JSON Schema object' }] };
+  if (!isJsonObject(schema)) return refused('', 'expects a JSON Schema object');
+  if (schema.type !== 'object') return refused('/type', 'expects "object": an event\'s data is always a JSON object');
+  if (JSON.stringify(schema).length > MAX_SCHEMA_BYTES) {
+    return refused('', `expects at most ${MAX_SCHEMA_BYTES / 1024} KiB of schema`);
   }
-  if ((schema as { type?: unknown }).type !== 'object') {
-    return {
-      ok: false,
-      errors: [{ path: '/type', message: 'expects "object": an event\'s data is always a JSON object' }],
-    };
-  }
-  if (!ajv.validateSchema(schema)) {
-    return { ok: false, errors: pointerErrors(ajv.errors ?? [], '') };
-  }
+  if (!ajv.validateSchema(schema)) return { ok: false, errors: pointerErrors(ajv.errors ?? [], '') };
+  const risky = riskyKeywords(schema, '');
+  if (risky.length) return { ok: false, errors: risky };
   try {
     return { ok: true, validate: ajv.compile(schema) };
   } catch (err) {
-    // An unresolvable $ref, say: Herald never fetches schemas from elsewhere.
-    return { ok: false, errors: [{ path: 'body', message: (err as Error).message }] };
+    // An unresolvable $ref, say: Herald never fetches schemas from elsewhere. ajv cached it before failing.
+    releaseSchema(schema);
+    return refused('', (err as Error).message);
   }
 }
 
@@ -44,19 +54,58 @@ export function dataErrors(validate: ValidateFunction, data: unknown): FieldErro
   return validate(data) ? [] : pointerErrors(validate.errors ?? [], '/data');
 }
 
+/** Patterns that can backtrack without end, and uniqueItems without a small maxItems, anywhere in the schema. */
+function riskyKeywords(node: unknown, at: string): FieldError[] {
+  if (Array.isArray(node)) return node.flatMap((item, i) => riskyKeywords(item, childPointer(at, String(i))));
+  if (!isJsonObject(node)) return [];
+  const found: FieldError[] = [];
+  const patterns = [
+    ...(typeof node.pattern === 'string' ? [[childPointer(at, 'pattern'), node.pattern]] : []),
+    ...Object.keys(isJsonObject(node.patternProperties) ? node.patternProperties : {}).map((p) => [
+      childPointer(childPointer(at, 'patternProperties'), p),
+      p,
+    ]),
+  ];
+  for (const [path, pattern] of patterns) {
+    if (!safeRegex(pattern!))
+      found.push({ path: path!, message: 'this pattern may backtrack without end; simplify it' });
+  }
+  if (node.uniqueItems === true && !(typeof node.maxItems === 'number' && node.maxItems <= MAX_UNIQUE_ITEMS)) {
+    found.push({
+      path: childPointer(at, 'uniqueItems'),
+      message: `expects maxItems of at most ${MAX_UNIQUE_ITEMS} beside it (checking uniqueness is quadratic)`,
+    });
+  }
+  for (const [key, child] of Object.entries(node)) {
+    if (DATA_KEYWORDS.has(key)) continue;
+    if (NAME_MAPS.has(key) && isJsonObject(child)) {
+      for (const [name, schema] of Object.entries(child)) {
+        found.push(...riskyKeywords(schema, childPointer(childPointer(at, key), name)));
+      }
+    } else {
+      found.push(...riskyKeywords(child, childPointer(at, key)));
+    }
+  }
+  return found;
+}
+
+function refused(path: string, message: string): CompiledSchema {
+  return { ok: false, errors: [{ path: path || '/', message }] };
+}
+
 function pointerErrors(errors: ErrorObject[], prefix: string): FieldError[] {
   return errors.slice(0, MAX_ERRORS).map((error) => {
-    // A missing property is reported on its parent; point at the property itself.
-    const missing = error.keyword === 'required' ? `/${escape(String(error.params.missingProperty))}` : '';
-    const extra = error.keyword === 'additionalProperties' ? `/${escape(String(error.params.additionalProperty))}` : '';
+    // A missing or an extra property is reported on its parent; point at the property itself.
+    const member =
+      error.keyword === 'required'
+        ? String(error.params.missingProperty)
+        : error.keyword === 'additionalProperties'
+          ? String(error.params.additionalProperty)
+          : undefined;
+    const path = `${prefix}${error.instancePath}`;
     return {
-      path: `${prefix}${error.instancePath}${missing}${extra}` || '/',
+      path: (member === undefined ? path : childPointer(path, member)) || '/',
       message: error.message ?? 'is not valid',
     };
   });
-}
-
-/** RFC 6901: `~` and `/` inside a property name. */
-function escape(name: string): string {
-  return name.replace(/~/g, '~0').replace(/\//g, '~1');
 }

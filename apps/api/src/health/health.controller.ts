@@ -36,13 +36,12 @@ export class HealthController {
 
 /** 503 with Retry-After; the body's `checks` has every check's status and the failures' messages. */
 class NotReady extends Problem {
-  constructor(private readonly result: HealthCheckResult) {
+  constructor(result: HealthCheckResult) {
     const failing = Object.entries(result.error ?? {}).map(([key, check]) => `${key}: ${check?.message ?? 'down'}`);
     const detail = result.status === 'shutting_down' ? 'shutting down' : failing.join(', ');
-    super(503, 'not-ready', 'Not ready', detail, undefined, { 'retry-after': '5' });
-  }
-
-  override body(requestId?: string): Record<string, unknown> {
-    return { ...super.body(requestId), checks: this.result.details };
+    super(503, 'not-ready', 'Not ready', detail, undefined, {
+      headers: { 'retry-after': '5' },
+      extensions: { checks: result.details },
+    });
   }
 }

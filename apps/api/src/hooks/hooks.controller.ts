@@ -1,13 +1,12 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { verifyWebhook, type WebhookVerification } from '@herald/channels';
-import { eventInputSchema, idempotencyKeySchema, isUuid, type EventInput } from '@herald/core';
+import { eventInputSchema, idempotencyKeySchema, isUuid, resolvePointer, type EventInput } from '@herald/core';
 import { PrismaService } from '@herald/db';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
 import { callerTraceParent, eventMeta, outcomeProblem, type SenderTerms } from '../ingest/ingest-answers';
 import { IngestUseCase } from '../ingest/ingest.usecase';
-import { resolvePointer } from './json-pointer';
 import { sourceMappingSchema, type SourceMapping } from './sources.controller';
 
 type RawRequest = FastifyRequest & { rawBody?: Buffer };
@@ -24,15 +23,9 @@ const REASONS: Record<Rejection, string> = {
 /** A 401 whose `reason` member names the check that failed (RFC 9457 extension member). */
 class SignatureRejected extends Problem {
   constructor(reason: Rejection) {
-    super(
-      401,
-      'webhook-signature-invalid',
-      'Webhook signature not valid',
-      `${reason}: ${REASONS[reason]}`,
-      undefined,
-      {},
-      { reason },
-    );
+    super(401, 'webhook-signature-invalid', 'Webhook signature not valid', `${reason}: ${REASONS[reason]}`, undefined, {
+      extensions: { reason },
+    });
   }
 }
 
@@ -74,7 +67,7 @@ export class HooksController {
       'webhook-id header',
     );
     const input = toEventInput(source.eventType, sourceMappingSchema.parse(source.mapping), body);
-    const meta = eventMeta(request, { sourceId: source.id });
+    const meta = eventMeta(request, { sourceId: source.id }, undefined, true);
     const [outcome] = await this.ingest.ingest(
       [{ tenantId: source.tenantId, input, idempotencyKey, meta }],
       callerTraceParent(request),

@@ -1,14 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
-import { eventTypeSchema, isUuid, newId } from '@herald/core';
+import { eventTypeSchema, isJsonPointer, isUuid, newId } from '@herald/core';
 import { generateWebhookSecret } from '@herald/channels';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
-import { isJsonPointer } from './json-pointer';
 
 const pointer = z
   .string()

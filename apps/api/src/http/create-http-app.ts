@@ -76,14 +76,6 @@ export async function createHttpApp(root: DynamicModule): Promise<NestFastifyApp
     reply.header('x-request-id', request.id);
     reply.header(CORRELATION_HEADER, correlationOf(request.raw).id);
   });
-  fastify.addHook('onRequest', async (request) => {
-    const { refused } = correlationOf(request.raw);
-    if (refused) {
-      throw Problem.badRequest('The X-Correlation-Id header is not valid', [
-        { path: 'X-Correlation-Id header', message: refused },
-      ]);
-    }
-  });
   // The API speaks JSON (and +json media types): anything else is refused before parsing.
   fastify.addHook('onRequest', async (request) => {
     const type = request.headers['content-type'];

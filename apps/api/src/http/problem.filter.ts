@@ -48,7 +48,7 @@ export class ProblemFilter implements ExceptionFilter {
         'The database is unreachable; try again shortly',
         undefined,
         {
-          'retry-after': '5',
+          headers: { 'retry-after': '5' },
         },
       );
     }

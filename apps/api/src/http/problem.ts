@@ -3,6 +3,13 @@ export interface FieldError {
   message: string;
 }
 
+export interface ProblemOptions {
+  /** response headers that go with it (Retry-After, say) */
+  headers?: Record<string, string>;
+  /** extension members (RFC 9457 §3.2) a client can act on, e.g. the version data was checked against */
+  extensions?: Record<string, unknown>;
+}
+
 /**
  * An error answered as RFC 9457 problem+json. `slug` becomes the problem `type`
  * (`/problems/<slug>`), so clients can match on it.
@@ -14,12 +21,15 @@ export class Problem extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly errors?: FieldError[],
-    readonly headers: Record<string, string> = {},
-    /** extension members (RFC 9457 §3.2) a client can act on, e.g. the list of incompatibilities */
-    readonly extensions: Record<string, unknown> = {},
+    options: ProblemOptions = {},
   ) {
     super(detail ?? title);
+    this.headers = options.headers ?? {};
+    this.extensions = options.extensions ?? {};
   }
+
+  readonly headers: Record<string, string>;
+  readonly extensions: Record<string, unknown>;
 
   /** The problem+json document. */
   body(requestId?: string): Record<string, unknown> {

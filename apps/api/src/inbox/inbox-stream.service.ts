@@ -37,7 +37,7 @@ export class InboxStreamService implements BeforeApplicationShutdown, OnApplicat
           'The live stream is unavailable; try again shortly',
           undefined,
           {
-            'retry-after': '5',
+            headers: { 'retry-after': '5' },
           },
         );
       });

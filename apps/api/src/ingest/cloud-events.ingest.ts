@@ -9,6 +9,7 @@ import {
   isBinaryCloudEvent,
   type CloudEventResult,
 } from '@herald/core';
+import { adoptCorrelationId } from '@herald/config';
 import type { Principal } from '../auth/principal';
 import { Problem } from '../http/problem';
 import {
@@ -74,7 +75,9 @@ export class CloudEventsIngest {
         ? fromStructured(request.body)
         : fromBinary(request.headers, request.body, request.headers['content-type']);
     if (!parsed.ok) throw invalid(parsed.errors);
-    const [outcome] = await this.ingest.ingest([itemOf(parsed.value)], callerTraceParent(request));
+    const item = itemOf(parsed.value);
+    adoptCorrelationId(request.raw, item.meta.correlationId);
+    const [outcome] = await this.ingest.ingest([item], callerTraceParent(request));
     const problem = outcomeProblem(outcome!, CLOUD_EVENT_TERMS);
     if (problem) throw problem;
     if (outcome!.kind === 'replayed') reply.header('idempotent-replayed', 'true');

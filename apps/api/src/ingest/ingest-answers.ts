@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { correlationOf, traceIdOf } from '@herald/config';
+import { correlationOf } from '@herald/config';
+import { traceIdOf } from '@herald/core';
 import type { Principal } from '../auth/principal';
 import { Problem } from '../http/problem';
 import type { EventMeta, IngestOutcome } from './ingest.usecase';
@@ -32,7 +33,7 @@ export function outcomeProblem(outcome: IngestOutcome, terms: SenderTerms): Prob
         'Request in progress',
         `A request with this ${terms.key} is still being processed`,
         undefined,
-        { 'retry-after': '1' },
+        { headers: { 'retry-after': '1' } },
       );
     case 'data-invalid':
       return new Problem(
@@ -41,8 +42,7 @@ export function outcomeProblem(outcome: IngestOutcome, terms: SenderTerms): Prob
         'Data does not match the schema',
         `data does not match version ${outcome.version} of this event type's schema; nothing was stored`,
         outcome.errors,
-        {},
-        { schemaVersion: outcome.version },
+        { extensions: { schemaVersion: outcome.version } },
       );
     case 'schema-unknown':
       return Problem.unprocessable(
@@ -55,14 +55,22 @@ export function outcomeProblem(outcome: IngestOutcome, terms: SenderTerms): Prob
 
 /**
  * What an event records about its request: the correlation id (an event's own CloudEvents
- * `traceparent` counts when the request named none) and the key that sent it.
+ * `traceparent` counts when the request named none) and who sent it. A malformed X-Correlation-Id is a
+ * 400 for Herald's own clients; an inbound hook's sender (`lenient`) gets a generated id instead, so an
+ * optional tracing header never costs it an event.
  */
 export function eventMeta(
   request: FastifyRequest,
   sender: EventMeta['sender'],
   cloudEvent?: { attributes: Record<string, unknown>; traceParent?: string },
+  lenient = false,
 ): EventMeta {
   const correlation = correlationOf(request.raw);
+  if (correlation.refused && !lenient) {
+    throw Problem.badRequest('The X-Correlation-Id header is not valid', [
+      { path: 'X-Correlation-Id header', message: correlation.refused },
+    ]);
+  }
   const ownTrace = correlation.source === 'generated' && cloudEvent?.traceParent && traceIdOf(cloudEvent.traceParent);
   return {
     correlationId: ownTrace || correlation.id,

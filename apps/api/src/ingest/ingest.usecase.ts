@@ -128,24 +128,28 @@ export class IngestUseCase {
     const outcomes: (IngestOutcome | undefined)[] = new Array(items.length);
     const rows: Row[] = [];
     const rowIndex: number[] = [];
-    const claimed: string[] = [];
+    const claimed = new Map<string, number>(); // key → its row here
+    /** events of this call repeating a key an earlier one of it claimed: answered like that one */
+    const repeats: { index: number; row: number; hash: string | null }[] = [];
     const receivedAt = new Date().toISOString();
     const checks = await this.schemas.checksFor(
       items.map((item) => ({ tenantId: item.tenantId, type: item.input.type, version: item.input.schemaVersion })),
     );
     items.forEach((item, i) => {
       const check = checks[i]!;
-      if (check === 'missing')
-        return void (outcomes[i] = { kind: 'schema-unknown', version: item.input.schemaVersion! });
+      if (check && 'missing' in check) return void (outcomes[i] = { kind: 'schema-unknown', version: check.missing });
       const errors = check ? dataErrors(check.validate, item.input.data ?? {}) : [];
       if (errors.length) return void (outcomes[i] = { kind: 'data-invalid', version: check!.version, errors });
+      const row = toRow(item, { traceParent, receivedAt, schemaVersion: check?.version ?? null });
       const flightKey = item.idempotencyKey && `${item.tenantId}\u0000${item.idempotencyKey}`;
       if (flightKey) {
+        const earlier = claimed.get(flightKey);
+        if (earlier !== undefined) return void repeats.push({ index: i, row: earlier, hash: row.requestHash });
         if (this.inFlight.has(flightKey)) return void (outcomes[i] = { kind: 'in-flight' });
         this.inFlight.add(flightKey);
-        claimed.push(flightKey);
+        claimed.set(flightKey, rows.length);
       }
-      rows.push(toRow(item, { traceParent, receivedAt, schemaVersion: check?.version ?? null }));
+      rows.push(row);
       rowIndex.push(i);
     });
 
@@ -164,8 +168,13 @@ export class IngestUseCase {
             ? { kind: 'replayed', id: first.id }
             : { kind: 'key-reused', id: first.id };
       });
+      for (const { index, row, hash } of repeats) {
+        const first = outcomes[rowIndex[row]!] as Extract<IngestOutcome, { id: string }>;
+        const same = first.kind !== 'key-reused' && hash === rows[row]!.requestHash;
+        outcomes[index] = { kind: same ? 'replayed' : 'key-reused', id: first.id };
+      }
     } finally {
-      claimed.forEach((key) => this.inFlight.delete(key));
+      claimed.forEach((_, key) => this.inFlight.delete(key));
     }
     return outcomes as IngestOutcome[];
   }

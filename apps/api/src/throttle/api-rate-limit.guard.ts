@@ -45,7 +45,7 @@ export class ApiRateLimitGuard implements CanActivate, OnApplicationShutdown {
         'Too many requests',
         `This key may make ${perSecond} requests a second (bursts of ${burst})`,
         undefined,
-        { ...headers, 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) },
+        { headers: { ...headers, 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) } },
       );
     }
     context.switchToHttp().getResponse<FastifyReply>().headers(headers);

@@ -8,6 +8,11 @@ const POINTER = /^(\/([^~/]|~[01])*)*$/;
 /** An array index: `0` or digits without a leading zero (`-`, "past the end", never resolves). */
 const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
 
+/** `path` extended by one member name, escaped: `~` → `~0` first, then `/` → `~1` (or `/` would turn into `~01`). */
+export function childPointer(path: string, token: string): string {
+  return `${path}/${token.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
 export function isJsonPointer(pointer: string): boolean {
   return POINTER.test(pointer);
 }
