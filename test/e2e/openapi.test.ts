@@ -5,7 +5,7 @@ import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '
  * Routes the document leaves out on purpose: its own, the development-only sandbox, and Bull Board's
  * UI at /admin/queues (a third-party Fastify plugin for operators, not part of Herald's API).
  */
-const UNDOCUMENTED = /^\/(docs|sandbox|admin\/queues)(\/|$)/;
+const UNDOCUMENTED = /^\/(docs|sandbox|admin\/queues|console)(\/|\*|$)/;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
 
 interface Operation {

@@ -570,6 +570,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/rules/{eventType}/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** @description key: admin — an admin key of the tenant */
+    post: operations['rulePreview.preview'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/settings': {
     parameters: {
       query?: never;
@@ -619,6 +636,23 @@ export interface paths {
     post?: never;
     /** @description key: admin — an admin key of the tenant */
     delete: operations['sources.remove'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** @description key: admin — an admin key of the tenant */
+    get: operations['stats.get'];
+    put?: never;
+    post?: never;
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -3002,6 +3036,348 @@ export interface operations {
       };
     };
   };
+  'rulePreview.preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        eventType: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /** @description one channel's entry of a rule */
+          channel?:
+            | {
+                /** @enum {string} */
+                channel: 'email';
+                digest?: {
+                  key?: string;
+                  windowSeconds: number;
+                };
+                rateLimit?: {
+                  limit: number;
+                  /** @enum {string} */
+                  policy: 'defer' | 'drop';
+                  windowSeconds: number;
+                };
+                template: {
+                  html?: string;
+                  locales?: {
+                    [key: string]: {
+                      html?: string;
+                      subject?: string;
+                      text?: string;
+                    };
+                  };
+                  subject: string;
+                  text?: string;
+                };
+              }
+            | {
+                /** @enum {string} */
+                channel: 'sms';
+                digest?: {
+                  key?: string;
+                  windowSeconds: number;
+                };
+                rateLimit?: {
+                  limit: number;
+                  /** @enum {string} */
+                  policy: 'defer' | 'drop';
+                  windowSeconds: number;
+                };
+                template: {
+                  body: string;
+                  locales?: {
+                    [key: string]: {
+                      body?: string;
+                    };
+                  };
+                };
+              }
+            | {
+                /** @enum {string} */
+                channel: 'push';
+                digest?: {
+                  key?: string;
+                  windowSeconds: number;
+                };
+                rateLimit?: {
+                  limit: number;
+                  /** @enum {string} */
+                  policy: 'defer' | 'drop';
+                  windowSeconds: number;
+                };
+                template: {
+                  body: string;
+                  data?: {
+                    [key: string]: string;
+                  };
+                  locales?: {
+                    [key: string]: {
+                      body?: string;
+                      data?: {
+                        [key: string]: string;
+                      };
+                      title?: string;
+                    };
+                  };
+                  title: string;
+                };
+              }
+            | {
+                /** @enum {string} */
+                channel: 'inapp';
+                digest?: {
+                  key?: string;
+                  windowSeconds: number;
+                };
+                rateLimit?: {
+                  limit: number;
+                  /** @enum {string} */
+                  policy: 'defer' | 'drop';
+                  windowSeconds: number;
+                };
+                template: {
+                  body: string;
+                  locales?: {
+                    [key: string]: {
+                      body?: string;
+                      title?: string;
+                      url?: string;
+                    };
+                  };
+                  title: string;
+                  url?: string;
+                };
+              }
+            | {
+                /** @enum {string} */
+                channel: 'webhook';
+                rateLimit?: {
+                  limit: number;
+                  /** @enum {string} */
+                  policy: 'defer' | 'drop';
+                  windowSeconds: number;
+                };
+                template: {
+                  locales?: {
+                    [key: string]: {
+                      payload?: string;
+                    };
+                  };
+                  payload?: string;
+                };
+              };
+          /** @description sample event data (the template's `data`) */
+          data?: {
+            [key: string]: unknown;
+          };
+          /** @description use this event */
+          eventId?: string;
+          /** @description a rule as PUT /v1/rules/:eventType takes it */
+          rule?: {
+            category?: string;
+            channels: (
+              | {
+                  /** @enum {string} */
+                  channel: 'email';
+                  digest?: {
+                    key?: string;
+                    windowSeconds: number;
+                  };
+                  rateLimit?: {
+                    limit: number;
+                    /** @enum {string} */
+                    policy: 'defer' | 'drop';
+                    windowSeconds: number;
+                  };
+                  template: {
+                    html?: string;
+                    locales?: {
+                      [key: string]: {
+                        html?: string;
+                        subject?: string;
+                        text?: string;
+                      };
+                    };
+                    subject: string;
+                    text?: string;
+                  };
+                }
+              | {
+                  /** @enum {string} */
+                  channel: 'sms';
+                  digest?: {
+                    key?: string;
+                    windowSeconds: number;
+                  };
+                  rateLimit?: {
+                    limit: number;
+                    /** @enum {string} */
+                    policy: 'defer' | 'drop';
+                    windowSeconds: number;
+                  };
+                  template: {
+                    body: string;
+                    locales?: {
+                      [key: string]: {
+                        body?: string;
+                      };
+                    };
+                  };
+                }
+              | {
+                  /** @enum {string} */
+                  channel: 'push';
+                  digest?: {
+                    key?: string;
+                    windowSeconds: number;
+                  };
+                  rateLimit?: {
+                    limit: number;
+                    /** @enum {string} */
+                    policy: 'defer' | 'drop';
+                    windowSeconds: number;
+                  };
+                  template: {
+                    body: string;
+                    data?: {
+                      [key: string]: string;
+                    };
+                    locales?: {
+                      [key: string]: {
+                        body?: string;
+                        data?: {
+                          [key: string]: string;
+                        };
+                        title?: string;
+                      };
+                    };
+                    title: string;
+                  };
+                }
+              | {
+                  /** @enum {string} */
+                  channel: 'inapp';
+                  digest?: {
+                    key?: string;
+                    windowSeconds: number;
+                  };
+                  rateLimit?: {
+                    limit: number;
+                    /** @enum {string} */
+                    policy: 'defer' | 'drop';
+                    windowSeconds: number;
+                  };
+                  template: {
+                    body: string;
+                    locales?: {
+                      [key: string]: {
+                        body?: string;
+                        title?: string;
+                        url?: string;
+                      };
+                    };
+                    title: string;
+                    url?: string;
+                  };
+                }
+              | {
+                  /** @enum {string} */
+                  channel: 'webhook';
+                  rateLimit?: {
+                    limit: number;
+                    /** @enum {string} */
+                    policy: 'defer' | 'drop';
+                    windowSeconds: number;
+                  };
+                  template: {
+                    locales?: {
+                      [key: string]: {
+                        payload?: string;
+                      };
+                    };
+                    payload?: string;
+                  };
+                }
+            )[];
+            critical?: boolean;
+          };
+          /** @description a sample subscriber */
+          subscriber?: {
+            data?: {
+              [key: string]: unknown;
+            };
+            email?: string;
+            locale?: string;
+            phone?: string;
+            subscriberId?: string;
+            timezone?: string;
+          };
+          /** @description use this subscriber's stored profile */
+          subscriberId?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The input is not valid: `errors` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No key, or not a valid one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A valid key, but not one that may call this route (see the description) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Not found (or it belongs to another tenant) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Over this caller's API rate limit: retry after `Retry-After` seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   'settings.get': {
     parameters: {
       query?: never;
@@ -3327,6 +3703,63 @@ export interface operations {
       };
       /** @description Not found (or it belongs to another tenant) */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Over this caller's API rate limit: retry after `Retry-After` seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  'stats.get': {
+    parameters: {
+      query?: {
+        /** @description deliveries created within this window are counted, by their current status */
+        window?: '1h' | '24h';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The input is not valid: `errors` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No key, or not a valid one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A valid key, but not one that may call this route (see the description) */
+      403: {
         headers: {
           [name: string]: unknown;
         };
