@@ -45,6 +45,9 @@ const rule = {
     { channel: 'inapp', template: { title: 'Order {{ data.orderId }} shipped', body: 'It is on its way' } },
   ],
 };
+const newsRule = { channels: [{ channel: 'inapp', template: { title: 'News', body: '{{ data.headline }}' } }] };
+// A W3C trace id: a CloudEvent's `traceparent` makes it its event's correlation id.
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 describe('the console, in headless Chromium', () => {
   let isolated: IsolatedEnv;
@@ -72,7 +75,8 @@ describe('the console, in headless Chromium', () => {
         '--disable-sync',
       ],
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // UTC, so the times typed into the activity's range are the ones the test computes.
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);
   afterAll(async () => {
@@ -84,6 +88,26 @@ describe('the console, in headless Chromium', () => {
   const screenshot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
   const heading = (name: string) => page.getByRole('heading', { level: 1, name }).waitFor();
   const nav = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+  const eventRows = () => page.getByRole('table', { name: 'Events, newest first' }).locator('tbody tr');
+  /** Waits until Activity lists exactly these events, in this order. */
+  const listed = (ids: string[], what: string) =>
+    eventually(
+      async () => {
+        const rows = await eventRows().all();
+        const shown = await Promise.all(rows.map((row) => row.getAttribute('data-event-id', { timeout: 1000 })));
+        return shown.join() === ids.join() ? shown : undefined;
+      },
+      15_000,
+      `Activity to list ${what}`,
+    );
+  /** Waits until the overview's table counts `count` deliveries of `channel` in `status`. */
+  const counted = (channel: string, status: string, count: number) =>
+    page
+      .locator(`table.numbers td[data-channel="${channel}"][data-status="${status}"]`)
+      .filter({ hasText: new RegExp(`^${count}$`) })
+      .waitFor();
+  /** A datetime-local input's value (the page runs in UTC) `minutes` from now. */
+  const localTime = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString().slice(0, 16);
 
   it('is served at /console, its client routes load the page, and it stays out of the API document', async () => {
     const anonymous = client(herald.url);
@@ -108,8 +132,10 @@ describe('the console, in headless Chromium', () => {
     expect(document.paths['/v1/rules/{eventType}/preview'].post['x-herald-access']).toBe('admin');
   });
 
-  it('walks the console: overview, activity, an event timeline, a dead-letter replay, a lifted suppression, a rule edit with its preview', async () => {
+  it('walks the console: overview, activity and its filters, an event timeline and metadata, a dead-letter replay, a lifted suppression, a rule edit with its preview', async () => {
     expect((await tenant.admin('PUT', '/v1/rules/order.shipped', rule)).status).toBe(200);
+    expect((await tenant.admin('PUT', '/v1/rules/news.posted', newsRule)).status).toBe(200);
+    expect((await tenant.admin('PUT', '/v1/topics/readers/subscribers', { add: ['bob'] })).status).toBe(200);
     const herald_ = new HeraldClient({ baseUrl: herald.url, apiKey: tenant.keys.ingest });
     const shipped = await herald_.sendEvent({
       type: 'order.shipped',
@@ -117,6 +143,28 @@ describe('the console, in headless Chromium', () => {
       data: { orderId: '42' },
     });
     await waitForDeliveries(tenant.ingest, shipped.id, 'sent');
+    // A CloudEvent (its traceparent sets the correlation id), and a later event of the same checkout.
+    const cloud = await herald_.sendCloudEvent({
+      specversion: '1.0',
+      id: 'order-1001',
+      source: '/shop/orders',
+      type: 'order.shipped',
+      subject: 'alice',
+      time: '2026-12-01T09:30:00Z',
+      traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01`,
+      data: { orderId: '1001' },
+    });
+    await waitForDeliveries(tenant.ingest, cloud.id, 'sent');
+    const correlated = await tenant.ingest(
+      'POST',
+      '/v1/events',
+      { type: 'checkout.completed', to: { subscriberId: 'alice' } },
+      { 'x-correlation-id': TRACE_ID },
+    );
+    const correlatedId: string = correlated.body.id;
+    // A broadcast: bob is reached through the topic, not named in `to`.
+    const news = await herald_.sendEvent({ type: 'news.posted', to: { topic: 'readers' }, data: { headline: 'Hi' } });
+    await waitForDeliveries(tenant.ingest, news.id, 'sent');
     // The SMTP sandbox refuses the next three sends: bob's email spends its three attempts and dies.
     (await herald.app.get(SandboxHub).smtp()).failNext(3, 421, 'mailbox busy, try later');
     const doomed = await herald_.sendEvent({
@@ -136,6 +184,7 @@ describe('the console, in headless Chromium', () => {
       reason: 'manual',
     });
     expect(suppression.status).toBe(201);
+    const everything = [doomed.id, news.id, correlatedId, cloud.id, shipped.id];
 
     // Sign in with the admin key (an ingest key is refused with the API's problem).
     await page.goto(`${herald.url}/console`);
@@ -147,26 +196,49 @@ describe('the console, in headless Chromium', () => {
 
     // Overview: the last hour's deliveries per channel × status.
     await heading('Overview');
-    const numbers = page.locator('table.numbers');
-    await numbers.locator('tr', { hasText: 'inapp' }).locator('td').last().filter({ hasText: '2' }).waitFor();
+    await counted('inapp', 'sent', 4);
+    await counted('email', 'dead', 1);
     await page.getByTestId('outbox-pending').filter({ hasText: '0' }).waitFor();
     await screenshot('overview');
 
-    // Activity: the event, newest first, with its deliveries by status.
+    // Activity: every event, newest first, with its deliveries by status and its correlation id.
     await nav('Activity');
     await heading('Activity');
+    await listed(everything, 'every event');
     const row = page.locator(`tr[data-event-id="${shipped.id}"]`);
-    await row.waitFor();
     await expect(row.textContent()).resolves.toContain('order.shipped');
-    await expect(page.locator('tbody tr').first().getAttribute('data-event-id')).resolves.toBe(doomed.id);
+    const cloudRow = page.locator(`tr[data-event-id="${cloud.id}"]`);
+    await expect(
+      cloudRow.getByRole('link', { name: `Events with correlation id ${TRACE_ID}` }).textContent(),
+    ).resolves.toBe(TRACE_ID);
     await screenshot('activity');
+
+    // Filters, each answered by GET /v1/events: subscriber (a topic broadcast counts), status, time range.
     await page.getByLabel('Subscriber').fill('bob');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.getByRole('table', { name: 'Deliveries to bob' }).getByText('dead').waitFor();
+    await listed([doomed.id, news.id], "bob's events");
+    await page.getByRole('link', { name: 'Clear' }).click();
+    await listed(everything, 'every event again');
+    await page.getByLabel('Status').selectOption('unrouted');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await listed([correlatedId], 'the unrouted event');
+    await page.getByRole('link', { name: 'Clear' }).click();
+    await page.getByLabel('Received').selectOption('custom');
+    await page.getByLabel('From').fill(localTime(-60));
+    await page.getByLabel('To').fill(localTime(60));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await listed(everything, 'the events of the last hour');
+    expect(new URL(page.url()).hash).toMatch(/since=\d{4}-.*&until=\d{4}-/);
+    await page.getByLabel('To').fill(localTime(-30));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No events match these filters.').waitFor();
+    await page.getByLabel('Received').selectOption('15m');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await listed(everything, 'the events of the last 15 minutes');
     await page.getByRole('link', { name: 'Clear' }).click();
 
     // The event's timeline: created, the attempt, sent, and the content as the rule renders it.
-    await page.locator(`tr[data-event-id="${shipped.id}"] a`).click();
+    await row.getByRole('link', { name: 'order.shipped' }).click();
     await heading('Event');
     const email = page.locator('article.delivery', { has: page.getByRole('heading', { name: 'email to alice' }) });
     const timeline = email.getByRole('list', { name: /Timeline of the email delivery/ });
@@ -178,7 +250,29 @@ describe('the console, in headless Chromium', () => {
     await expect(timeline.textContent()).resolves.toContain('smtp');
     await expect(email.locator('.subject').textContent()).resolves.toBe('Order 42 shipped');
     await expect(email.frameLocator('iframe').locator('p').textContent()).resolves.toBe('Hi alice');
+    const metadata = page.getByTestId('event-metadata');
+    // The key that sent it, by the prefix GET /v1/keys shows (`hk_ingest_` and 4 more characters).
+    const prefix = tenant.keys.ingest.slice(0, 'hk_ingest_'.length + 4);
+    await expect(metadata.textContent()).resolves.toContain(`Sent byingest key ${prefix}…`);
     await screenshot('event');
+
+    // The CloudEvent's metadata: when it happened, its source and id, and its correlation id, which
+    // leads (by keyboard) to every event of the checkout.
+    await page.goto(`${herald.url}/console#/events/${cloud.id}`);
+    await heading('Event');
+    await metadata.locator(`time[datetime="2026-12-01T09:30:00.000Z"]`).waitFor();
+    const facts = await metadata.textContent();
+    expect(facts).toContain('CloudEvent source/shop/orders');
+    expect(facts).toContain('CloudEvent idorder-1001');
+    expect(facts).toContain('Schema versionnone');
+    await page.getByRole('heading', { name: 'email to alice' }).waitFor();
+    await screenshot('event-metadata');
+    await metadata.getByRole('link', { name: `Events with correlation id ${TRACE_ID}` }).focus();
+    await page.keyboard.press('Enter');
+    await heading('Activity');
+    await listed([correlatedId, cloud.id], 'the events with the correlation id');
+    await expect(page.getByRole('textbox', { name: 'Correlation id' }).inputValue()).resolves.toBe(TRACE_ID);
+    await screenshot('activity-correlation');
 
     // Dead letters: bob's email, with its last error; replayed after a confirmation.
     await nav('Dead letters');
@@ -240,7 +334,7 @@ describe('the console, in headless Chromium', () => {
     const saved = await tenant.admin('GET', '/v1/rules/order.shipped');
     expect(saved.body.channels[0].template.subject).toBe('Your order {{ data.orderId }} is on its way');
 
-    // Subscribers: the list, and alice's profile with her inbox.
+    // Subscribers: the list, alice's profile with her inbox, and her events.
     await nav('Subscribers');
     await heading('Subscribers');
     await page.getByRole('link', { name: 'alice' }).waitFor();
@@ -251,11 +345,14 @@ describe('the console, in headless Chromium', () => {
     await page.getByText('alice@example.com').waitFor();
     await page.locator('ul.inbox').getByText('Order 42 shipped').waitFor();
     await screenshot('subscriber');
+    await page.getByRole('link', { name: 'Events for alice' }).click();
+    await heading('Activity');
+    await listed([correlatedId, cloud.id, shipped.id], "alice's events");
 
-    // Back to the overview, now with the replay's delivery counted: the screenshot in the README.
+    // Back to the overview, now with the replayed email counted as sent.
     await nav('Overview');
     await heading('Overview');
-    await numbers.locator('tr', { hasText: 'email' }).locator('td').last().filter({ hasText: '2' }).waitFor();
+    await counted('email', 'sent', 3);
     await screenshot('overview-after');
   });
 

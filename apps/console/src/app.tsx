@@ -45,7 +45,9 @@ export function App() {
   const route = useRoute();
   const [signedIn, setSignedIn] = useState(() => adminKey.get() !== null);
   const [notice, setNotice] = useState<string>();
+  // Only a key that worked can be refused later: a wrong key at sign-in is the sign-in form's to explain.
   useEffect(() => {
+    if (!signedIn) return;
     const refused = () => {
       adminKey.clear();
       setNotice('Herald refused the key (revoked or rotated?): sign in again.');
@@ -53,7 +55,7 @@ export function App() {
     };
     window.addEventListener(UNAUTHORIZED_EVENT, refused);
     return () => window.removeEventListener(UNAUTHORIZED_EVENT, refused);
-  }, []);
+  }, [signedIn]);
 
   if (!signedIn) return <SignIn notice={notice} onSignedIn={() => setSignedIn(true)} />;
   const current = SECTION_OF[route.parts[0] ?? ''] ?? route.parts[0] ?? 'overview';

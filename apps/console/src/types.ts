@@ -53,8 +53,33 @@ export interface EventSummary {
   status: string;
   createdAt: string;
   sendAt?: string;
+  correlationId?: string;
   recipients: number;
   deliveries: Record<string, number>;
+}
+
+/** One entry of an event's `to`: a subscriber (with any inline addresses) or a topic. */
+export type Recipient = { subscriberId: string; email?: string; phone?: string } | { topic: string };
+
+/** A CloudEvent's own attributes, kept with the event it became. */
+export interface CloudEventAttributes {
+  id: string;
+  source: string;
+  specversion: string;
+  subject?: string;
+  dataschema?: string;
+  datacontenttype?: string;
+  extensions?: Record<string, unknown>;
+}
+
+/** Where an event came from and when (README: "Metadata and the correlation id"). */
+export interface EventMetadata {
+  occurredAt: string;
+  receivedAt: string;
+  correlationId?: string;
+  schemaVersion?: number;
+  sentBy?: { keyId: string } | { sourceId: string };
+  cloudEvent?: CloudEventAttributes;
 }
 
 export interface EventDetail {
@@ -63,9 +88,26 @@ export interface EventDetail {
   status: string;
   createdAt: string;
   sendAt?: string;
+  to: Recipient[];
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
   deliveries: Delivery[];
   deliveriesTruncated?: boolean;
   deliveryCounts?: Record<string, number>;
+}
+
+/** GET /v1/keys: never the key itself. */
+export interface ApiKey {
+  id: string;
+  prefix: string;
+  scope: string;
+  revokedAt?: string;
+}
+
+/** GET /v1/sources/:id */
+export interface Source {
+  id: string;
+  name: string;
 }
 
 export interface DeadLetter {

@@ -3,13 +3,16 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Problem } from './api';
 import type { Page } from './types';
 
-/** A page's heading, also the document title; focused when the page opens so screen readers announce it. */
-export function PageTitle({ children }: { children: string }) {
+/**
+ * A page's heading, also the document title; focused when the page opens so screen readers announce it,
+ * and again when `view` changes (new filters: the link or button that led there may be gone).
+ */
+export function PageTitle({ children, view }: { children: string; view?: string }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${children} · Herald console`;
     heading.current?.focus();
-  }, [children]);
+  }, [children, view]);
   return (
     <h1 tabIndex={-1} ref={heading}>
       {children}
@@ -49,41 +52,43 @@ export interface Pages<T> extends Loaded<T[]> {
   nextCursor?: string;
   /** Appends the next page. */
   more: () => void;
+  /** More than the first page is shown (a reload would drop the rest). */
+  extended: boolean;
 }
 
 /** A keyset-paged listing: the first page when `deps` change (and on reload), more pages on demand. */
 export function usePages<T>(fetchPage: (cursor?: string) => Promise<Page<T>>, deps: unknown[]): Pages<T> {
-  const [extra, setExtra] = useState<{ items: T[]; nextCursor?: string } | undefined>();
+  const [extra, setExtra] = useState<{ items: T[]; nextCursor?: string; error?: Problem } | undefined>();
   const first = useLoad(() => {
     setExtra(undefined);
     return fetchPage();
   }, deps);
-  const [moreError, setMoreError] = useState<Problem>();
   const nextCursor = extra ? extra.nextCursor : first.data?.nextCursor;
   const more = () => {
     if (!nextCursor) return;
     fetchPage(nextCursor).then(
       (page) => setExtra((e) => ({ items: [...(e?.items ?? []), ...page.items], nextCursor: page.nextCursor })),
-      (err: unknown) => setMoreError(problemOf(err)),
+      (err: unknown) => setExtra((e) => ({ items: e?.items ?? [], nextCursor, error: problemOf(err) })),
     );
   };
   return {
     data: first.data && [...first.data.items, ...(extra?.items ?? [])],
-    error: first.error ?? moreError,
+    error: first.error ?? extra?.error,
     loading: first.loading,
     reload: first.reload,
     nextCursor,
     more,
+    extended: (extra?.items.length ?? 0) > 0,
   };
 }
 
-/** Calls `tick` every `ms` while `enabled` (live views). */
+/** Calls `tick` every `ms` while `enabled` and the tab is in view (live views). */
 export function useInterval(tick: () => void, ms: number, enabled = true): void {
   const saved = useRef(tick);
   saved.current = tick;
   useEffect(() => {
     if (!enabled) return;
-    const timer = setInterval(() => saved.current(), ms);
+    const timer = setInterval(() => document.visibilityState !== 'hidden' && saved.current(), ms);
     return () => clearInterval(timer);
   }, [ms, enabled]);
 }
@@ -103,11 +108,22 @@ export function useAction() {
 }
 
 export function ActionResult({ message, error }: { message?: string; error?: Problem }) {
-  if (error) return <ProblemView problem={error} />;
+  const box = useRef<HTMLDivElement>(null);
+  // An action often removes the button that ran it (a replayed or lifted row leaves the list): focus
+  // comes here, to what happened, rather than falling back to the top of the page.
+  useEffect(() => {
+    if (message || error) box.current?.focus();
+  }, [message, error]);
   return (
-    <p role="status" class="notice" hidden={!message}>
-      {message}
-    </p>
+    <div ref={box} tabIndex={-1} class="action-result">
+      {error ? (
+        <ProblemView problem={error} />
+      ) : (
+        <p role="status" class="notice" hidden={!message}>
+          {message}
+        </p>
+      )}
+    </div>
   );
 }
 

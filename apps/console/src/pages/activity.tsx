@@ -1,58 +1,87 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import { link, navigate, type Route } from '../router';
-import type { DeliveryListItem, EventSummary, Page } from '../types';
+import type { EventSummary, Page } from '../types';
 import { Loading, MoreButton, Options, PageTitle, Status, Time, useInterval, usePages } from '../ui';
 
 const EVENT_STATUSES = ['accepted', 'routed', 'unrouted', 'cancelled'];
-const SINCE: Record<string, number> = { '15m': 15 * 60_000, '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 };
-const SINCE_OPTIONS: [string, string][] = [
+/** Ranges relative to now, worked out again on every refresh so a live view keeps moving. */
+const RECENT: Record<string, number> = { '15m': 15 * 60_000, '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 };
+const CUSTOM = 'custom';
+const RANGE_OPTIONS: [string, string][] = [
   ['', 'any time'],
-  ['15m', '15 minutes ago'],
-  ['1h', 'an hour ago'],
-  ['24h', 'a day ago'],
-  ['7d', 'a week ago'],
+  ['15m', 'in the last 15 minutes'],
+  ['1h', 'in the last hour'],
+  ['24h', 'in the last 24 hours'],
+  ['7d', 'in the last 7 days'],
+  [CUSTOM, 'between…'],
 ];
 
 /**
- * Events newest first, with their deliveries by status; live (polled) unless turned off. With a
- * subscriber the list is that subscriber's deliveries instead (the events listing has no recipient filter).
+ * What the list shows, as the location holds it: the API's own filter names. `since` is one of
+ * RECENT's ranges or a time; `until` a time.
  */
-export function Activity({ route }: { route: Route }) {
-  const filters = {
-    type: route.params.get('type') ?? '',
-    status: route.params.get('status') ?? '',
-    since: route.params.get('since') ?? '',
-    subscriber: route.params.get('subscriber') ?? '',
+interface Filters {
+  type: string;
+  status: string;
+  subscriberId: string;
+  correlationId: string;
+  since: string;
+  until: string;
+}
+
+function filtersOf(route: Route): Filters {
+  const param = (name: string) => route.params.get(name) ?? '';
+  return {
+    type: param('type'),
+    status: param('status'),
+    subscriberId: param('subscriberId'),
+    correlationId: param('correlationId'),
+    since: param('since'),
+    until: param('until'),
   };
+}
+
+/** Events newest first, with their deliveries by status, filtered by the API; live (polled) unless turned off. */
+export function Activity({ route }: { route: Route }) {
+  const filters = filtersOf(route);
   const [live, setLive] = useState(true);
   return (
     <>
-      <PageTitle>Activity</PageTitle>
-      <Filters filters={filters} />
-      <label class="inline">
-        <input type="checkbox" checked={live} onChange={(e) => setLive(e.currentTarget.checked)} /> Live updates (every
-        5 s)
-      </label>
-      {filters.subscriber ? (
-        <SubscriberDeliveries subscriberId={filters.subscriber} live={live} />
-      ) : (
-        <Events filters={filters} live={live} />
-      )}
+      <PageTitle view={route.params.toString()}>Activity</PageTitle>
+      <FilterForm filters={filters} />
+      <Events filters={filters} live={live} onLive={setLive} />
     </>
   );
 }
 
-function Filters({ filters }: { filters: Record<string, string> }) {
+/** `2026-12-01T09:30` in the browser's time zone, as a datetime-local input shows a time. */
+function localInput(iso: string): string {
+  const time = new Date(iso);
+  if (!iso || Number.isNaN(time.getTime())) return '';
+  return new Date(time.getTime() - time.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+function FilterForm({ filters }: { filters: Filters }) {
+  const [range, setRange] = useState(
+    RECENT[filters.since] ? filters.since : filters.since || filters.until ? CUSTOM : '',
+  );
   const apply = (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget as HTMLFormElement);
     const value = (name: string) => String(form.get(name) ?? '').trim() || undefined;
+    // A datetime-local value has no offset: it is the operator's local time.
+    const time = (name: string) => {
+      const local = value(name);
+      return local && new Date(local).toISOString();
+    };
     navigate(['activity'], {
       type: value('type'),
       status: value('status'),
-      since: value('since'),
-      subscriber: value('subscriber'),
+      subscriberId: value('subscriberId'),
+      correlationId: value('correlationId'),
+      since: range === CUSTOM ? time('since') : range || undefined,
+      until: range === CUSTOM ? time('until') : undefined,
     });
   };
   return (
@@ -68,15 +97,31 @@ function Filters({ filters }: { filters: Record<string, string> }) {
         </select>
       </label>
       <label>
-        Since
-        <select name="since">
-          <Options options={SINCE_OPTIONS} current={filters.since} />
-        </select>
+        Subscriber
+        <input name="subscriberId" defaultValue={filters.subscriberId} placeholder="subscriber id" />
       </label>
       <label>
-        Subscriber
-        <input name="subscriber" defaultValue={filters.subscriber} placeholder="subscriber id" />
+        Correlation id
+        <input name="correlationId" defaultValue={filters.correlationId} spellcheck={false} />
       </label>
+      <label>
+        Received
+        <select name="range" onChange={(e) => setRange(e.currentTarget.value)}>
+          <Options options={RANGE_OPTIONS} current={range} />
+        </select>
+      </label>
+      {range === CUSTOM && (
+        <>
+          <label>
+            From
+            <input name="since" type="datetime-local" defaultValue={localInput(filters.since)} />
+          </label>
+          <label>
+            To
+            <input name="until" type="datetime-local" defaultValue={localInput(filters.until)} />
+          </label>
+        </>
+      )}
       <button type="submit" class="primary">
         Apply
       </button>
@@ -85,124 +130,103 @@ function Filters({ filters }: { filters: Record<string, string> }) {
   );
 }
 
-function Events({ filters, live }: { filters: Record<string, string>; live: boolean }) {
-  const since = SINCE[filters.since];
-  const events = usePages(
-    (cursor?: string) =>
-      api<Page<EventSummary>>(
-        'GET',
-        `/v1/events${query({
-          type: filters.type,
-          status: filters.status,
-          since: since ? new Date(Date.now() - since).toISOString() : undefined,
-          cursor,
-          limit: 50,
-        })}`,
-      ),
-    [filters.type, filters.status, filters.since],
-  );
-  useInterval(events.reload, 5000, live);
+function Events(props: { filters: Filters; live: boolean; onLive: (live: boolean) => void }) {
+  const { filters } = props;
+  const events = usePages((cursor?: string) => {
+    const recent = RECENT[filters.since];
+    return api<Page<EventSummary>>(
+      'GET',
+      `/v1/events${query({
+        type: filters.type,
+        status: filters.status,
+        subscriberId: filters.subscriberId,
+        correlationId: filters.correlationId,
+        since: recent ? new Date(Date.now() - recent).toISOString() : filters.since,
+        until: filters.until,
+        cursor,
+        limit: 50,
+      })}`,
+    );
+  }, Object.values(filters));
+  // A refresh brings back the first page only: it waits while older pages are open below it.
+  const paused = events.extended;
+  useInterval(events.reload, 5000, props.live && !paused);
+  const filtered = Object.values(filters).some(Boolean);
   return (
-    <Loading state={events}>
-      {(items) => (
-        <>
-          <table class="list" aria-label="Events, newest first">
-            <thead>
-              <tr>
-                <th scope="col">Received</th>
-                <th scope="col">Type</th>
-                <th scope="col">Recipients</th>
-                <th scope="col">Status</th>
-                <th scope="col">Deliveries</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((e) => (
-                <tr key={e.id} data-event-id={e.id}>
-                  <td>
-                    <Time value={e.createdAt} />
-                  </td>
-                  <td>
-                    <a href={link(['events', e.id])}>{e.type}</a>
-                  </td>
-                  <td>{e.recipients}</td>
-                  <td>
-                    <Status value={e.status} />
-                    {e.sendAt && (
-                      <span class="muted">
-                        {' '}
-                        for <Time value={e.sendAt} />
-                      </span>
-                    )}
-                  </td>
-                  <td>
-                    {Object.entries(e.deliveries).map(([status, count]) => (
-                      <span key={status} class="count">
-                        <Status value={status} /> {count}
-                      </span>
-                    ))}
-                  </td>
+    <>
+      <div class="live">
+        <label class="inline">
+          <input type="checkbox" checked={props.live} onChange={(e) => props.onLive(e.currentTarget.checked)} /> Live
+          updates (every 5 s)
+        </label>
+        {props.live && paused && <span class="muted">Paused while older events are shown.</span>}
+      </div>
+      <Loading state={events}>
+        {(items) => (
+          <>
+            <table class="list" aria-label="Events, newest first">
+              <thead>
+                <tr>
+                  <th scope="col">Received</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Recipients</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Deliveries</th>
+                  <th scope="col">Correlation id</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          {items.length === 0 && <p class="muted">No events match.</p>}
-          <MoreButton pages={events} />
-        </>
-      )}
-    </Loading>
+              </thead>
+              <tbody>
+                {items.map((e) => (
+                  <tr key={e.id} data-event-id={e.id}>
+                    <td>
+                      <Time value={e.createdAt} />
+                    </td>
+                    <td>
+                      <a href={link(['events', e.id])}>{e.type}</a>
+                    </td>
+                    <td>{e.recipients}</td>
+                    <td>
+                      <Status value={e.status} />
+                      {e.sendAt && (
+                        <span class="muted">
+                          {' '}
+                          for <Time value={e.sendAt} />
+                        </span>
+                      )}
+                    </td>
+                    <td>
+                      {Object.entries(e.deliveries).map(([status, count]) => (
+                        <span key={status} class="count">
+                          <Status value={status} /> {count}
+                        </span>
+                      ))}
+                    </td>
+                    <td>{e.correlationId && <CorrelationLink id={e.correlationId} />}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {items.length === 0 && (
+              <p class="muted">{filtered ? 'No events match these filters.' : 'No events yet.'}</p>
+            )}
+            <MoreButton pages={events} />
+          </>
+        )}
+      </Loading>
+    </>
   );
 }
 
-function SubscriberDeliveries({ subscriberId, live }: { subscriberId: string; live: boolean }) {
-  const deliveries = usePages(
-    (cursor?: string) =>
-      api<Page<DeliveryListItem>>('GET', `/v1/deliveries${query({ subscriberId, cursor, limit: 50 })}`),
-    [subscriberId],
-  );
-  useInterval(deliveries.reload, 5000, live);
+/** A correlation id that lists every event carrying it when followed. */
+export function CorrelationLink({ id }: { id: string }) {
   return (
-    <Loading state={deliveries}>
-      {(items) => (
-        <>
-          <p class="muted">
-            Deliveries to <a href={link(['subscribers', subscriberId])}>{subscriberId}</a>, newest first (the other
-            filters apply to events only).
-          </p>
-          <table class="list" aria-label={`Deliveries to ${subscriberId}`}>
-            <thead>
-              <tr>
-                <th scope="col">Created</th>
-                <th scope="col">Event</th>
-                <th scope="col">Channel</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((d) => (
-                <tr key={d.id}>
-                  <td>
-                    <Time value={d.createdAt} />
-                  </td>
-                  <td>
-                    <a href={link(['events', d.eventId])}>{d.eventId.slice(0, 8)}…</a>
-                  </td>
-                  <td>{d.channel}</td>
-                  <td>
-                    <Status value={d.status} />
-                  </td>
-                  <td>{d.attempts.length}</td>
-                  <td class="error-text">{d.lastError}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {items.length === 0 && <p class="muted">No deliveries to this subscriber.</p>}
-          <MoreButton pages={deliveries} />
-        </>
-      )}
-    </Loading>
+    <a
+      class="correlation"
+      href={link(['activity'], { correlationId: id })}
+      title={`Every event with correlation id ${id}`}
+      aria-label={`Events with correlation id ${id}`}
+    >
+      <code>{id}</code>
+    </a>
   );
 }

@@ -31,7 +31,7 @@ export function DeadLetters({ route }: { route: Route }) {
   };
   return (
     <>
-      <PageTitle>Dead letters</PageTitle>
+      <PageTitle view={route.params.toString()}>Dead letters</PageTitle>
       <form class="filters" onSubmit={apply} aria-label="Filter the dead letters" key={`${channel}|${eventType}`}>
         <label>
           Channel

@@ -2,9 +2,11 @@ import { api, segment, type Problem } from '../api';
 import { ContentView } from '../content-view';
 import { link } from '../router';
 import type { DeliveryDetail, EventDetail as Event, Preview } from '../types';
+import { EventMetadataView, Recipients } from './event-metadata';
 import {
   ActionResult,
   ConfirmButton,
+  Json,
   Loading,
   PageTitle,
   ProblemView,
@@ -57,39 +59,52 @@ export function EventDetail({ id }: { id: string }) {
       <Loading state={state}>
         {({ event, deliveries, content }) => (
           <>
-            <dl class="facts">
-              <dt>Type</dt>
-              <dd data-testid="event-type">{event.type}</dd>
-              <dt>Id</dt>
-              <dd>
-                <code>{event.id}</code>
-              </dd>
-              <dt>Status</dt>
-              <dd>
-                <Status value={event.status} />
-              </dd>
-              <dt>Received</dt>
-              <dd>
-                <Time value={event.createdAt} />
-              </dd>
-              {event.sendAt && (
-                <>
-                  <dt>Scheduled for</dt>
+            <div class="columns">
+              <section aria-labelledby="summary-title">
+                <h2 id="summary-title">Summary</h2>
+                <dl class="facts">
+                  <dt>Type</dt>
+                  <dd data-testid="event-type">{event.type}</dd>
+                  <dt>Id</dt>
                   <dd>
-                    <Time value={event.sendAt} />
+                    <code>{event.id}</code>
                   </dd>
-                </>
-              )}
-            </dl>
-            {event.deliveries.length === 0 && (
+                  <dt>Status</dt>
+                  <dd>
+                    <Status value={event.status} />
+                  </dd>
+                  {event.sendAt && (
+                    <>
+                      <dt>Scheduled for</dt>
+                      <dd>
+                        <Time value={event.sendAt} />
+                      </dd>
+                    </>
+                  )}
+                  <dt>Recipients</dt>
+                  <dd>
+                    <Recipients to={event.to} />
+                  </dd>
+                </dl>
+                <details>
+                  <summary>Data</summary>
+                  <Json value={event.data} label="Event data" />
+                </details>
+              </section>
+              <EventMetadataView metadata={event.metadata} />
+            </div>
+            <h2>Deliveries</h2>
+            {event.deliveries.length === 0 ? (
               <p class="muted">
                 No deliveries{event.status === 'unrouted' ? ': no rule matched this event type' : ' yet'}.
               </p>
+            ) : (
+              <DeliveryCounts event={event} />
             )}
             {(event.deliveriesTruncated || event.deliveries.length > DETAILED_DELIVERIES) && (
               <p class="muted">
-                Showing the first {DETAILED_DELIVERIES} deliveries; all of them are listed under Activity with a
-                subscriber filter, or at /v1/deliveries?eventId=.
+                The first {DETAILED_DELIVERIES} are shown below; the API lists them all at{' '}
+                <code>/v1/deliveries?eventId={event.id}</code>.
               </p>
             )}
             {deliveries.map((d) => (
@@ -105,6 +120,28 @@ export function EventDetail({ id }: { id: string }) {
       </Loading>
     </>
   );
+}
+
+/** How many deliveries are in each status: all of them, even past the first 1,000 the event lists. */
+function DeliveryCounts({ event }: { event: Event }) {
+  const counts = event.deliveryCounts ?? countBy(event.deliveries.map((d) => d.status));
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return (
+    <p data-testid="delivery-counts">
+      {total} deliver{total === 1 ? 'y' : 'ies'}:{' '}
+      {Object.entries(counts).map(([status, count]) => (
+        <span key={status} class="count">
+          <Status value={status} /> {count}
+        </span>
+      ))}
+    </p>
+  );
+}
+
+function countBy(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }
 
 interface Step {
@@ -127,7 +164,9 @@ const STATUS_TONES: Record<string, Step['tone']> = {
 
 /** A delivery's story in time order: created, each attempt, sent, provider feedback, and where it is now. */
 function timeline(d: DeliveryDetail): Step[] {
-  const steps: Step[] = [{ at: d.createdAt, what: 'Created and queued' }];
+  // Opted out or digested at fan-out (skipped without an attempt), or not handed to its queue yet: never queued.
+  const queued = d.status !== 'pending' && !(d.status === 'skipped' && d.attempts.length === 0);
+  const steps: Step[] = [{ at: d.createdAt, what: queued ? 'Created and queued' : 'Created' }];
   d.attempts.forEach((a, i) =>
     steps.push({
       at: a.at,
@@ -160,9 +199,9 @@ function DeliveryCard(props: { delivery: DeliveryDetail; content?: Preview | Pro
   return (
     <article class="card delivery" data-delivery-id={d.id} aria-labelledby={`delivery-${d.id}`}>
       <header>
-        <h2 id={`delivery-${d.id}`}>
+        <h3 id={`delivery-${d.id}`}>
           {d.channel} {recipient}
-        </h2>
+        </h3>
         <Status value={d.status} />
         {d.status === 'dead' && (
           <ConfirmButton

@@ -109,9 +109,13 @@ function DeliveriesChart({ stats }: { stats: Stats }) {
             <tr key={row.channel}>
               <th scope="row">{row.channel}</th>
               {statuses.map((s) => (
-                <td key={s}>{row.counts.get(s) ?? 0}</td>
+                <td key={s} data-channel={row.channel} data-status={s}>
+                  {row.counts.get(s) ?? 0}
+                </td>
               ))}
-              <td>{row.total}</td>
+              <td data-channel={row.channel} data-status="total">
+                {row.total}
+              </td>
             </tr>
           ))}
         </tbody>

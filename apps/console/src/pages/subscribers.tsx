@@ -82,7 +82,7 @@ export function SubscriberProfile({ id }: { id: string }) {
       <PageTitle>{`Subscriber ${id}`}</PageTitle>
       <p>
         <a href={link(['subscribers'])}>← Subscribers</a> ·{' '}
-        <a href={link(['activity'], { subscriber: id })}>Deliveries</a>
+        <a href={link(['activity'], { subscriberId: id })}>Events for {id}</a>
       </p>
       <Loading state={state}>
         {({ subscriber: s, preferences, inbox }) => (

@@ -24,7 +24,7 @@ export function Suppressions({ route }: { route: Route }) {
   };
   return (
     <>
-      <PageTitle>Suppressions</PageTitle>
+      <PageTitle view={route.params.toString()}>Suppressions</PageTitle>
       <form class="filters" role="search" onSubmit={search} key={`${channel}|${address}`}>
         <label>
           Channel
