@@ -94,7 +94,15 @@ describe('quiet hours, through HTTP with the workers running', () => {
     expect((await deliveryOf(news))?.status).toBe('deferred');
     expect((await inboxOf('quinn')).map((m) => m.body)).toEqual(['password.reset']);
 
-    await waitForDeliveries(tenant.ingest, news, 'sent', 60_000);
+    const sent = await waitForDeliveries(tenant.ingest, news, 'sent', 60_000);
+    // Once sent, the delivery still says it was held back, why, and until when (the console's timeline).
+    expect(sent.deliveries[0].lastDeferral).toEqual({
+      at: expect.any(String),
+      status: 'deferred',
+      reason: deferred.lastError,
+      until: expect.stringMatching(/^\d{4}-/),
+    });
+    expect(new Date(sent.deliveries[0].lastDeferral.until).getTime()).toBe(quiet.end.getTime());
     const inbox = await inboxOf('quinn');
     const delivered = inbox.find((m) => m.body === 'news.posted')!;
     expect(new Date(delivered.createdAt).getTime()).toBeGreaterThanOrEqual(quiet.end.getTime());

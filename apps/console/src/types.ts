@@ -24,6 +24,8 @@ export interface Delivery {
   attempts: Attempt[];
   providerMessageId?: string;
   lastError?: string;
+  /** the latest hold-back (quiet hours, a rate limit), kept after it is sent */
+  lastDeferral?: { at: string; status: 'deferred' | 'rate_limited'; reason: string; until: string | null };
 }
 
 export interface DeliveryListItem extends Delivery {

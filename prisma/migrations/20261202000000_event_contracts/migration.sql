@@ -8,6 +8,9 @@ ADD COLUMN     "sender_key_id" UUID,
 ADD COLUMN     "sender_source_id" UUID,
 ADD COLUMN     "cloud_event" JSONB;
 
+-- The latest time a delivery was held back (quiet hours, a rate limit) and why, kept once it is sent: its timeline
+ALTER TABLE "deliveries" ADD COLUMN     "last_deferral" JSONB;
+
 -- CreateTable: one JSON Schema per published version of an event type's data; never changed once published
 CREATE TABLE "event_schemas" (
     "tenant_id" UUID NOT NULL,

@@ -21,5 +21,6 @@ export function deliveryView(d: DeliveryWithAttempts) {
     })),
     providerMessageId: d.providerMessageId ?? undefined,
     lastError: d.lastError ?? undefined,
+    lastDeferral: d.lastDeferral ?? undefined,
   };
 }

@@ -175,6 +175,16 @@ function timeline(d: DeliveryDetail): Step[] {
       tone: ATTEMPT_TONES[a.outcome] ?? 'bad',
     }),
   );
+  if (d.lastDeferral) {
+    const { at, status, reason, until } = d.lastDeferral;
+    const held = status === 'rate_limited' ? 'Held by a rate limit' : 'Deferred';
+    steps.push({
+      at,
+      what: until ? `${held} until ${new Date(until).toLocaleString()}` : held,
+      detail: reason,
+      tone: 'warn',
+    });
+  }
   if (d.sentAt) steps.push({ at: d.sentAt, what: 'Sent', tone: 'ok' });
   for (const f of d.feedback) {
     const suppressed = f.suppression && `${f.suppression.address} suppressed (${f.suppression.reason})`;

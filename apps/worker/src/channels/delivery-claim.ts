@@ -138,7 +138,8 @@ export async function holdBackDelivery(
 ): Promise<void> {
   await pool.query(
     `UPDATE deliveries SET status = $2, attempts = attempts - 1, lease_until = NULL, last_error = $3,
-       not_before = $4, updated_at = now()
+       not_before = $4, updated_at = now(),
+       last_deferral = jsonb_build_object('at', now(), 'status', $2::text, 'reason', $3::text, 'until', $4::timestamptz)
      WHERE id = $1 AND status = 'sending'`,
     [delivery.id, end.status, end.reason, end.notBefore ?? null],
   );
