@@ -33,6 +33,14 @@ describe('templates', () => {
   it('renders a missing variable as empty rather than failing the delivery', async () => {
     expect(await renderTemplate({ body: 'x{{ data.nothing.here }}y' }, context)).toEqual({ body: 'xy' });
   });
+
+  it('stops a template that would loop or allocate without end, naming the part', async () => {
+    const endless = renderTemplate({ body: '{% for i in (1..100000000) %}{{ i }}{% endfor %}' }, context);
+    await expect(endless).rejects.toMatchObject({ part: 'body' });
+    const doubling =
+      '{% assign s = "xx" %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s.size }}';
+    await expect(renderTemplate({ title: doubling }, context)).rejects.toBeInstanceOf(TemplateError);
+  });
 });
 
 describe('localizedTemplate', () => {

@@ -4,7 +4,17 @@ import { Liquid, type Template } from 'liquidjs';
  * Liquid templates for every channel. Parsing happens when a rule is saved (so a broken template
  * is a 422 there, never a failed delivery later) and parsed templates are cached by source text.
  */
-const engine = new Liquid({ strictFilters: true, cache: 1000, ownPropertyOnly: true });
+const engine = new Liquid({
+  strictFilters: true,
+  cache: 1000,
+  ownPropertyOnly: true,
+  // Templates are tenants' own code running in shared processes (a worker sending, the api previewing): a
+  // `for` over a hundred million items or a string doubled in a loop must fail that one render, not stall
+  // every tenant. No real notification comes near these.
+  parseLimit: 1_000_000,
+  renderLimit: 250,
+  memoryLimit: 10_000_000,
+});
 const parsed = new Map<string, Template[]>();
 const MAX_CACHED = 5000;
 
