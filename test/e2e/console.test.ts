@@ -49,12 +49,97 @@ const newsRule = { channels: [{ channel: 'inapp', template: { title: 'News', bod
 // A W3C trace id: a CloudEvent's `traceparent` makes it its event's correlation id.
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
+/** The events the pages show, sent before any page is opened. */
+interface Seeded {
+  shipped: string;
+  cloud: string;
+  correlated: string;
+  news: string;
+  doomed: string;
+  /** bob's email for `doomed`, dead after the SMTP sandbox refused its three attempts */
+  deadDelivery: string;
+  suppression: string;
+  /** every event, newest first */
+  everything: string[];
+}
+
+/** Rules, a topic, five events (one a CloudEvent, one a broadcast, one whose email dies) and a suppression. */
+async function seed(herald: RunningHerald, tenant: TestTenant): Promise<Seeded> {
+  expect((await tenant.admin('PUT', '/v1/rules/order.shipped', rule)).status).toBe(200);
+  expect((await tenant.admin('PUT', '/v1/rules/news.posted', newsRule)).status).toBe(200);
+  expect((await tenant.admin('PUT', '/v1/topics/readers/subscribers', { add: ['bob'] })).status).toBe(200);
+  const sender = new HeraldClient({ baseUrl: herald.url, apiKey: tenant.keys.ingest });
+  const shipped = await sender.sendEvent({
+    type: 'order.shipped',
+    to: { subscriberId: 'alice', email: 'alice@example.com' },
+    data: { orderId: '42' },
+  });
+  await waitForDeliveries(tenant.ingest, shipped.id, 'sent');
+  // A CloudEvent (its traceparent sets the correlation id), and a later event of the same checkout.
+  const cloud = await sender.sendCloudEvent({
+    specversion: '1.0',
+    id: 'order-1001',
+    source: '/shop/orders',
+    type: 'order.shipped',
+    subject: 'alice',
+    time: '2026-12-01T09:30:00Z',
+    traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01`,
+    data: { orderId: '1001' },
+  });
+  await waitForDeliveries(tenant.ingest, cloud.id, 'sent');
+  const correlated = await tenant.ingest(
+    'POST',
+    '/v1/events',
+    { type: 'checkout.completed', to: { subscriberId: 'alice' } },
+    { 'x-correlation-id': TRACE_ID },
+  );
+  // A broadcast: bob is reached through the topic, not named in `to`.
+  const news = await sender.sendEvent({ type: 'news.posted', to: { topic: 'readers' }, data: { headline: 'Hi' } });
+  await waitForDeliveries(tenant.ingest, news.id, 'sent');
+  // The SMTP sandbox refuses the next three sends: bob's email spends its three attempts and dies.
+  (await herald.app.get(SandboxHub).smtp()).failNext(3, 421, 'mailbox busy, try later');
+  const doomed = await sender.sendEvent({
+    type: 'order.shipped',
+    to: { subscriberId: 'bob', email: 'bob@example.com' },
+    data: { orderId: '43' },
+  });
+  const settled = await eventually(
+    async () => {
+      const event = await tenant.ingest('GET', `/v1/events/${doomed.id}`);
+      const statuses = (event.body.deliveries ?? []).map((d: { channel: string; status: string }) => d.status);
+      return statuses.sort().join() === 'dead,sent' ? event.body : undefined;
+    },
+    30_000,
+    "bob's email to die and his in-app message to be sent",
+  );
+  const dead = settled.deliveries.find((d: { status: string }) => d.status === 'dead');
+  const suppression = await tenant.admin('POST', '/v1/suppressions', {
+    channel: 'email',
+    address: 'carol@example.com',
+    reason: 'manual',
+  });
+  expect(suppression.status).toBe(201);
+  const ids = { shipped: shipped.id, cloud: cloud.id, correlated: correlated.body.id as string, news: news.id };
+  return {
+    ...ids,
+    doomed: doomed.id,
+    deadDelivery: dead.id,
+    suppression: suppression.body.id,
+    everything: [doomed.id, ids.news, ids.correlated, ids.cloud, ids.shipped],
+  };
+}
+
+/**
+ * One step per page: the data is sent once, before any of them, and each step opens its page afresh,
+ * so a failure in one hides nothing in the others. Screenshots of every page go to test-artifacts/console.
+ */
 describe('the console, in headless Chromium', () => {
   let isolated: IsolatedEnv;
   let herald: RunningHerald;
   let browser: Browser;
   let page: Page;
   let tenant: TestTenant;
+  let seeded: Seeded;
 
   beforeAll(async () => {
     await buildConsoleIfStale();
@@ -63,6 +148,7 @@ describe('the console, in headless Chromium', () => {
       env: { ...isolated.env, RETRY_MAX_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', RETRY_MAX_DELAY_MS: '200' },
     });
     tenant = await createTenant(herald.url);
+    seeded = await seed(herald, tenant);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -75,18 +161,28 @@ describe('the console, in headless Chromium', () => {
         '--disable-sync',
       ],
     });
-    // UTC, so the times typed into the activity's range are the ones the test computes.
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
+    page = await newPage();
+    // Signed in on every page load: signing in is a step of its own, on a page of its own.
+    const key = JSON.stringify(tenant.keys.admin);
+    await page.addInitScript(`if (location.protocol === 'http:') sessionStorage.setItem('herald.adminKey', ${key});`);
     mkdirSync(ARTIFACTS, { recursive: true });
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await herald?.close();
     await isolated?.drop();
   });
 
-  const screenshot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
-  const heading = (name: string) => page.getByRole('heading', { level: 1, name }).waitFor();
+  // UTC, so the times typed into the activity's range are read as the test writes them.
+  const newPage = () => browser.newPage({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
+  /** Loads the console afresh at one of its pages (`activity`, `events/<id>`…). */
+  const open = async (route: string) => {
+    // A new document, not a hash change: nothing (an open dialog, a half-filled form) carries over from a step.
+    await page.goto('about:blank');
+    await page.goto(`${herald.url}/console#/${route}`);
+  };
+  const screenshot = (name: string, on = page) => on.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  const heading = (name: string, on = page) => on.getByRole('heading', { level: 1, name }).waitFor();
   const nav = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
   const eventRows = () => page.getByRole('table', { name: 'Events, newest first' }).locator('tbody tr');
   /** Waits until Activity lists exactly these events, in this order. */
@@ -106,25 +202,37 @@ describe('the console, in headless Chromium', () => {
       .locator(`table.numbers td[data-channel="${channel}"][data-status="${status}"]`)
       .filter({ hasText: new RegExp(`^${count}$`) })
       .waitFor();
-  /** A datetime-local input's value (the page runs in UTC) `minutes` from now. */
-  const localTime = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString().slice(0, 16);
+  const apply = () => page.getByRole('button', { name: 'Apply' }).click();
 
-  it('is served at /console, its client routes load the page, and it stays out of the API document', async () => {
+  it('is served at /console, any other path is a file or a 404, and it stays out of the API document', async () => {
     const anonymous = client(herald.url);
     const html = await anonymous('GET', '/console');
     expect(html.status).toBe(200);
     expect(html.headers.get('content-type')).toMatch(/^text\/html/);
     expect(html.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(html.headers.get('cache-control')).toBe('no-cache');
     expect(html.body).toContain('<title>Herald console</title>');
     // Offline: every script and stylesheet comes from /console itself.
     expect(html.body).not.toMatch(/https?:\/\//);
     expect((await anonymous('GET', '/console/')).body).toBe(html.body);
-    expect((await anonymous('GET', '/console/events/abc')).body).toBe(html.body);
-    const missing = await anonymous('GET', '/console/assets/missing.js');
-    expect(missing.status).toBe(404);
-    expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const escape = await anonymous('GET', '/console/%2e%2e%2f%2e%2e%2fpackage.json');
-    expect(escape.body).toBe(html.body);
+    const script = html.body.match(/src="\/console\/(assets\/[^"]+\.js)"/)?.[1];
+    const asset = await anonymous('GET', `/console/${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    // The page by way of assets/ is still the page, cached as the page.
+    const detour = await anonymous('GET', '/console/assets%2F%2E%2E%2Findex.html');
+    expect(detour.status).toBe(200);
+    expect(detour.headers.get('cache-control')).toBe('no-cache');
+    // The app routes in the hash: a path of its own is no page of it.
+    for (const path of [
+      '/console/events/abc',
+      '/console/assets/missing.js',
+      '/console/%2e%2e%2f%2e%2e%2fpackage.json',
+    ]) {
+      const missing = await anonymous('GET', path);
+      expect({ path, status: missing.status }).toEqual({ path, status: 404 });
+      expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    }
 
     const document = (await anonymous('GET', '/docs/openapi.json')).body;
     expect(Object.keys(document.paths).filter((p) => p.startsWith('/console'))).toEqual([]);
@@ -132,113 +240,78 @@ describe('the console, in headless Chromium', () => {
     expect(document.paths['/v1/rules/{eventType}/preview'].post['x-herald-access']).toBe('admin');
   });
 
-  it('walks the console: overview, activity and its filters, an event timeline and metadata, a dead-letter replay, a lifted suppression, a rule edit with its preview', async () => {
-    expect((await tenant.admin('PUT', '/v1/rules/order.shipped', rule)).status).toBe(200);
-    expect((await tenant.admin('PUT', '/v1/rules/news.posted', newsRule)).status).toBe(200);
-    expect((await tenant.admin('PUT', '/v1/topics/readers/subscribers', { add: ['bob'] })).status).toBe(200);
-    const herald_ = new HeraldClient({ baseUrl: herald.url, apiKey: tenant.keys.ingest });
-    const shipped = await herald_.sendEvent({
-      type: 'order.shipped',
-      to: { subscriberId: 'alice', email: 'alice@example.com' },
-      data: { orderId: '42' },
-    });
-    await waitForDeliveries(tenant.ingest, shipped.id, 'sent');
-    // A CloudEvent (its traceparent sets the correlation id), and a later event of the same checkout.
-    const cloud = await herald_.sendCloudEvent({
-      specversion: '1.0',
-      id: 'order-1001',
-      source: '/shop/orders',
-      type: 'order.shipped',
-      subject: 'alice',
-      time: '2026-12-01T09:30:00Z',
-      traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01`,
-      data: { orderId: '1001' },
-    });
-    await waitForDeliveries(tenant.ingest, cloud.id, 'sent');
-    const correlated = await tenant.ingest(
-      'POST',
-      '/v1/events',
-      { type: 'checkout.completed', to: { subscriberId: 'alice' } },
-      { 'x-correlation-id': TRACE_ID },
-    );
-    const correlatedId: string = correlated.body.id;
-    // A broadcast: bob is reached through the topic, not named in `to`.
-    const news = await herald_.sendEvent({ type: 'news.posted', to: { topic: 'readers' }, data: { headline: 'Hi' } });
-    await waitForDeliveries(tenant.ingest, news.id, 'sent');
-    // The SMTP sandbox refuses the next three sends: bob's email spends its three attempts and dies.
-    (await herald.app.get(SandboxHub).smtp()).failNext(3, 421, 'mailbox busy, try later');
-    const doomed = await herald_.sendEvent({
-      type: 'order.shipped',
-      to: { subscriberId: 'bob', email: 'bob@example.com' },
-      data: { orderId: '43' },
-    });
-    const dead = await eventually(async () => {
-      const event = await tenant.ingest('GET', `/v1/events/${doomed.id}`);
-      return event.body.deliveries?.find(
-        (d: { channel: string; status: string }) => d.channel === 'email' && d.status === 'dead',
-      );
-    }, 30_000);
-    const suppression = await tenant.admin('POST', '/v1/suppressions', {
-      channel: 'email',
-      address: 'carol@example.com',
-      reason: 'manual',
-    });
-    expect(suppression.status).toBe(201);
-    const everything = [doomed.id, news.id, correlatedId, cloud.id, shipped.id];
+  it("signs in with an admin key, refusing an ingest key with the API's problem", async () => {
+    const signIn = await newPage();
+    try {
+      await signIn.goto(`${herald.url}/console`);
+      await signIn.getByLabel('Admin key').fill(tenant.keys.ingest);
+      await signIn.getByRole('button', { name: 'Sign in' }).click();
+      await signIn.getByRole('alert').filter({ hasText: 'Forbidden' }).waitFor();
+      await screenshot('sign-in', signIn);
+      await signIn.getByLabel('Admin key').fill(tenant.keys.admin);
+      await signIn.getByRole('button', { name: 'Sign in' }).click();
+      await heading('Overview', signIn);
+    } finally {
+      await signIn.close();
+    }
+  });
 
-    // Sign in with the admin key (an ingest key is refused with the API's problem).
-    await page.goto(`${herald.url}/console`);
-    await page.getByLabel('Admin key').fill(tenant.keys.ingest);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').filter({ hasText: 'Forbidden' }).waitFor();
-    await page.getByLabel('Admin key').fill(tenant.keys.admin);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-
-    // Overview: the last hour's deliveries per channel × status.
+  it("Overview: the last hour's deliveries per channel × status, and the outbox", async () => {
+    await open('overview');
     await heading('Overview');
     await counted('inapp', 'sent', 4);
     await counted('email', 'dead', 1);
     await page.getByTestId('outbox-pending').filter({ hasText: '0' }).waitFor();
     await screenshot('overview');
+  });
 
-    // Activity: every event, newest first, with its deliveries by status and its correlation id.
-    await nav('Activity');
+  it('Activity: every event, newest first, with its deliveries by status, correlation id and page', async () => {
+    await open('activity');
     await heading('Activity');
-    await listed(everything, 'every event');
-    const row = page.locator(`tr[data-event-id="${shipped.id}"]`);
+    await listed(seeded.everything, 'every event');
+    const row = page.locator(`tr[data-event-id="${seeded.shipped}"]`);
     await expect(row.textContent()).resolves.toContain('order.shipped');
-    const cloudRow = page.locator(`tr[data-event-id="${cloud.id}"]`);
+    const cloudRow = page.locator(`tr[data-event-id="${seeded.cloud}"]`);
     await expect(
       cloudRow.getByRole('link', { name: `Events with correlation id ${TRACE_ID}` }).textContent(),
     ).resolves.toBe(TRACE_ID);
     await screenshot('activity');
-
-    // Filters, each answered by GET /v1/events: subscriber (a topic broadcast counts), status, time range.
-    await page.getByLabel('Subscriber').fill('bob');
-    await page.getByRole('button', { name: 'Apply' }).click();
-    await listed([doomed.id, news.id], "bob's events");
-    await page.getByRole('link', { name: 'Clear' }).click();
-    await listed(everything, 'every event again');
-    await page.getByLabel('Status').selectOption('unrouted');
-    await page.getByRole('button', { name: 'Apply' }).click();
-    await listed([correlatedId], 'the unrouted event');
-    await page.getByRole('link', { name: 'Clear' }).click();
-    await page.getByLabel('Received').selectOption('custom');
-    await page.getByLabel('From').fill(localTime(-60));
-    await page.getByLabel('To').fill(localTime(60));
-    await page.getByRole('button', { name: 'Apply' }).click();
-    await listed(everything, 'the events of the last hour');
-    expect(new URL(page.url()).hash).toMatch(/since=\d{4}-.*&until=\d{4}-/);
-    await page.getByLabel('To').fill(localTime(-30));
-    await page.getByRole('button', { name: 'Apply' }).click();
-    await page.getByText('No events match these filters.').waitFor();
-    await page.getByLabel('Received').selectOption('15m');
-    await page.getByRole('button', { name: 'Apply' }).click();
-    await listed(everything, 'the events of the last 15 minutes');
-    await page.getByRole('link', { name: 'Clear' }).click();
-
-    // The event's timeline: created, the attempt, sent, and the content as the rule renders it.
     await row.getByRole('link', { name: 'order.shipped' }).click();
+    await heading('Event');
+    expect(new URL(page.url()).hash).toBe(`#/events/${seeded.shipped}`);
+  });
+
+  it('Activity filters by subscriber (a topic broadcast counts) and by status', async () => {
+    await open('activity');
+    await page.getByLabel('Subscriber').fill('bob');
+    await apply();
+    await listed([seeded.doomed, seeded.news], "bob's events");
+    await page.getByRole('link', { name: 'Clear' }).click();
+    await listed(seeded.everything, 'every event again');
+    await page.getByLabel('Status').selectOption('unrouted');
+    await apply();
+    await listed([seeded.correlated], 'the unrouted event');
+  });
+
+  it('Activity filters by when the events were received: between two times, or a recent range', async () => {
+    await open('activity');
+    // Times far from now either way: the test may run slowly, but not for decades.
+    await page.getByLabel('Received').selectOption('custom');
+    await page.getByLabel('From').fill('2000-01-01T00:00');
+    await page.getByLabel('To').fill('2100-01-01T00:00');
+    await apply();
+    await listed(seeded.everything, 'the events of this century');
+    expect(new URL(page.url()).hash).toContain('since=2000-01-01T00%3A00%3A00.000Z&until=2100-01-01T00%3A00%3A00.000Z');
+    await page.getByLabel('To').fill('2000-01-02T00:00');
+    await apply();
+    await page.getByText('No events match these filters.').waitFor();
+    await page.getByLabel('Received').selectOption('24h');
+    await apply();
+    await listed(seeded.everything, 'the events of the last 24 hours');
+  });
+
+  it('Event: each delivery’s timeline, its content on request, and who sent the event', async () => {
+    await open(`events/${seeded.shipped}`);
     await heading('Event');
     const email = page.locator('article.delivery', { has: page.getByRole('heading', { name: 'email to alice' }) });
     const timeline = email.getByRole('list', { name: /Timeline of the email delivery/ });
@@ -248,6 +321,10 @@ describe('the console, in headless Chromium', () => {
     expect(steps).toEqual(expect.arrayContaining(['Attempt 1: ok', 'Sent']));
     expect(steps.at(-1)).toBe('Now sent');
     await expect(timeline.textContent()).resolves.toContain('smtp');
+    // Rendered only when asked, from the rule as it is now.
+    await expect(email.locator('.subject').count()).resolves.toBe(0);
+    await expect(email.textContent()).resolves.toContain('not a stored copy of what was sent');
+    await email.getByRole('button', { name: 'Show content' }).click();
     await expect(email.locator('.subject').textContent()).resolves.toBe('Order 42 shipped');
     await expect(email.frameLocator('iframe').locator('p').textContent()).resolves.toBe('Hi alice');
     const metadata = page.getByTestId('event-metadata');
@@ -255,11 +332,12 @@ describe('the console, in headless Chromium', () => {
     const prefix = tenant.keys.ingest.slice(0, 'hk_ingest_'.length + 4);
     await expect(metadata.textContent()).resolves.toContain(`Sent byingest key ${prefix}…`);
     await screenshot('event');
+  });
 
-    // The CloudEvent's metadata: when it happened, its source and id, and its correlation id, which
-    // leads (by keyboard) to every event of the checkout.
-    await page.goto(`${herald.url}/console#/events/${cloud.id}`);
+  it("Event: a CloudEvent's metadata, and its correlation id leading (by keyboard) to the checkout's events", async () => {
+    await open(`events/${seeded.cloud}`);
     await heading('Event');
+    const metadata = page.getByTestId('event-metadata');
     await metadata.locator(`time[datetime="2026-12-01T09:30:00.000Z"]`).waitFor();
     const facts = await metadata.textContent();
     expect(facts).toContain('CloudEvent source/shop/orders');
@@ -270,14 +348,15 @@ describe('the console, in headless Chromium', () => {
     await metadata.getByRole('link', { name: `Events with correlation id ${TRACE_ID}` }).focus();
     await page.keyboard.press('Enter');
     await heading('Activity');
-    await listed([correlatedId, cloud.id], 'the events with the correlation id');
+    await listed([seeded.correlated, seeded.cloud], 'the events with the correlation id');
     await expect(page.getByRole('textbox', { name: 'Correlation id' }).inputValue()).resolves.toBe(TRACE_ID);
     await screenshot('activity-correlation');
+  });
 
-    // Dead letters: bob's email, with its last error; replayed after a confirmation.
-    await nav('Dead letters');
+  it('Dead letters: the last error, a replay after confirmation, and the overview counting it sent', async () => {
+    await open('dead-letters');
     await heading('Dead letters');
-    const letter = page.locator(`tr[data-delivery-id="${dead.id}"]`);
+    const letter = page.locator(`tr[data-delivery-id="${seeded.deadDelivery}"]`);
     await expect(letter.textContent()).resolves.toContain('mailbox busy');
     await screenshot('dead-letters');
     await letter.getByRole('button', { name: 'Replay the email delivery of order.shipped' }).click();
@@ -285,18 +364,28 @@ describe('the console, in headless Chromium', () => {
     await confirm.getByRole('button', { name: 'Replay' }).click();
     await page.getByRole('status').filter({ hasText: 'Replayed the email delivery of order.shipped' }).waitFor();
     await letter.waitFor({ state: 'detached' });
-    await eventually(async () => {
-      const event = await tenant.ingest('GET', `/v1/events/${doomed.id}`);
-      return event.body.deliveries.find((d: { id: string }) => d.id === dead.id).status === 'sent' || undefined;
-    }, 30_000);
+    await eventually(
+      async () => {
+        const event = await tenant.ingest('GET', `/v1/events/${seeded.doomed}`);
+        const delivery = event.body.deliveries.find((d: { id: string }) => d.id === seeded.deadDelivery);
+        return delivery.status === 'sent' || undefined;
+      },
+      30_000,
+      'the replayed email to be sent',
+    );
+    await open('overview');
+    await heading('Overview');
+    await counted('email', 'sent', 3);
+    await screenshot('overview-after');
+  });
 
-    // Suppressions: found by address, lifted after a confirmation.
-    await nav('Suppressions');
+  it('Suppressions: found by address, lifted after a confirmation', async () => {
+    await open('suppressions');
     await heading('Suppressions');
     await page.getByLabel('Channel').selectOption('email');
     await page.getByLabel('Address', { exact: true }).fill('carol@EXAMPLE.com');
     await page.getByRole('button', { name: 'Search' }).click();
-    const suppressed = page.locator(`tr[data-suppression-id="${suppression.body.id}"]`);
+    const suppressed = page.locator(`tr[data-suppression-id="${seeded.suppression}"]`);
     await suppressed.waitFor();
     await screenshot('suppressions');
     await suppressed.getByRole('button', { name: 'Lift the suppression of carol@example.com' }).click();
@@ -309,9 +398,10 @@ describe('the console, in headless Chromium', () => {
     expect((await tenant.admin('GET', '/v1/suppressions?channel=email&address=carol@example.com')).body.items).toEqual(
       [],
     );
+  });
 
-    // Rules: the preview follows the edit, rendered by the API; saving stores it.
-    await nav('Rules');
+  it('Rules: the preview follows the edit, rendered by the API; saving stores it', async () => {
+    await open('rules');
     await heading('Rules');
     await screenshot('rules');
     await page.getByRole('link', { name: 'order.shipped' }).click();
@@ -333,9 +423,10 @@ describe('the console, in headless Chromium', () => {
     await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
     const saved = await tenant.admin('GET', '/v1/rules/order.shipped');
     expect(saved.body.channels[0].template.subject).toBe('Your order {{ data.orderId }} is on its way');
+  });
 
-    // Subscribers: the list, alice's profile with her inbox, and her events.
-    await nav('Subscribers');
+  it("Subscribers: the list, alice's profile with her inbox, and her events", async () => {
+    await open('subscribers');
     await heading('Subscribers');
     await page.getByRole('link', { name: 'alice' }).waitFor();
     await screenshot('subscribers');
@@ -347,26 +438,21 @@ describe('the console, in headless Chromium', () => {
     await screenshot('subscriber');
     await page.getByRole('link', { name: 'Events for alice' }).click();
     await heading('Activity');
-    await listed([correlatedId, cloud.id, shipped.id], "alice's events");
-
-    // Back to the overview, now with the replayed email counted as sent.
-    await nav('Overview');
-    await heading('Overview');
-    await counted('email', 'sent', 3);
-    await screenshot('overview-after');
+    await listed([seeded.correlated, seeded.cloud, seeded.shipped], "alice's events");
   });
 
   it('signs out on request, and when the API refuses the key', async () => {
+    await open('overview');
+    await heading('Overview');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin key').waitFor();
     await page.getByLabel('Admin key').fill(tenant.keys.admin);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await nav('Overview');
     await heading('Overview');
     const keys = await tenant.admin('GET', '/v1/keys');
     const adminKeyId = keys.body.items.find((k: { scope: string }) => k.scope === 'admin').id;
     expect((await tenant.admin('DELETE', `/v1/keys/${adminKeyId}`)).status).toBe(204);
-    await page.getByRole('navigation').getByRole('link', { name: 'Rules', exact: true }).click();
+    await nav('Rules');
     await page.getByRole('status').filter({ hasText: 'Herald refused the key' }).waitFor();
   });
 });

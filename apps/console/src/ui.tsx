@@ -82,14 +82,30 @@ export function usePages<T>(fetchPage: (cursor?: string) => Promise<Page<T>>, de
   };
 }
 
-/** Calls `tick` every `ms` while `enabled` and the tab is in view (live views). */
+/**
+ * Calls `tick` every `ms` while `enabled` and the tab is in view (live views). A hidden tab asks for
+ * nothing; shown again after a skipped tick, it catches up at once rather than at the next one.
+ */
 export function useInterval(tick: () => void, ms: number, enabled = true): void {
   const saved = useRef(tick);
   saved.current = tick;
   useEffect(() => {
     if (!enabled) return;
-    const timer = setInterval(() => document.visibilityState !== 'hidden' && saved.current(), ms);
-    return () => clearInterval(timer);
+    let missed = false;
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'hidden') missed = true;
+      else saved.current();
+    }, ms);
+    const shown = () => {
+      if (!missed || document.visibilityState === 'hidden') return;
+      missed = false;
+      saved.current();
+    };
+    document.addEventListener('visibilitychange', shown);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', shown);
+    };
   }, [ms, enabled]);
 }
 

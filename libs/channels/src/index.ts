@@ -1,5 +1,6 @@
 export * from './provider';
 export * from './templates';
+export * from './delivery-content';
 export * from './email/email.provider';
 export * from './sms/sms.provider';
 export * from './push/push.provider';

@@ -17,7 +17,7 @@ const CONTENT_TYPES: Record<string, string> = {
 export interface ConsoleFile {
   body: Buffer;
   contentType: string;
-  /** Vite names built assets by their content hash: such a file never changes under its name. */
+  /** Vite names the files it builds under assets/ by their content hash: they never change under their name. */
   immutable: boolean;
 }
 
@@ -27,7 +27,13 @@ export interface ConsoleFile {
  * api (dist/apps/api/…) and the sources run by the tests find the same folder.
  */
 export class ConsoleFiles {
-  constructor(readonly root = join(repositoryRoot(__dirname), 'dist', 'console')) {}
+  readonly root: string;
+  private readonly assets: string;
+
+  constructor(root = join(repositoryRoot(__dirname), 'dist', 'console')) {
+    this.root = resolve(root);
+    this.assets = join(this.root, 'assets') + sep;
+  }
 
   /** The file at `path` under the build folder; undefined when there is none (or `path` leaves the folder). */
   async read(path: string): Promise<ConsoleFile | undefined> {
@@ -38,7 +44,8 @@ export class ConsoleFiles {
     return {
       body: await readFile(file),
       contentType: CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-      immutable: path.startsWith('assets/'),
+      // From where the file is, not how it was asked for: `assets/../index.html` is the page, never immutable.
+      immutable: file.startsWith(this.assets),
     };
   }
 }

@@ -44,7 +44,7 @@ describe('ConsoleController', () => {
     expect((error as Problem).detail).toContain('npm run build');
   });
 
-  it('serves the page, hashed assets for good, and the page for client routes', async () => {
+  it('serves the page at /console and /console/, and hashed assets for good', async () => {
     build();
     const page = recordingReply();
     await controller().page(page.reply);
@@ -54,6 +54,9 @@ describe('ConsoleController', () => {
       'cache-control': 'no-cache',
     });
     expect(page.sent.headers['content-security-policy']).toContain("default-src 'self'");
+    const slash = recordingReply();
+    await controller().file('', slash.reply);
+    expect(slash.sent.body).toEqual(page.sent.body);
 
     const asset = recordingReply();
     await controller().file('assets/index-abc123.js', asset.reply);
@@ -62,17 +65,22 @@ describe('ConsoleController', () => {
       'content-type': 'text/javascript; charset=utf-8',
       'cache-control': 'public, max-age=31536000, immutable',
     });
-
-    const route = recordingReply();
-    await controller().file('events/123', route.reply);
-    expect(route.sent.body?.toString()).toContain('Herald console');
   });
 
-  it('never serves a file outside the build, and a missing asset is a 404', async () => {
+  it('caches by where the file is, not how it was asked for', async () => {
     build();
-    const escape = recordingReply();
-    await controller().file('../secret.txt', escape.reply);
-    expect(escape.sent.body?.toString()).toContain('Herald console');
-    await expect(controller().file('assets/gone.js', recordingReply().reply)).rejects.toMatchObject({ status: 404 });
+    const detour = recordingReply();
+    await controller().file('assets/../index.html', detour.reply);
+    expect(detour.sent.body?.toString()).toContain('Herald console');
+    expect(detour.sent.headers['cache-control']).toBe('no-cache');
+  });
+
+  it('answers 404 for any other path: the app routes in the hash, so no path of its own is a page', async () => {
+    build();
+    for (const path of ['events/123', 'assets/gone.js', '../secret.txt', 'assets/../../secret.txt']) {
+      const { reply, sent } = recordingReply();
+      await expect(controller().file(path, reply)).rejects.toMatchObject({ status: 404 });
+      expect(sent.body).toBeUndefined();
+    }
   });
 });

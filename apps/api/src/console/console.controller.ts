@@ -17,8 +17,9 @@ const CONTENT_SECURITY_POLICY = [
 
 /**
  * The operator console (apps/console, a single-page app) at /console. Public like /docs: the page
- * holds no data, and asks for an admin key that it sends to the API itself. Any path that is not a
- * built file is the app's page, so client-side routes load it too.
+ * holds no data, and asks for an admin key that it sends to the API itself. The app routes in the
+ * location's hash (/console#/events/…), so /console and /console/ are its page, and any other path
+ * is a built file or a 404.
  */
 @Controller('console')
 export class ConsoleController {
@@ -40,11 +41,10 @@ export class ConsoleController {
 
   @Get('*')
   async file(@Param('*') path: string, @Res() reply: FastifyReply): Promise<void> {
-    const file = path ? await this.files.read(path) : undefined;
-    if (file) return send(reply, file);
-    // A missing asset is a 404: the page in its place would only be a confusing script error.
-    if (path.startsWith('assets/')) throw Problem.notFound(`Console file ${path}`);
-    return this.page(reply);
+    if (!path) return this.page(reply);
+    const file = await this.files.read(path);
+    if (!file) throw Problem.notFound(`Console file ${path}`);
+    return send(reply, file);
   }
 }
 

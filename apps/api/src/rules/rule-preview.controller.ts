@@ -1,12 +1,23 @@
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { eventTypeSchema, isUuid, ruleInputSchema, type ChannelRule } from '@herald/core';
-import { TemplateError, compileTemplate, localizedTemplate, renderTemplate, smsSegments } from '@herald/channels';
+import {
+  TemplateError,
+  localizedTemplate,
+  renderContext,
+  renderTemplate,
+  smsSegments,
+  webhookBody,
+  type ContentEvent,
+  type ContentSubscriber,
+  type RenderContext,
+} from '@herald/channels';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
+import { checkTemplates, invalidRule } from './rule-templates';
 
 const channelRuleSchema = ruleInputSchema.shape.channels.element;
 const text = (max: number) => z.string().max(max).optional();
@@ -42,7 +53,11 @@ const previewSchema = z
   );
 type PreviewInput = z.infer<typeof previewSchema>;
 
-type RenderSample = Parameters<typeof renderTemplate>[1] & { events?: unknown[]; count?: number };
+/** What the templates see, and the event a webhook's envelope is made of. */
+interface Sample {
+  event: ContentEvent;
+  context: RenderContext;
+}
 
 /**
  * What a rule's templates render to for sample data, a stored event or a stored subscriber, per
@@ -61,19 +76,11 @@ export class RulePreviewController {
     const eventType = parse(eventTypeSchema, rawType, 'eventType');
     const input = parse(previewSchema, body ?? {});
     const { entries, pathOf } = await this.templates(tenantId, eventType, input);
-    const errors: FieldError[] = [];
-    entries.forEach((entry, i) => {
-      try {
-        compileTemplate(entry.template);
-      } catch (err) {
-        if (!(err instanceof TemplateError)) throw err;
-        errors.push({ path: `${pathOf(i)}.${err.part}`, message: `Liquid: ${err.message}` });
-      }
-    });
-    if (errors.length) throw invalid(errors);
+    checkTemplates(entries, pathOf);
 
     const sample = await this.sample(tenantId, eventType, input);
     const channels = [];
+    const errors: FieldError[] = [];
     for (const [i, entry] of entries.entries()) {
       try {
         channels.push(await renderChannel(entry, sample));
@@ -82,7 +89,7 @@ export class RulePreviewController {
         errors.push({ path: `${pathOf(i)}.${err.part}`, message: err.message });
       }
     }
-    if (errors.length) throw invalid(errors);
+    if (errors.length) throw invalidRule(errors);
     return { eventType, channels };
   }
 
@@ -99,63 +106,40 @@ export class RulePreviewController {
     return { entries: saved.channels as unknown as ChannelRule[], pathOf: (i: number) => `channels[${i}].template` };
   }
 
-  /** What the templates see, as the worker builds it (delivery-context.ts), from samples or stored rows. */
-  private async sample(tenantId: string, eventType: string, input: PreviewInput): Promise<RenderSample> {
-    let event: Record<string, unknown> = { id: 'preview', type: eventType, createdAt: new Date() };
-    let data = input.data ?? {};
+  /** What the templates see, built as the worker builds it, from samples or stored rows. */
+  private async sample(tenantId: string, eventType: string, input: PreviewInput): Promise<Sample> {
+    let event: ContentEvent = { id: 'preview', type: eventType, createdAt: new Date(), data: input.data ?? {} };
     if (input.eventId) {
       const stored = await this.prisma.event.findFirst({ where: { id: input.eventId, tenantId } });
       if (!stored) throw Problem.notFound(`Event ${input.eventId}`);
-      event = { id: stored.id, type: stored.type, createdAt: stored.createdAt };
-      data = (stored.data as Record<string, unknown> | null) ?? {};
+      const data = (stored.data as Record<string, unknown> | null) ?? {};
+      event = { id: stored.id, type: stored.type, createdAt: stored.createdAt, data };
     }
-    let subscriber: Record<string, unknown> = input.subscriber ?? {};
+    let subscriber: ContentSubscriber | null = input.subscriber ?? null;
     if (input.subscriberId) {
-      const stored = await this.prisma.subscriber.findUnique({
+      subscriber = await this.prisma.subscriber.findUnique({
         where: { tenantId_subscriberId: { tenantId, subscriberId: input.subscriberId } },
       });
-      if (!stored) throw Problem.notFound(`Subscriber ${input.subscriberId}`);
-      subscriber = {
-        subscriberId: stored.subscriberId,
-        email: stored.email ?? undefined,
-        phone: stored.phone ?? undefined,
-        locale: stored.locale ?? undefined,
-        timezone: stored.timezone ?? undefined,
-        data: stored.data ?? {},
-      };
+      if (!subscriber) throw Problem.notFound(`Subscriber ${input.subscriberId}`);
     }
-    return { data, event, subscriber };
+    return { event, context: renderContext(event, subscriber) };
   }
 }
 
 /** One channel's rendered parts, in the subscriber's locale; a digest sees this event as its only one. */
-async function renderChannel(entry: ChannelRule, sample: RenderSample) {
-  const locale = typeof sample.subscriber.locale === 'string' ? sample.subscriber.locale : undefined;
-  const context = entry.digest ? { ...sample, events: [sample.data], count: 1 } : sample;
-  const content = await renderTemplate(localizedTemplate(entry.template, locale), context);
+async function renderChannel(entry: ChannelRule, { event, context }: Sample) {
+  const locale = typeof context.subscriber.locale === 'string' ? context.subscriber.locale : undefined;
+  const digest = entry.digest ? { events: [context.data], count: 1 } : {};
+  const content = await renderTemplate(localizedTemplate(entry.template, locale), { ...context, ...digest });
   switch (entry.channel) {
     case 'sms':
       return { channel: entry.channel, content, segments: smsSegments(String(content.body ?? '')) };
     case 'webhook':
-      return { channel: entry.channel, content: { payload: webhookPayload(content.payload, sample) } };
+      return {
+        channel: entry.channel,
+        content: { payload: webhookBody(event, content.payload as string | undefined) },
+      };
     default:
       return { channel: entry.channel, content };
   }
-}
-
-/** The body a webhook endpoint would receive: the rendered payload (which must be JSON), else the envelope. */
-function webhookPayload(rendered: unknown, sample: RenderSample): unknown {
-  if (typeof rendered !== 'string') {
-    const { id, type, createdAt } = sample.event as { id: string; type: string; createdAt: Date };
-    return { id, type, timestamp: createdAt.toISOString(), data: sample.data };
-  }
-  try {
-    return JSON.parse(rendered) as unknown;
-  } catch {
-    throw new TemplateError('payload', 'renders to text that is not JSON (the delivery would fail)');
-  }
-}
-
-function invalid(errors: FieldError[]): Problem {
-  return Problem.unprocessable('invalid-rule', 'The rule cannot be used as written', errors);
 }

@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
 import { eventTypeSchema, newId, ruleInputSchema, type RuleInput } from '@herald/core';
-import { TemplateError, compileTemplate, smsSegments } from '@herald/channels';
+import { smsSegments } from '@herald/channels';
 import { PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
+import { checkTemplates } from './rule-templates';
 
 type RuleRow = Awaited<ReturnType<PrismaService['rule']['findFirstOrThrow']>>;
 
@@ -20,7 +21,7 @@ export class RulesController {
   async put(@TenantId() tenantId: string, @Param('eventType') rawType: string, @Body() body: unknown) {
     const eventType = parse(eventTypeSchema, rawType, 'eventType');
     const rule = parse(ruleInputSchema, body);
-    checkTemplates(rule);
+    checkTemplates(rule.channels);
     const data = { category: rule.category ?? null, critical: rule.critical ?? false, channels: rule.channels };
     const saved = await this.prisma.rule.upsert({
       where: { tenantId_eventType: { tenantId, eventType } },
@@ -50,19 +51,6 @@ export class RulesController {
     const { count } = await this.prisma.rule.deleteMany({ where: { tenantId, eventType } });
     if (count === 0) throw Problem.notFound(`Rule for ${eventType}`);
   }
-}
-
-function checkTemplates(rule: RuleInput): void {
-  const errors: FieldError[] = [];
-  rule.channels.forEach((entry, i) => {
-    try {
-      compileTemplate(entry.template);
-    } catch (err) {
-      if (!(err instanceof TemplateError)) throw err;
-      errors.push({ path: `channels[${i}].template.${err.part}`, message: `Liquid: ${err.message}` });
-    }
-  });
-  if (errors.length) throw Problem.unprocessable('invalid-rule', 'The rule cannot be used as written', errors);
 }
 
 // Past 10 segments a carrier may refuse or mangle a concatenated SMS, and each segment is billed.

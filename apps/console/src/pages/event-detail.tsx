@@ -1,7 +1,8 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, segment, type Problem } from '../api';
 import { ContentView } from '../content-view';
 import { link } from '../router';
-import type { DeliveryDetail, EventDetail as Event, Preview } from '../types';
+import type { Delivery, DeliveryDetail, EventDetail as Event, Preview } from '../types';
 import { EventMetadataView, Recipients } from './event-metadata';
 import {
   ActionResult,
@@ -18,38 +19,24 @@ import {
   useLoad,
 } from '../ui';
 
-// Each delivery's story is one more request: a broadcast's first deliveries are enough to read.
-const DETAILED_DELIVERIES = 50;
 const SETTLED = new Set(['sent', 'delivered', 'failed', 'dead', 'suppressed', 'skipped', 'rate_limited']);
+// An event lists up to 1,000 deliveries (a broadcast): they are shown a page at a time, and their
+// timelines are open at first only when there are few of them.
+const PAGE = 50;
+const OPEN_AT_FIRST = 3;
 
-interface Loaded {
-  event: Event;
-  deliveries: DeliveryDetail[];
-  /** What the event's rule renders to now, per recipient (subscriber id, '' for webhook endpoints). */
-  content: Map<string, Preview | Problem>;
-}
+/** What the event's rule renders to now for a recipient (a subscriber id, null for a webhook endpoint). */
+type Render = (subscriberId: string | null) => Promise<Preview>;
 
-async function load(id: string): Promise<Loaded> {
-  const event = await api<Event>('GET', `/v1/events/${segment(id)}`);
-  const shown = event.deliveries.slice(0, DETAILED_DELIVERIES);
-  const deliveries = await Promise.all(shown.map((d) => api<DeliveryDetail>('GET', `/v1/deliveries/${segment(d.id)}`)));
-  const recipients = [...new Set(shown.map((d) => d.subscriberId ?? ''))].slice(0, 10);
-  const content = new Map<string, Preview | Problem>();
-  await Promise.all(
-    recipients.map(async (subscriberId) => {
-      const body = { eventId: id, ...(subscriberId && { subscriberId }) };
-      const rendered = await api<Preview>('POST', `/v1/rules/${segment(event.type)}/preview`, body).catch(problemOf);
-      content.set(subscriberId, rendered);
-    }),
-  );
-  return { event, deliveries, content };
-}
-
-/** One event: its deliveries, each with a timeline from creation to now, and the content per channel. */
+/**
+ * One event: its deliveries, each with a timeline from creation to now, and the content per channel on
+ * request. While a delivery moves, only the event is asked for again: it carries every delivery with
+ * its attempts, last error and last hold-back.
+ */
 export function EventDetail({ id }: { id: string }) {
-  const state = useLoad(() => load(id), [id]);
+  const state = useLoad(() => api<Event>('GET', `/v1/events/${segment(id)}`), [id]);
   const moving = state.data?.deliveries.some((d) => !SETTLED.has(d.status)) ?? false;
-  useInterval(state.reload, 5000, moving || state.data?.event.status === 'accepted');
+  useInterval(state.reload, 5000, moving || state.data?.status === 'accepted');
   return (
     <>
       <PageTitle>Event</PageTitle>
@@ -57,7 +44,7 @@ export function EventDetail({ id }: { id: string }) {
         <a href={link(['activity'])}>← Activity</a>
       </p>
       <Loading state={state}>
-        {({ event, deliveries, content }) => (
+        {(event) => (
           <>
             <div class="columns">
               <section aria-labelledby="summary-title">
@@ -101,23 +88,50 @@ export function EventDetail({ id }: { id: string }) {
             ) : (
               <DeliveryCounts event={event} />
             )}
-            {(event.deliveriesTruncated || event.deliveries.length > DETAILED_DELIVERIES) && (
-              <p class="muted">
-                The first {DETAILED_DELIVERIES} are shown below; the API lists them all at{' '}
-                <code>/v1/deliveries?eventId={event.id}</code>.
-              </p>
-            )}
-            {deliveries.map((d) => (
-              <DeliveryCard
-                key={d.id}
-                delivery={d}
-                content={content.get(d.subscriberId ?? '')}
-                onChange={state.reload}
-              />
-            ))}
+            <Deliveries key={event.id} event={event} onChange={state.reload} />
           </>
         )}
       </Loading>
+    </>
+  );
+}
+
+/** The event's deliveries, a page at a time; what the rule renders to is asked for once per recipient. */
+function Deliveries({ event, onChange }: { event: Event; onChange: () => void }) {
+  const [shown, setShown] = useState(PAGE);
+  const rendered = useRef(new Map<string, Promise<Preview>>()).current;
+  const render: Render = (subscriberId) => {
+    const key = subscriberId ?? '';
+    let preview = rendered.get(key);
+    if (!preview) {
+      const body = { eventId: event.id, ...(subscriberId && { subscriberId }) };
+      preview = api<Preview>('POST', `/v1/rules/${segment(event.type)}/preview`, body);
+      // A failure is shown, not kept: asking again may work.
+      preview.catch(() => rendered.delete(key));
+      rendered.set(key, preview);
+    }
+    return preview;
+  };
+  const openAtFirst = event.deliveries.length <= OPEN_AT_FIRST;
+  const rest = event.deliveries.length - shown;
+  return (
+    <>
+      {event.deliveriesTruncated && (
+        <p class="muted">
+          The first {event.deliveries.length} are listed below; the API lists them all at{' '}
+          <code>/v1/deliveries?eventId={event.id}</code>.
+        </p>
+      )}
+      {event.deliveries.slice(0, shown).map((d) => (
+        <DeliveryCard key={d.id} delivery={d} openAtFirst={openAtFirst} render={render} onChange={onChange} />
+      ))}
+      {rest > 0 && (
+        <p>
+          <button type="button" onClick={() => setShown(shown + PAGE)}>
+            Show {Math.min(rest, PAGE)} more of {rest}
+          </button>
+        </p>
+      )}
     </>
   );
 }
@@ -162,11 +176,15 @@ const STATUS_TONES: Record<string, Step['tone']> = {
   suppressed: 'bad',
 };
 
-/** A delivery's story in time order: created, each attempt, sent, provider feedback, and where it is now. */
-function timeline(d: DeliveryDetail): Step[] {
+/**
+ * A delivery's story in time order: created, each attempt, sent, provider feedback, and where it is now.
+ * The event's listing of the delivery is the freshest word on its attempts and status; its detail adds
+ * when it was created and sent, and the feedback.
+ */
+function timeline(d: Delivery, detail: DeliveryDetail): Step[] {
   // Opted out or digested at fan-out (skipped without an attempt), or not handed to its queue yet: never queued.
   const queued = d.status !== 'pending' && !(d.status === 'skipped' && d.attempts.length === 0);
-  const steps: Step[] = [{ at: d.createdAt, what: queued ? 'Created and queued' : 'Created' }];
+  const steps: Step[] = [{ at: detail.createdAt, what: queued ? 'Created and queued' : 'Created' }];
   d.attempts.forEach((a, i) =>
     steps.push({
       at: a.at,
@@ -185,8 +203,8 @@ function timeline(d: DeliveryDetail): Step[] {
       tone: 'warn',
     });
   }
-  if (d.sentAt) steps.push({ at: d.sentAt, what: 'Sent', tone: 'ok' });
-  for (const f of d.feedback) {
+  if (detail.sentAt) steps.push({ at: detail.sentAt, what: 'Sent', tone: 'ok' });
+  for (const f of detail.feedback) {
     const suppressed = f.suppression && `${f.suppression.address} suppressed (${f.suppression.reason})`;
     steps.push({
       at: f.at,
@@ -200,12 +218,33 @@ function timeline(d: DeliveryDetail): Step[] {
   return steps;
 }
 
-function DeliveryCard(props: { delivery: DeliveryDetail; content?: Preview | Problem; onChange: () => void }) {
+/**
+ * The delivery's detail (creation, sending, feedback) while its timeline is open: asked for when it is
+ * opened, and again only when the delivery's status has moved since.
+ */
+function useDetail(d: Delivery, open: boolean): { detail?: DeliveryDetail; problem?: Problem } {
+  const [state, setState] = useState<{ detail?: DeliveryDetail; problem?: Problem }>({});
+  const current = state.detail?.status === d.status;
+  useEffect(() => {
+    if (!open || current) return;
+    let wanted = true;
+    api<DeliveryDetail>('GET', `/v1/deliveries/${segment(d.id)}`).then(
+      (detail) => wanted && setState({ detail }),
+      (err: unknown) => wanted && setState((s) => ({ ...s, problem: problemOf(err) })),
+    );
+    return () => {
+      wanted = false;
+    };
+  }, [open, d.id, d.status]); // not `current`: the answer it brings must not ask again
+  return state;
+}
+
+function DeliveryCard(props: { delivery: Delivery; openAtFirst: boolean; render: Render; onChange: () => void }) {
   const d = props.delivery;
+  const [open, setOpen] = useState(props.openAtFirst);
+  const { detail, problem } = useDetail(d, open);
   const replay = useAction();
   const recipient = d.subscriberId ? `to ${d.subscriberId}` : `to webhook endpoint ${d.endpointId ?? ''}`;
-  const rendered = props.content && 'channels' in props.content ? props.content : undefined;
-  const channelContent = rendered?.channels.find((c) => c.channel === d.channel);
   return (
     <article class="card delivery" data-delivery-id={d.id} aria-labelledby={`delivery-${d.id}`}>
       <header>
@@ -232,21 +271,55 @@ function DeliveryCard(props: { delivery: DeliveryDetail; content?: Preview | Pro
         )}
       </header>
       <ActionResult message={replay.message} error={replay.error} />
-      <ol class="timeline" aria-label={`Timeline of the ${d.channel} delivery ${recipient}`}>
-        {timeline(d).map((step, i) => (
-          <li key={i} class={step.tone ? `tone-${step.tone}` : undefined}>
-            <span class="when">{step.at ? <Time value={step.at} /> : 'now'}</span>
-            <span class="what">{step.what}</span>
-            {step.detail && <span class="detail">{step.detail}</span>}
-          </li>
-        ))}
-      </ol>
-      <details open>
-        <summary>Content, as the event type's rule renders it now</summary>
-        {channelContent && <ContentView rendered={channelContent} />}
-        {props.content && !rendered && <ProblemView problem={props.content as Problem} />}
-        {rendered && !channelContent && <p class="muted">The rule no longer has a {d.channel} channel.</p>}
+      <details open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
+        <summary>
+          Timeline ({d.attempts.length} attempt{d.attempts.length === 1 ? '' : 's'})
+        </summary>
+        {problem && <ProblemView problem={problem} />}
+        {detail ? (
+          <ol class="timeline" aria-label={`Timeline of the ${d.channel} delivery ${recipient}`}>
+            {timeline(d, detail).map((step, i) => (
+              <li key={i} class={step.tone ? `tone-${step.tone}` : undefined}>
+                <span class="when">{step.at ? <Time value={step.at} /> : 'now'}</span>
+                <span class="what">{step.what}</span>
+                {step.detail && <span class="detail">{step.detail}</span>}
+              </li>
+            ))}
+          </ol>
+        ) : (
+          !problem && open && <p aria-busy="true">Loading…</p>
+        )}
       </details>
+      <Content delivery={d} recipient={recipient} render={props.render} />
     </article>
+  );
+}
+
+/** The delivery's content, rendered once on request from the event type's rule as it is now. */
+function Content({ delivery: d, recipient, render }: { delivery: Delivery; recipient: string; render: Render }) {
+  const [state, setState] = useState<{ preview?: Preview; problem?: Problem; busy: boolean }>({ busy: false });
+  const show = () => {
+    setState({ busy: true });
+    render(d.subscriberId).then(
+      (preview) => setState({ preview, busy: false }),
+      (err: unknown) => setState({ problem: problemOf(err), busy: false }),
+    );
+  };
+  const channelContent = state.preview?.channels.find((c) => c.channel === d.channel);
+  return (
+    <section class="delivery-content" aria-label={`Content of the ${d.channel} delivery ${recipient}`}>
+      {!state.preview && (
+        <button type="button" onClick={show} disabled={state.busy} aria-describedby={`content-note-${d.id}`}>
+          Show content
+        </button>
+      )}
+      <p class="muted" id={`content-note-${d.id}`}>
+        The content is the event type's current rule rendered against this event's data, not a stored copy of what was
+        sent.
+      </p>
+      {state.problem && <ProblemView problem={state.problem} />}
+      {channelContent && <ContentView rendered={channelContent} />}
+      {state.preview && !channelContent && <p class="muted">The rule no longer has a {d.channel} channel.</p>}
+    </section>
   );
 }

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { TemplateError, renderTemplate, type ChannelMessages } from '@herald/channels';
+import { TemplateError, renderTemplate, webhookBody, type ChannelMessages } from '@herald/channels';
 import type { SuppressibleChannel } from '@herald/core';
 import { findSuppression } from '@herald/db';
 import type { ClaimedDelivery } from './delivery-claim';
@@ -80,17 +80,10 @@ async function render(context: DeliveryContext): Promise<Record<string, unknown>
 
 /** The rendered `payload` template when the rule has one (it must be JSON), else the event envelope. */
 function webhookPayload(context: DeliveryContext, rendered: string | undefined): string {
-  if (rendered === undefined) {
-    return JSON.stringify({
-      id: context.event.id,
-      type: context.event.type,
-      timestamp: new Date(context.event.createdAt).toISOString(),
-      data: context.event.data,
-    });
-  }
   try {
-    return JSON.stringify(JSON.parse(rendered));
-  } catch {
+    return JSON.stringify(webhookBody(context.event, rendered));
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
     throw new Undeliverable('failed', 'invalid_payload', 'the rendered webhook payload is not valid JSON');
   }
 }

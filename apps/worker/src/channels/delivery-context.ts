@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { applicableRateLimit, type AppliedRateLimit, type ChannelRule, type QuietHours } from '@herald/core';
-import { localizedTemplate, type RenderContext } from '@herald/channels';
+import { localizedTemplate, renderContext, type RenderContext } from '@herald/channels';
 import type { DigestRender } from '../digest/flush-digest';
 import type { ClaimedDelivery } from './delivery-claim';
 
@@ -84,20 +84,19 @@ export async function loadDeliveryContext(pool: Pool, delivery: ClaimedDelivery)
           disabledReason: row.endpointDisabledReason,
         }
       : null,
-    render: {
-      data: event.data,
-      event: { id: event.id, type: event.type, createdAt: event.createdAt },
-      subscriber: delivery.subscriberId
+    render: renderContext(
+      event,
+      delivery.subscriberId
         ? {
             subscriberId: delivery.subscriberId,
-            email: row.email ?? undefined,
-            phone: row.phone ?? undefined,
-            locale: row.locale ?? undefined,
-            timezone: row.timezone ?? undefined,
-            data: row.subscriberData ?? {},
+            email: row.email,
+            phone: row.phone,
+            locale: row.locale,
+            timezone: row.timezone,
+            data: row.subscriberData,
           }
-        : {},
-    },
+        : null,
+    ),
   };
 }
 

@@ -1,0 +1,41 @@
+import { renderContext, webhookBody } from './delivery-content';
+import { TemplateError } from './templates';
+
+const event = {
+  id: 'e1',
+  type: 'order.shipped',
+  createdAt: new Date('2026-12-01T09:30:00Z'),
+  data: { orderId: '42' },
+};
+
+describe('renderContext', () => {
+  it("gives templates the event's data, the event and the subscriber, with unset columns left out", () => {
+    const subscriber = { subscriberId: 'ann', email: 'ann@example.com', phone: null, locale: 'fr', data: null };
+    expect(renderContext(event, subscriber)).toEqual({
+      data: { orderId: '42' },
+      event: { id: 'e1', type: 'order.shipped', createdAt: event.createdAt },
+      subscriber: { subscriberId: 'ann', email: 'ann@example.com', locale: 'fr', data: {} },
+    });
+  });
+
+  it('has an empty subscriber for a webhook endpoint', () => {
+    expect(renderContext(event, null).subscriber).toEqual({});
+  });
+});
+
+describe('webhookBody', () => {
+  it('is the event envelope without a payload template', () => {
+    expect(webhookBody(event, undefined)).toEqual({
+      id: 'e1',
+      type: 'order.shipped',
+      timestamp: '2026-12-01T09:30:00.000Z',
+      data: { orderId: '42' },
+    });
+  });
+
+  it('is the rendered payload, which must be JSON', () => {
+    expect(webhookBody(event, '{"order": "42"}')).toEqual({ order: '42' });
+    expect(() => webhookBody(event, '{"order": 42')).toThrow(TemplateError);
+    expect(() => webhookBody(event, 'not json')).toThrow(expect.objectContaining({ part: 'payload' }));
+  });
+});
