@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { HeraldClient, HeraldProblemError, verifyWebhook, WebhookVerificationError } from '@herald/client';
+import {
+  HeraldClient,
+  HeraldProblemError,
+  verifyWebhook,
+  WebhookVerificationError,
+  type CloudEventContext,
+  type DeliveryDeferral,
+  type DeliveryView,
+  type EventMetadata,
+  type EventView,
+} from '@herald/client';
 import { SandboxHub, type WebhookReceiver } from '@herald/sandbox';
 import { apiDocument } from '../../scripts/generate-client-types';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
@@ -11,6 +21,55 @@ interface OrderShipped {
   type: string;
   data: { orderId: string };
 }
+
+// Every key of the client's hand-written response types: `Record<keyof T, true>` makes the compiler keep each
+// list exactly in step with its type, and the answers of a running Herald are checked against them, so a field
+// the api adds (or renames) without the types following fails here.
+const EVENT_KEYS: Record<keyof EventView, true> = {
+  id: true,
+  type: true,
+  status: true,
+  createdAt: true,
+  sendAt: true,
+  to: true,
+  data: true,
+  metadata: true,
+  deliveries: true,
+  deliveriesTruncated: true,
+  deliveryCounts: true,
+};
+const METADATA_KEYS: Record<keyof EventMetadata, true> = {
+  occurredAt: true,
+  receivedAt: true,
+  correlationId: true,
+  schemaVersion: true,
+  sentBy: true,
+  cloudEvent: true,
+};
+const CLOUD_EVENT_KEYS: Record<keyof CloudEventContext, true> = {
+  id: true,
+  source: true,
+  specversion: true,
+  subject: true,
+  dataschema: true,
+  datacontenttype: true,
+  extensions: true,
+};
+const DELIVERY_KEYS: Record<keyof DeliveryView, true> = {
+  id: true,
+  subscriberId: true,
+  endpointId: true,
+  channel: true,
+  status: true,
+  attempts: true,
+  providerMessageId: true,
+  lastError: true,
+  lastDeferral: true,
+};
+const DEFERRAL_KEYS: Record<keyof DeliveryDeferral, true> = { at: true, status: true, reason: true, until: true };
+
+/** The keys of an answer that its type does not name. */
+const unknownKeys = (answer: object, known: object) => Object.keys(answer).filter((key) => !(key in known));
 
 /** @herald/client against a real Herald: typed calls in, a signed webhook out. */
 describe('@herald/client', () => {
@@ -67,10 +126,37 @@ describe('@herald/client', () => {
       const current = await ingest.getEvent(sent.id);
       return current.deliveries.some((d) => d.status === 'sent') ? current : undefined;
     }, 30_000);
-    expect(view).toMatchObject({ id: sent.id, type: 'order.shipped', status: 'routed' });
+    expect(view).toMatchObject({
+      id: sent.id,
+      type: 'order.shipped',
+      status: 'routed',
+      to: [{ subscriberId: 'ada' }],
+      data: { orderId: 'O-7' },
+      metadata: {
+        occurredAt: expect.any(String),
+        receivedAt: expect.any(String),
+        correlationId: expect.any(String),
+        sentBy: { keyId: expect.any(String) },
+      },
+    });
+    // Sent without occurredAt: it happened when it was received.
+    expect(view.metadata.occurredAt).toBe(view.metadata.receivedAt);
     const [delivery] = view.deliveries;
     expect(delivery).toMatchObject({ channel: 'webhook', endpointId: endpoint.id, status: 'sent' });
     expect(delivery!.attempts).toEqual([expect.objectContaining({ outcome: 'ok' })]);
+    expect(unknownKeys(view, EVENT_KEYS)).toEqual([]);
+    expect(unknownKeys(view.metadata, METADATA_KEYS)).toEqual([]);
+    expect(unknownKeys(delivery!, DELIVERY_KEYS)).toEqual([]);
+
+    const fromCloudEvent = await ingest.getEvent(first.id);
+    expect(fromCloudEvent.metadata.cloudEvent).toEqual({
+      id: cloudEvent.id,
+      source: cloudEvent.source,
+      specversion: '1.0',
+      subject: 'ada',
+    });
+    expect(unknownKeys(fromCloudEvent.metadata, METADATA_KEYS)).toEqual([]);
+    expect(unknownKeys(fromCloudEvent.metadata.cloudEvent!, CLOUD_EVENT_KEYS)).toEqual([]);
 
     const hook = receiver.requests().find((r) => r.headers['webhook-id'] === delivery!.id);
     expect(hook).toBeDefined();
@@ -87,6 +173,33 @@ describe('@herald/client', () => {
     // Every endpoint is reachable, typed by path, through `api`.
     const { data } = await admin.api.GET('/v1/webhook-endpoints/{id}', { params: { path: { id: endpoint.id } } });
     expect(data).toMatchObject({ id: endpoint.id, url: endpoint.url });
+  });
+
+  it("shows a delivery's latest hold-back as the client's types describe it", async () => {
+    await admin.putRule('order.limited', {
+      channels: [
+        {
+          channel: 'inapp',
+          template: { title: 'Order', body: 'On its way' },
+          rateLimit: { limit: 1, windowSeconds: 60, policy: 'drop' },
+        },
+      ],
+    });
+    const send = async () => (await ingest.sendEvent({ type: 'order.limited', to: { subscriberId: 'lim' } })).id;
+    const ids = [await send(), await send()];
+    // One of the two is sent, the other dropped by the limit: which one depends on the workers' order.
+    const dropped = await eventually(async () => {
+      const deliveries = (await Promise.all(ids.map((id) => ingest.getEvent(id)))).flatMap((e) => e.deliveries);
+      return deliveries.find((d) => d.status === 'rate_limited');
+    }, 30_000);
+    expect(dropped.lastDeferral).toEqual({
+      at: expect.any(String),
+      status: 'rate_limited',
+      reason: dropped.lastError,
+      until: null,
+    });
+    expect(unknownKeys(dropped, DELIVERY_KEYS)).toEqual([]);
+    expect(unknownKeys(dropped.lastDeferral!, DEFERRAL_KEYS)).toEqual([]);
   });
 
   it("throws Herald's problems as HeraldProblemError", async () => {

@@ -10,8 +10,8 @@ interface Received {
   body: any;
 }
 
-/** What the server does with one request: answer, or cut the connection without answering. */
-type Script = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang-up';
+/** What the server does with one request: answer, cut the connection without answering, or never answer. */
+type Script = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang-up' | 'hold';
 
 const problem = (status: number, type: string, extra: object = {}) => ({
   status,
@@ -29,6 +29,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 class ScriptedServer {
   readonly received: Received[] = [];
   private readonly scripts: Script[] = [];
+  private arrivals: (() => void)[] = [];
   private server?: Server;
   url = '';
 
@@ -44,8 +45,10 @@ class ScriptedServer {
           headers: req.headers,
           body: text && JSON.parse(text),
         });
+        this.arrivals.splice(0).forEach((arrived) => arrived());
         const script = this.scripts.shift() ?? { status: 200, body: {} };
         if (script === 'hang-up') return void req.socket.destroy();
+        if (script === 'hold') return;
         const body = typeof script.body === 'string' ? script.body : JSON.stringify(script.body ?? {});
         res.writeHead(script.status, { 'content-type': 'application/json', ...script.headers }).end(body);
       });
@@ -56,6 +59,11 @@ class ScriptedServer {
 
   answer(...scripts: Script[]): void {
     this.scripts.push(...scripts);
+  }
+
+  /** Resolves when the next request has arrived. */
+  nextRequest(): Promise<void> {
+    return new Promise((resolve) => this.arrivals.push(resolve));
   }
 
   reset(): void {
@@ -188,16 +196,25 @@ describe('HeraldClient against a local HTTP server', () => {
   });
 
   describe('retries', () => {
-    it('waits as Retry-After says, in seconds or as an HTTP date, capped at maxDelayMs', async () => {
+    it('waits as Retry-After says, in seconds or as an HTTP date', async () => {
       server.answer(
         { ...problem(429, 'rate-limited'), headers: { 'retry-after': '7' } },
         { ...problem(503, 'unavailable'), headers: { 'retry-after': new Date(NOW + 3000).toUTCString() } },
-        { ...problem(503, 'unavailable'), headers: { 'retry-after': '86400' } },
+        { ...problem(503, 'unavailable'), headers: { 'retry-after': '60' } },
         accepted,
       );
       await client({ maxDelayMs: 60_000 }).sendEvent({ type: 'a', to: { subscriberId: 'ada' } });
       expect(delays).toEqual([7000, 3000, 60_000]);
       expect(server.received).toHaveLength(4);
+    });
+
+    it('throws at once when Retry-After asks for longer than maxDelayMs, rather than be refused again', async () => {
+      server.answer({ ...problem(429, 'rate-limited'), headers: { 'retry-after': '86400' } }, accepted);
+      const error = await thrown(client({ maxDelayMs: 60_000 }).sendEvent({ type: 'a', to: { subscriberId: 'ada' } }));
+      expect(error.status).toBe(429);
+      expect(error.headers.get('retry-after')).toBe('86400');
+      expect(server.received).toHaveLength(1);
+      expect(delays).toEqual([]);
     });
 
     it('backs off exponentially with jitter when there is no Retry-After', async () => {
@@ -319,6 +336,31 @@ describe('HeraldClient against a local HTTP server', () => {
         .GET('/v1/events/{id}', { params: { path: { id: 'evt-1' } }, signal: controller.signal })
         .catch((e: unknown) => e);
       expect((error as Error).name).toBe('AbortError');
+      expect(server.received).toHaveLength(1);
+    });
+
+    // The real timer: a wait that ignored the abort would last an hour, far past jest's timeout.
+    it("an abort ends a Retry-After wait at once, with the signal's reason", async () => {
+      server.answer({ ...problem(429, 'rate-limited'), headers: { 'retry-after': '3600' } }, accepted);
+      const real = new HeraldClient({ baseUrl: server.url, apiKey: 'hk_ingest_test', maxDelayMs: 3_600_000 });
+      const error = await real.api
+        .GET('/v1/events/{id}', { params: { path: { id: 'evt-1' } }, signal: AbortSignal.timeout(100) })
+        .catch((e: unknown) => e);
+      expect((error as Error).name).toBe('TimeoutError');
+      expect(server.received).toHaveLength(1);
+    });
+
+    it('an abort while a request that is safe to repeat is in flight is not retried as a network error', async () => {
+      server.answer('hold', accepted);
+      const controller = new AbortController();
+      const arrived = server.nextRequest();
+      const pending = client()
+        .api.GET('/v1/events/{id}', { params: { path: { id: 'evt-1' } }, signal: controller.signal })
+        .catch((e: unknown) => e);
+      await arrived;
+      controller.abort();
+      expect(((await pending) as Error).name).toBe('AbortError');
+      expect(delays).toEqual([]);
       expect(server.received).toHaveLength(1);
     });
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HeraldProblemError } from './problem-error';
-import { RETRY_DEFAULTS, retryDelayMs, type RetryOptions } from './retry-policy';
+import { RETRY_DEFAULTS, backoffMs, retryDelayMs, type RetryOptions } from './retry-policy';
 
 export interface HeraldFetchOptions extends RetryOptions {
   /** Where Herald's api is, e.g. `http://localhost:3000`. */
@@ -8,8 +8,11 @@ export interface HeraldFetchOptions extends RetryOptions {
   /** A tenant key (`hk_…`), the root key or an inbox token: sent as `Authorization: Bearer …` unless a request sets its own. */
   apiKey?: string;
   fetch?: (request: Request) => Promise<Response>;
-  /** How the client waits between attempts (tests record the delays instead of waiting). */
-  sleep?: (ms: number) => Promise<void>;
+  /**
+   * How the client waits between attempts (tests record the delays instead of waiting). Given the request's
+   * signal: the default wait ends, rejecting with the signal's reason, when the caller aborts.
+   */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** The clock `Retry-After` dates are read against. */
   now?: () => number;
 }
@@ -21,7 +24,21 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 /** CloudEvents in structured mode, one or a batch (binary mode is told by its `ce-id` header). */
 const CLOUDEVENTS = /^application\/cloudevents(-batch)?\+json\s*(;|$)/i;
 
-const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** setTimeout that an abort ends early, rejecting with the abort's reason (an AbortError or a TimeoutError). */
+function wait(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', abort, { once: true });
+  });
+}
 
 /**
  * The fetch every request of the client goes through:
@@ -32,6 +49,8 @@ const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, 
  *   being processed), and 5xx answers and network errors — the last two only for requests that are safe to
  *   repeat (an idempotent method or an idempotency key), since a POST that failed half-way might otherwise
  *   create twice; waits as `Retry-After` says or with jittered exponential backoff;
+ * - does not retry an answer whose `Retry-After` asks for longer than `maxDelayMs` (an early retry would only be
+ *   refused again), nor once the request's signal has fired: an abort ends any wait at once;
  * - throws a HeraldProblemError for any answer that is not 2xx once retrying is over.
  */
 export function heraldFetch(options: HeraldFetchOptions): (request: Request) => Promise<Response> {
@@ -47,20 +66,32 @@ export function heraldFetch(options: HeraldFetchOptions): (request: Request) => 
 
   return async (original) => {
     const { request, repeatable } = await prepare(original, basePath, options.apiKey);
+    const { signal } = request;
+    const pause = async (ms: number) => {
+      await sleep(ms, signal);
+      // A custom sleep may not listen to the signal.
+      signal.throwIfAborted();
+    };
     for (let attempt = 0; ; attempt++) {
-      const last = attempt >= retry.retries || request.signal.aborted;
+      const last = attempt >= retry.retries;
       let response: Response;
       try {
         response = await send(request.clone());
       } catch (error) {
-        if (last || !(repeatable || NOT_SENT.has(causeCode(error)))) throw error;
-        await sleep(retryDelayMs(attempt, undefined, retry, clock));
+        // The caller's abort (or timeout) is not a network error: it must not be retried.
+        const aborted = signal.aborted || (error as Error | undefined)?.name === 'AbortError';
+        if (last || aborted || !(repeatable || NOT_SENT.has(causeCode(error)))) throw error;
+        await pause(backoffMs(attempt, retry, clock));
         continue;
       }
       if (response.ok) return response;
       const problem = await HeraldProblemError.fromResponse(response);
-      if (last || !retryable(problem, repeatable)) throw problem;
-      await sleep(retryDelayMs(attempt, response.headers.get('retry-after'), retry, clock));
+      const delay =
+        last || signal.aborted || !retryable(problem, repeatable)
+          ? undefined
+          : retryDelayMs(attempt, response.headers.get('retry-after'), retry, clock);
+      if (delay === undefined) throw problem;
+      await pause(delay);
     }
   };
 }

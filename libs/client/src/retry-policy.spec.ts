@@ -1,4 +1,4 @@
-import { RETRY_DEFAULTS, parseRetryAfter, retryDelayMs } from './retry-policy';
+import { RETRY_DEFAULTS, backoffMs, parseRetryAfter, retryDelayMs } from './retry-policy';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 
@@ -24,9 +24,16 @@ describe('retryDelayMs', () => {
     expect([0, 1, 2].map((retry) => retryDelayMs(retry, undefined, policy, clock(1)))).toEqual([100, 200, 400]);
   });
 
-  it('never waits longer than maxDelayMs', () => {
+  it('never backs off longer than maxDelayMs', () => {
     expect(retryDelayMs(10, undefined, policy, clock(1))).toBe(1000);
-    expect(retryDelayMs(0, '3600', policy, clock(1))).toBe(1000);
+    expect(backoffMs(10, policy, clock(1))).toBe(1000);
+  });
+
+  it('does not retry when Retry-After asks for longer than maxDelayMs (a sooner retry would be refused again)', () => {
+    expect(retryDelayMs(0, '3600', policy, clock(1))).toBeUndefined();
+    expect(retryDelayMs(0, '2', policy, clock(1))).toBeUndefined();
+    expect(retryDelayMs(0, new Date(NOW + 2000).toUTCString(), policy, clock(1))).toBeUndefined();
+    expect(retryDelayMs(0, '1', policy, clock(1))).toBe(1000);
   });
 
   it('waits what Retry-After asks rather than backing off', () => {

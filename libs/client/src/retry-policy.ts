@@ -4,25 +4,40 @@ export interface RetryOptions {
   retries?: number;
   /** The first backoff step (default 250 ms); each retry doubles it. */
   baseDelayMs?: number;
-  /** No wait is longer than this, `Retry-After` included (default 30 s). */
+  /**
+   * No wait is longer than this (default 30 s). An answer whose `Retry-After` asks for longer is not retried:
+   * it is thrown at once, its `retry-after` header telling the caller when to come back.
+   */
   maxDelayMs?: number;
 }
 
 export const RETRY_DEFAULTS: Required<RetryOptions> = { retries: 3, baseDelayMs: 250, maxDelayMs: 30_000 };
 
 /**
- * The wait before retry number `retry` (0 for the first): what `Retry-After` asks for when the answer
- * has one, otherwise exponential backoff with jitter — half of the step fixed, half random, so that
- * clients failed by the same outage do not all come back at the same instant.
+ * The wait before retry number `retry` (0 for the first): what `Retry-After` asks for when the answer has
+ * one, otherwise backoffMs(). undefined when `Retry-After` asks for longer than `maxDelayMs`: retrying
+ * sooner would only be refused again and use up the retries, so the answer is not retried.
  */
 export function retryDelayMs(
   retry: number,
   retryAfter: string | null | undefined,
-  { baseDelayMs, maxDelayMs }: Required<RetryOptions>,
+  policy: Required<RetryOptions>,
   clock: { now(): number; random(): number } = { now: Date.now, random: Math.random },
-): number {
+): number | undefined {
   const asked = parseRetryAfter(retryAfter, clock.now());
-  if (asked !== undefined) return Math.min(asked, maxDelayMs);
+  if (asked === undefined) return backoffMs(retry, policy, clock);
+  return asked <= policy.maxDelayMs ? asked : undefined;
+}
+
+/**
+ * Exponential backoff with jitter — half of the step fixed, half random, so that clients failed by the
+ * same outage do not all come back at the same instant — never longer than `maxDelayMs`.
+ */
+export function backoffMs(
+  retry: number,
+  { baseDelayMs, maxDelayMs }: Required<RetryOptions>,
+  clock: { random(): number } = { random: Math.random },
+): number {
   const step = Math.min(baseDelayMs * 2 ** retry, maxDelayMs);
   return Math.round(step / 2 + (clock.random() * step) / 2);
 }

@@ -4,7 +4,8 @@ import type { Problem } from './problem-error';
 /**
  * Request shapes come from the generated document (so they follow the api); the document does not yet
  * describe response bodies, so the few the convenience methods return are written here, from the
- * contract (shared/API.md) and the controllers. Herald adds fields freely: these list what is certain.
+ * controllers (events.query.ts `get()`, delivery-view.ts …). test/e2e/client.test.ts checks the keys a
+ * running Herald answers against these, so a field added to the api without being added here fails it.
  */
 
 type JsonBody<Operation> = Operation extends { requestBody?: { content: { 'application/json': infer Body } } }
@@ -72,6 +73,17 @@ export interface DeliveryAttempt {
   message?: string;
 }
 
+/** A delivery's latest hold-back (quiet hours or a rate limit), kept after it is sent. */
+export interface DeliveryDeferral {
+  at: Timestamp;
+  status: 'deferred' | 'rate_limited';
+  /** What held it back (its `lastError` at the time), e.g. `rate limit: 1 per 60 s`. */
+  reason: string;
+  /** When it may go (the end of the quiet hours, room in the window); null when it never will (`rate_limited`). */
+  until: Timestamp | null;
+}
+
+/** A delivery as `GET /v1/events/{id}` and `GET /v1/deliveries` show it. */
 export interface DeliveryView {
   id: string;
   /** null for webhook deliveries, which go to an endpoint (`endpointId`) rather than a subscriber. */
@@ -82,6 +94,36 @@ export interface DeliveryView {
   attempts: DeliveryAttempt[];
   providerMessageId?: string;
   lastError?: string;
+  lastDeferral?: DeliveryDeferral;
+}
+
+/** One entry of an event's `to`: a subscriber (with any inline addresses) or a topic. */
+export type Addressee = Exclude<EventInput['to'], unknown[]>;
+
+/** What Herald keeps of a CloudEvent's context beside the event it became (not `type`, `time` or `data`). */
+export interface CloudEventContext {
+  id: string;
+  source: string;
+  specversion: '1.0';
+  subject?: string;
+  dataschema?: string;
+  datacontenttype?: string;
+  extensions?: Record<string, string | number | boolean>;
+}
+
+/** Where an event came from and when (README, "Metadata and the correlation id"). */
+export interface EventMetadata {
+  /** When it happened, by the sender's clock (`occurredAt`, a CloudEvent's `time`); else when it was received. */
+  occurredAt: Timestamp;
+  receivedAt: Timestamp;
+  /** From `X-Correlation-Id` or `traceparent`, generated otherwise; absent only on events older than it. */
+  correlationId?: string;
+  /** The version of the type's data schema `data` was checked against; absent when the type has none. */
+  schemaVersion?: number;
+  /** The tenant key, or the inbound hook's source, that sent it. */
+  sentBy?: { keyId: string } | { sourceId: string };
+  /** Only for events sent as CloudEvents. */
+  cloudEvent?: CloudEventContext;
 }
 
 /** `GET /v1/events/{id}` (and `DELETE`, which answers the cancelled event). */
@@ -91,9 +133,15 @@ export interface EventView {
   status: EventStatus;
   createdAt: Timestamp;
   sendAt?: Timestamp;
+  /** The recipients as sent, as a list (a subscriber named twice merged into one entry). */
+  to: Addressee[];
+  /** `{}` when the event had none. */
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
   /** The first 1,000; past that `deliveriesTruncated` is set and `GET /v1/deliveries?eventId=` pages the rest. */
   deliveries: DeliveryView[];
   deliveriesTruncated?: true;
+  /** Only with `deliveriesTruncated`: how many deliveries are in each status. */
   deliveryCounts?: Partial<Record<DeliveryStatus, number>>;
 }
 
