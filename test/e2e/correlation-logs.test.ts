@@ -64,8 +64,8 @@ describe('the correlation id in the logs of every stage', () => {
     await waitForDeliveries(tenant.ingest, eventId);
 
     const tagged = (logs: RunningProcess['logs']) => logs.filter((line) => line.correlationId === CORRELATION_ID);
-    const request = tagged(api.logs).find((line) => (line.req as { url?: string })?.url === '/v1/events');
-    expect(request).toMatchObject({ res: { statusCode: 202 } });
+    const request = api.logs.find((line) => (line.req as { correlationId?: string })?.correlationId === CORRELATION_ID);
+    expect(request).toMatchObject({ req: { url: '/v1/events' }, res: { statusCode: 202 } });
 
     const stages = await eventually(
       async () => {
