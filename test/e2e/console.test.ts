@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { HeraldClient } from '@herald/client';
 import { SandboxHub } from '@herald/sandbox';
+import { launchChromium } from '../helpers/chromium';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { client, eventually } from '../helpers/http';
 import { createTenant, waitForDeliveries, type TestTenant } from '../helpers/tenant';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = join(__dirname, '..', '..');
 const CONSOLE_SOURCES = join(ROOT, 'apps', 'console');
 const CONSOLE_BUILD = join(ROOT, 'dist', 'console', 'index.html');
@@ -149,18 +149,7 @@ describe('the console, in headless Chromium', () => {
     });
     tenant = await createTenant(herald.url);
     seeded = await seed(herald, tenant);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await newPage();
     // Signed in on every page load: signing in is a step of its own, on a page of its own.
     const key = JSON.stringify(tenant.keys.admin);

@@ -35,19 +35,7 @@ export type WebhookEndpointInput = JsonBody<paths['/v1/webhook-endpoints']['post
 
 export type Channel = RuleInput['channels'][number]['channel'];
 export type EventStatus = NonNullable<NonNullable<paths['/v1/events']['get']['parameters']['query']>['status']>;
-/** API.md, "Events". */
-export type DeliveryStatus =
-  | 'pending'
-  | 'queued'
-  | 'deferred'
-  | 'sending'
-  | 'sent'
-  | 'delivered'
-  | 'failed'
-  | 'dead'
-  | 'suppressed'
-  | 'skipped'
-  | 'rate_limited';
+export type DeliveryStatus = NonNullable<NonNullable<paths['/v1/deliveries']['get']['parameters']['query']>['status']>;
 
 /** Timestamps are ISO 8601 strings, as JSON carries them. */
 type Timestamp = string;
