@@ -5,7 +5,7 @@ import { eventInputSchema, idempotencyKeySchema, isUuid, resolvePointer, type Ev
 import { PrismaService } from '@herald/db';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
-import { callerTraceParent, eventMeta, outcomeProblem, type SenderTerms } from '../ingest/ingest-answers';
+import { acceptedAnswer, callerTraceParent, eventMeta, type SenderTerms } from '../ingest/ingest-answers';
 import { IngestUseCase } from '../ingest/ingest.usecase';
 import { sourceMappingSchema, type SourceMapping } from './sources.controller';
 
@@ -72,10 +72,7 @@ export class HooksController {
       [{ tenantId: source.tenantId, input, idempotencyKey, meta }],
       callerTraceParent(request),
     );
-    const problem = outcomeProblem(outcome!, HOOK_TERMS);
-    if (problem) throw problem;
-    if (outcome!.kind === 'replayed') reply.header('idempotent-replayed', 'true');
-    return { id: (outcome as { id: string }).id, status: 'accepted' };
+    return acceptedAnswer(outcome!, HOOK_TERMS, reply);
   }
 }
 

@@ -15,9 +15,8 @@ import { Problem } from '../http/problem';
 import {
   callerTraceParent,
   eventMeta,
-  outcomeProblem,
-  outcomeResult,
-  problemResult,
+  acceptedAnswer,
+  batchAnswer,
   senderKey,
   type SenderTerms,
 } from './ingest-answers';
@@ -54,20 +53,12 @@ export class CloudEventsIngest {
     if (mediaType(request) === CLOUDEVENTS_BATCH_MEDIA_TYPE) {
       const batch = batchItems(request.body);
       if (!batch.ok) throw Problem.badRequest('The body is not a CloudEvents batch', batch.errors);
-      const results: object[] = new Array(batch.items.length);
-      const valid: { index: number; item: IngestItem }[] = [];
-      batch.items.forEach((body, index) => {
+      const entries = batch.items.map((body, index) => {
         const parsed = fromStructured(body);
-        if (parsed.ok) valid.push({ index, item: itemOf(parsed.value) });
-        else results[index] = problemResult(invalid(parsed.errors, `[${index}]`));
+        return parsed.ok ? itemOf(parsed.value) : invalid(parsed.errors, `[${index}]`);
       });
-      const outcomes = await this.ingest.ingest(
-        valid.map((v) => v.item),
-        callerTraceParent(request),
-      );
-      valid.forEach(({ index }, j) => (results[index] = outcomeResult(outcomes[j]!, CLOUD_EVENT_TERMS)));
       reply.status(207);
-      return { results };
+      return batchAnswer(this.ingest, entries, CLOUD_EVENT_TERMS, request);
     }
 
     const parsed =
@@ -78,10 +69,7 @@ export class CloudEventsIngest {
     const item = itemOf(parsed.value);
     adoptCorrelationId(request.raw, item.meta.correlationId);
     const [outcome] = await this.ingest.ingest([item], callerTraceParent(request));
-    const problem = outcomeProblem(outcome!, CLOUD_EVENT_TERMS);
-    if (problem) throw problem;
-    if (outcome!.kind === 'replayed') reply.header('idempotent-replayed', 'true');
-    return { id: (outcome as { id: string }).id, status: 'accepted' };
+    return acceptedAnswer(outcome!, CLOUD_EVENT_TERMS, reply);
   }
 }
 

@@ -16,15 +16,7 @@ import { fieldErrors, parse } from '../http/parse';
 import { Problem } from '../http/problem';
 import { CloudEventsIngest, isCloudEventRequest } from './cloud-events.ingest';
 import { EventsQuery } from './events.query';
-import {
-  JSON_TERMS,
-  callerTraceParent,
-  eventMeta,
-  outcomeProblem,
-  outcomeResult,
-  problemResult,
-  senderKey,
-} from './ingest-answers';
+import { JSON_TERMS, callerTraceParent, eventMeta, acceptedAnswer, batchAnswer, senderKey } from './ingest-answers';
 import { IngestUseCase } from './ingest.usecase';
 
 const listQuery = z.object({
@@ -85,10 +77,7 @@ export class EventsController {
     const input = parse(eventInputSchema, body);
     const meta = eventMeta(request, senderKey(principal));
     const [outcome] = await this.ingest.ingest([{ tenantId, input, idempotencyKey, meta }], callerTraceParent(request));
-    const problem = outcomeProblem(outcome, JSON_TERMS);
-    if (problem) throw problem;
-    if (outcome.kind === 'replayed') reply.header('idempotent-replayed', 'true');
-    return { id: (outcome as { id: string }).id, status: 'accepted' };
+    return acceptedAnswer(outcome!, JSON_TERMS, reply);
   }
 
   /** 207: each event stands alone; results come back in input order with an HTTP-like status each. */
@@ -104,22 +93,13 @@ export class EventsController {
   ) {
     const { events } = parse(batchInputSchema, body);
     const meta = eventMeta(request, senderKey(principal));
-    const results: object[] = new Array(events.length);
-    const valid: { index: number; item: Parameters<IngestUseCase['ingest']>[0][number] }[] = [];
-    events.forEach(({ idempotencyKey, ...event }, index) => {
+    const entries = events.map(({ idempotencyKey, ...event }, index) => {
       const parsed = eventInputSchema.safeParse(event);
-      if (parsed.success) valid.push({ index, item: { tenantId, input: parsed.data, idempotencyKey, meta } });
-      else
-        results[index] = problemResult(
-          Problem.badRequest(`events[${index}] is not valid`, fieldErrors(parsed.error, `events[${index}]`)),
-        );
+      return parsed.success
+        ? { tenantId, input: parsed.data, idempotencyKey, meta }
+        : Problem.badRequest(`events[${index}] is not valid`, fieldErrors(parsed.error, `events[${index}]`));
     });
-    const outcomes = await this.ingest.ingest(
-      valid.map((v) => v.item),
-      callerTraceParent(request),
-    );
-    valid.forEach(({ index }, j) => (results[index] = outcomeResult(outcomes[j]!, JSON_TERMS)));
-    return { results };
+    return batchAnswer(this.ingest, entries, JSON_TERMS, request);
   }
 
   @Get()

@@ -1,9 +1,9 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { correlationOf } from '@herald/config';
 import { traceIdOf } from '@herald/core';
 import type { Principal } from '../auth/principal';
 import { Problem } from '../http/problem';
-import type { EventMeta, IngestOutcome } from './ingest.usecase';
+import type { EventMeta, IngestItem, IngestOutcome, IngestUseCase } from './ingest.usecase';
 
 /** How the sender named what an answer is about: its idempotency key, and where the schema version went. */
 export interface SenderTerms {
@@ -16,7 +16,7 @@ export interface SenderTerms {
 export const JSON_TERMS: SenderTerms = { key: 'Idempotency-Key', schemaVersion: 'schemaVersion' };
 
 /** The problem an ingest outcome answers with, or undefined when the event was accepted (or replayed). */
-export function outcomeProblem(outcome: IngestOutcome, terms: SenderTerms): Problem | undefined {
+function outcomeProblem(outcome: IngestOutcome, terms: SenderTerms): Problem | undefined {
   switch (outcome.kind) {
     case 'accepted':
     case 'replayed':
@@ -86,14 +86,14 @@ export function senderKey(principal: Principal): { keyId: string } {
 }
 
 /** One event's entry in a 207 answer: its id and an HTTP-like status, or the problem it met. */
-export function outcomeResult(outcome: IngestOutcome, terms: SenderTerms): object {
+function outcomeResult(outcome: IngestOutcome, terms: SenderTerms): object {
   const problem = outcomeProblem(outcome, terms);
   if (problem) return problemResult(problem);
   const { id } = outcome as { id: string };
   return outcome.kind === 'replayed' ? { id, status: 202, replayed: true } : { id, status: 202 };
 }
 
-export function problemResult(problem: Problem): object {
+function problemResult(problem: Problem): object {
   const { status, ...error } = problem.body();
   return { status, error };
 }
@@ -102,4 +102,33 @@ export function problemResult(problem: Problem): object {
 export function callerTraceParent(request: FastifyRequest): string | undefined {
   const header = request.headers.traceparent;
   return typeof header === 'string' ? header : undefined;
+}
+
+/** A one-event answer: 202 `{ id, status }` (with Idempotent-Replayed on a replay), or the problem thrown. */
+export function acceptedAnswer(outcome: IngestOutcome, terms: SenderTerms, reply: FastifyReply) {
+  const problem = outcomeProblem(outcome, terms);
+  if (problem) throw problem;
+  const { id } = outcome as { id: string };
+  if (outcome.kind === 'replayed') reply.header('idempotent-replayed', 'true');
+  return { id, status: 'accepted' };
+}
+
+/**
+ * A 207 batch: each entry is an event to ingest or the problem it already met; the events go in as one
+ * ingest, and the results come back in input order.
+ */
+export async function batchAnswer(
+  ingest: IngestUseCase,
+  entries: (IngestItem | Problem)[],
+  terms: SenderTerms,
+  request: FastifyRequest,
+): Promise<{ results: object[] }> {
+  const results: object[] = entries.map((entry) => (entry instanceof Problem ? problemResult(entry) : {}));
+  const valid = entries.flatMap((entry, index) => (entry instanceof Problem ? [] : [{ index, item: entry }]));
+  const outcomes = await ingest.ingest(
+    valid.map((v) => v.item),
+    callerTraceParent(request),
+  );
+  valid.forEach(({ index }, j) => (results[index] = outcomeResult(outcomes[j]!, terms)));
+  return { results };
 }
