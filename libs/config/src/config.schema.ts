@@ -59,9 +59,17 @@ export function twilioAccount(value: string): {
   };
 }
 
+/** The shortest root key NODE_ENV=production accepts (development accepts 24 characters). */
+export const PRODUCTION_ROOT_KEY_LENGTH = 32;
+
 /** Every setting Herald reads, with its default. Nothing else in the code reads process.env. */
 export const configSchema = z
   .object({
+    // production: stricter defaults (no sandboxes, no private-network webhooks, a 32-character root key);
+    // see docs/production.md. Anything else is development.
+    NODE_ENV: z.string().default('development'),
+    // The provider sandboxes: on by default in development, off in production (DECISIONS.md #4).
+    HERALD_SANDBOX: z.enum(['on', 'off'], { error: 'expects on or off' }).optional(),
     PORT: int(3000, 0),
     HOST: z.string().default('0.0.0.0'),
     // A worker's own HTTP port for /health/live, /health/ready and /metrics (on HOST); 0 turns it off.
@@ -219,6 +227,12 @@ export const configSchema = z
     }
     if (env.FCM_PROJECT_ID && !env.FCM_API_BASE_URL) need('FCM_SERVICE_ACCOUNT', 'FCM_PROJECT_ID');
     if (env.SNS_TRUSTED_CERT_URL) need('SNS_TRUSTED_CERT_FILE', 'SNS_TRUSTED_CERT_URL');
+    if (env.NODE_ENV === 'production' && env.HERALD_ROOT_KEY.length < PRODUCTION_ROOT_KEY_LENGTH)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HERALD_ROOT_KEY'],
+        message: `expects a secret of at least ${PRODUCTION_ROOT_KEY_LENGTH} characters in production`,
+      });
     if (env.RETRY_MAX_DELAY_MS < env.RETRY_BASE_DELAY_MS)
       ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_DELAY_MS'], message: 'must not be below RETRY_BASE_DELAY_MS' });
   });

@@ -48,6 +48,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...valid, ...override })).toThrow(message);
   });
 
+  it('production (NODE_ENV) turns the sandboxes off unless HERALD_SANDBOX=on, and wants a 32-character root key', () => {
+    expect(loadConfig(valid)).toMatchObject({ production: false, sandbox: true });
+    expect(loadConfig({ ...valid, HERALD_SANDBOX: 'off' })).toMatchObject({ production: false, sandbox: false });
+    expect(loadConfig({ ...valid, NODE_ENV: 'production' })).toMatchObject({ production: true, sandbox: false });
+    expect(loadConfig({ ...valid, NODE_ENV: 'production', HERALD_SANDBOX: 'on' })).toMatchObject({ sandbox: true });
+    expect(() => loadConfig({ ...valid, HERALD_SANDBOX: 'yes' })).toThrow(
+      'HERALD_SANDBOX is invalid: expects on or off',
+    );
+    const short = { ...valid, HERALD_ROOT_KEY: 'r'.repeat(31) };
+    expect(loadConfig(short).rootKey).toHaveLength(31);
+    expect(() => loadConfig({ ...short, NODE_ENV: 'production' })).toThrow(
+      'HERALD_ROOT_KEY is invalid: expects a secret of at least 32 characters in production',
+    );
+  });
+
   it('requires the rest of a provider once part of it is configured', () => {
     expect(() => loadConfig({ ...valid, TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}` })).toThrow(
       'Configuration error: TWILIO_AUTH_TOKEN is missing: is required when TWILIO_ACCOUNT_SID is set',

@@ -7,7 +7,12 @@ export class ConfigError extends Error {}
 export type HeraldConfig = ReturnType<typeof toConfig>;
 
 function toConfig(env: RawConfig) {
+  const production = env.NODE_ENV === 'production';
   return {
+    /** NODE_ENV=production: no sandboxes unless HERALD_SANDBOX=on, no private-network webhooks unless allowed */
+    production,
+    /** whether channels without provider credentials use the in-process sandboxes (and /sandbox is served) */
+    sandbox: env.HERALD_SANDBOX ? env.HERALD_SANDBOX === 'on' : !production,
     port: env.PORT,
     host: env.HOST,
     /** a worker process's health and metrics port; 0: none */
