@@ -21,6 +21,7 @@ import {
   type EventInput,
 } from './event-input';
 import { traceIdOf } from './trace-context';
+import { isStorableText } from './storable-text';
 
 export const CLOUDEVENTS_MEDIA_TYPE = 'application/cloudevents+json';
 export const CLOUDEVENTS_BATCH_MEDIA_TYPE = 'application/cloudevents-batch+json';
@@ -187,7 +188,7 @@ function mapEnvelope({ attributes, data, pathOf }: Envelope, errors: CloudEventE
     if (value === UNREADABLE) return undefined;
     if (typeof value !== 'string') return void issue(attribute, 'expects a string');
     if (value === '') return void issue(attribute, 'expects a non-empty string');
-    if (CONTROL_CHARACTERS.test(value)) return void issue(attribute, 'must not contain control characters');
+    if (!isPlainText(value)) return void issue(attribute, 'must not contain control characters or unpaired surrogates');
     return value;
   };
   /** The value if `schema` accepts it; else an issue on `attribute` with the schema's first message. */
@@ -310,16 +311,21 @@ function extensionsOf(
     if (SPEC_ATTRIBUTES.has(name) || HERALD_EXTENSIONS.has(name) || value === UNREADABLE) continue;
     if (!ATTRIBUTE_NAME.test(name)) {
       issue(name, 'is not a CloudEvents attribute name: lowercase letters a-z and digits 0-9, at most 50 characters');
-    } else if (typeof value === 'string' ? CONTROL_CHARACTERS.test(value) : !isExtensionScalar(value)) {
+    } else if (typeof value === 'string' ? !isPlainText(value) : !isExtensionScalar(value)) {
       issue(
         name,
-        'expects a string without control characters, a 32-bit integer or a boolean (CloudEvents type system)',
+        'expects a string without control characters or unpaired surrogates, a 32-bit integer or a boolean (CloudEvents type system)',
       );
     } else {
       extensions[name] = value as CloudEventExtensionValue;
     }
   }
   return extensions;
+}
+
+/** An attribute's text: no control characters, and nothing Postgres could not store (storable-text.ts). */
+function isPlainText(value: string): boolean {
+  return !CONTROL_CHARACTERS.test(value) && isStorableText(value);
 }
 
 /** The CloudEvents attribute an eventInputSchema issue is about (its fields are type, to, data, sendAt). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency';
+import { refuseUnstorableText } from './storable-text';
 
 export const MAX_RECIPIENTS = 1000;
 export const MAX_BATCH_EVENTS = 1000;
@@ -54,16 +55,22 @@ export const timestampSchema = z.iso
 /** A published version of an event type's data schema (`PUT /v1/event-types/:type/schemas/:version`). */
 export const schemaVersionSchema = z.number().int().min(1).max(999_999_999);
 
-export const eventInputSchema = z.strictObject({
-  type: eventTypeSchema,
-  to: z.union([addresseeSchema, z.array(addresseeSchema).min(1).max(MAX_RECIPIENTS)]),
-  data: z.record(z.string(), z.unknown()).optional(),
-  sendAt: timestampSchema.optional(),
-  /** when it happened, by the sender's clock (default: when Herald received it) */
-  occurredAt: timestampSchema.optional(),
-  /** the schema version `data` follows (default: the type's newest) */
-  schemaVersion: schemaVersionSchema.optional(),
-});
+/**
+ * An event as every ingest route takes it (JSON, each item of a batch, a mapped CloudEvent or hook body).
+ * Text Postgres cannot store is refused here, per event, so one bad event of a batch is its own 400.
+ */
+export const eventInputSchema = z
+  .strictObject({
+    type: eventTypeSchema,
+    to: z.union([addresseeSchema, z.array(addresseeSchema).min(1).max(MAX_RECIPIENTS)]),
+    data: z.record(z.string(), z.unknown()).optional(),
+    sendAt: timestampSchema.optional(),
+    /** when it happened, by the sender's clock (default: when Herald received it) */
+    occurredAt: timestampSchema.optional(),
+    /** the schema version `data` follows (default: the type's newest) */
+    schemaVersion: schemaVersionSchema.optional(),
+  })
+  .superRefine(refuseUnstorableText);
 export type EventInput = z.infer<typeof eventInputSchema>;
 
 export const idempotencyKeySchema = z

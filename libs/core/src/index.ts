@@ -16,3 +16,4 @@ export * from './cloud-events';
 export * from './json';
 export * from './json-pointer';
 export * from './trace-context';
+export * from './storable-text';

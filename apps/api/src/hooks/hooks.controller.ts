@@ -1,10 +1,18 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { verifyWebhook, type WebhookVerification } from '@herald/channels';
-import { eventInputSchema, idempotencyKeySchema, isUuid, resolvePointer, type EventInput } from '@herald/core';
+import {
+  UNSTORABLE_TEXT_MESSAGE,
+  eventInputSchema,
+  idempotencyKeySchema,
+  isUuid,
+  resolvePointer,
+  type EventInput,
+} from '@herald/core';
 import { PrismaService } from '@herald/db';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
+import { TextCheckedPerEvent } from '../http/unstorable-text';
 import { acceptedAnswer, callerTraceParent, eventMeta, type SenderTerms } from '../ingest/ingest-answers';
 import { IngestUseCase } from '../ingest/ingest.usecase';
 import { sourceMappingSchema, type SourceMapping } from './sources.controller';
@@ -48,6 +56,7 @@ export class HooksController {
 
   @Post(':sourceId')
   @HttpCode(202)
+  @TextCheckedPerEvent()
   async receive(
     @Param('sourceId') sourceId: string,
     @Req() request: RawRequest,
@@ -111,6 +120,11 @@ function toEventInput(type: string, mapping: SourceMapping, body: unknown): Even
       message: `${key ? `mapping.${key}` : String(top ?? 'body')}: ${issue.message}`,
     };
   });
+  // Text Postgres cannot store is a malformed request (400), as on every ingest route; the rest is a
+  // body that does not fit the source's mapping (422).
+  if (parsed.error.issues.some((issue) => issue.message === UNSTORABLE_TEXT_MESSAGE)) {
+    throw Problem.badRequest('The body has text that cannot be stored', errors);
+  }
   throw Problem.unprocessable('hook-mapping', 'The body does not map to a valid event', errors);
 }
 

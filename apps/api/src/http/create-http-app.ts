@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { Problem } from './problem';
+import { unstorableTextProblem } from './unstorable-text';
 
 /** Request bodies above this are refused with 413 (a full 1,000-event batch fits comfortably). */
 export const BODY_LIMIT_BYTES = 5 * 1024 * 1024;
@@ -71,6 +72,8 @@ export async function createHttpApp(root: DynamicModule): Promise<NestFastifyApp
         { path: 'body', message: `nests deeper than ${MAX_BODY_DEPTH} levels` },
       ]);
     }
+    const unstorable = unstorableTextProblem(request);
+    if (unstorable) throw unstorable;
   });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -14,6 +14,7 @@ import type { Principal } from '../auth/principal';
 import { ApiInput } from '../docs/api-input.decorator';
 import { fieldErrors, parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { TextCheckedPerEvent } from '../http/unstorable-text';
 import { CloudEventsIngest, isCloudEventRequest } from './cloud-events.ingest';
 import { EventsQuery } from './events.query';
 import { JSON_TERMS, callerTraceParent, eventMeta, acceptedAnswer, batchAnswer, senderKey } from './ingest-answers';
@@ -45,6 +46,7 @@ export class EventsController {
   @Post()
   @Auth('ingest')
   @HttpCode(202)
+  @TextCheckedPerEvent()
   @ApiInput({
     body: eventInputSchema,
     headers: z.object({
@@ -84,6 +86,7 @@ export class EventsController {
   @Post('batch')
   @Auth('ingest')
   @HttpCode(207)
+  @TextCheckedPerEvent()
   @ApiInput({ body: batchInputSchema })
   async sendBatch(
     @TenantId() tenantId: string,

@@ -3,6 +3,7 @@ import { correlationOf } from '@herald/config';
 import { traceIdOf } from '@herald/core';
 import type { Principal } from '../auth/principal';
 import { Problem } from '../http/problem';
+import { toProblem } from '../http/problem.filter';
 import type { EventMeta, IngestItem, IngestOutcome, IngestUseCase } from './ingest.usecase';
 
 /** How the sender named what an answer is about: its idempotency key, and where the schema version went. */
@@ -16,8 +17,10 @@ export interface SenderTerms {
 export const JSON_TERMS: SenderTerms = { key: 'Idempotency-Key', schemaVersion: 'schemaVersion' };
 
 /** The problem an ingest outcome answers with, or undefined when the event was accepted (or replayed). */
-function outcomeProblem(outcome: IngestOutcome, terms: SenderTerms): Problem | undefined {
+function outcomeProblem(outcome: IngestOutcome, terms: SenderTerms, request: FastifyRequest): Problem | undefined {
   switch (outcome.kind) {
+    case 'failed':
+      return toProblem(outcome.error, request);
     case 'accepted':
     case 'replayed':
       return undefined;
@@ -86,8 +89,8 @@ export function senderKey(principal: Principal): { keyId: string } {
 }
 
 /** One event's entry in a 207 answer: its id and an HTTP-like status, or the problem it met. */
-function outcomeResult(outcome: IngestOutcome, terms: SenderTerms): object {
-  const problem = outcomeProblem(outcome, terms);
+function outcomeResult(outcome: IngestOutcome, terms: SenderTerms, request: FastifyRequest): object {
+  const problem = outcomeProblem(outcome, terms, request);
   if (problem) return problemResult(problem);
   const { id } = outcome as { id: string };
   return outcome.kind === 'replayed' ? { id, status: 202, replayed: true } : { id, status: 202 };
@@ -106,7 +109,8 @@ export function callerTraceParent(request: FastifyRequest): string | undefined {
 
 /** A one-event answer: 202 `{ id, status }` (with Idempotent-Replayed on a replay), or the problem thrown. */
 export function acceptedAnswer(outcome: IngestOutcome, terms: SenderTerms, reply: FastifyReply) {
-  const problem = outcomeProblem(outcome, terms);
+  if (outcome.kind === 'failed') throw outcome.error;
+  const problem = outcomeProblem(outcome, terms, reply.request);
   if (problem) throw problem;
   const { id } = outcome as { id: string };
   if (outcome.kind === 'replayed') reply.header('idempotent-replayed', 'true');
@@ -129,6 +133,6 @@ export async function batchAnswer(
     valid.map((v) => v.item),
     callerTraceParent(request),
   );
-  valid.forEach(({ index }, j) => (results[index] = outcomeResult(outcomes[j]!, terms)));
+  valid.forEach(({ index }, j) => (results[index] = outcomeResult(outcomes[j]!, terms, request)));
   return { results };
 }

@@ -3,11 +3,11 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Pool } from 'pg';
 import { HERALD_CONFIG, HeraldMetrics, contextOf, inSpan, traceParentOf, type HeraldConfig } from '@herald/config';
 import { newId, recipientsOf, requestHash, type EventInput } from '@herald/core';
-import { PG_POOL } from '@herald/db';
+import { PG_POOL, isDatabaseUnavailable } from '@herald/db';
 import { EventSchemas } from '../event-types/event-schemas.service';
 import { dataErrors } from '../event-types/json-schema';
 import type { FieldError } from '../http/problem';
-import { GroupCommit } from './group-commit';
+import { GroupCommit, RowFailure } from './group-commit';
 
 export interface IngestItem {
   tenantId: string;
@@ -29,7 +29,10 @@ export type IngestOutcome =
   | { kind: 'accepted'; id: string }
   | { kind: 'replayed'; id: string }
   | { kind: 'key-reused'; id: string }
+  /** a request with the same key is being written right now and its event is not stored yet */
   | { kind: 'in-flight' }
+  /** Postgres refused this event's row (written on its own, so no other event failed with it) */
+  | { kind: 'failed'; error: unknown }
   /** `data` does not match the schema version it was checked against */
   | { kind: 'data-invalid'; version: number; errors: FieldError[] }
   /** the event names a schema version its type does not have */
@@ -88,7 +91,11 @@ FROM events e JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, key)
 @Injectable()
 export class IngestUseCase {
   private readonly groupCommit: GroupCommit<Row, boolean>;
-  /** Keys of requests this process is still writing: a second request with one gets 409. */
+  /**
+   * Keys of requests this process is still writing. Another request with one of them is answered from
+   * what is stored once that write is done: a replay when the key's event exists, 409 when it does not
+   * (the first request is really still in flight).
+   */
   private readonly inFlight = new Set<string>();
 
   constructor(
@@ -97,7 +104,13 @@ export class IngestUseCase {
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
     @Inject(EventSchemas) private readonly schemas: EventSchemas,
   ) {
-    this.groupCommit = new GroupCommit((rows) => this.insert(rows), config.ingest.maxBatch);
+    // A group that fails for a reason other than Postgres being away is written again row by row.
+    this.groupCommit = new GroupCommit(
+      (rows) => this.insert(rows),
+      config.ingest.maxBatch,
+      2,
+      (err) => !isDatabaseUnavailable(err),
+    );
   }
 
   /**
@@ -131,6 +144,8 @@ export class IngestUseCase {
     const claimed = new Map<string, number>(); // key → its row here
     /** events of this call repeating a key an earlier one of it claimed: answered like that one */
     const repeats: { index: number; row: number; hash: string | null }[] = [];
+    /** events whose key another request of this process is writing: answered from what is stored */
+    const contended: { index: number; row: Row }[] = [];
     const receivedAt = new Date().toISOString();
     const checks = await this.schemas.checksFor(
       items.map((item) => ({ tenantId: item.tenantId, type: item.input.type, version: item.input.schemaVersion })),
@@ -145,7 +160,7 @@ export class IngestUseCase {
       if (flightKey) {
         const earlier = claimed.get(flightKey);
         if (earlier !== undefined) return void repeats.push({ index: i, row: earlier, hash: row.requestHash });
-        if (this.inFlight.has(flightKey)) return void (outcomes[i] = { kind: 'in-flight' });
+        if (this.inFlight.has(flightKey)) return void contended.push({ index: i, row });
         this.inFlight.add(flightKey);
         claimed.set(flightKey, rows.length);
       }
@@ -155,21 +170,33 @@ export class IngestUseCase {
 
     try {
       const inserted = rows.length ? await this.groupCommit.submit(rows) : [];
-      this.metrics.eventsAccepted.inc(inserted.filter(Boolean).length);
-      const conflicts = rows.filter((_, j) => !inserted[j]);
-      const existing = conflicts.length
-        ? await this.findByKeys(conflicts)
-        : new Map<string, { id: string; requestHash: string | null }>();
+      this.metrics.eventsAccepted.inc(inserted.filter((r) => r === true).length);
+      const conflicts = rows.filter((_, j) => inserted[j] === false);
+      // Looked up after this call's own rows are written, so a retry racing its original sees it stored.
+      const existing = await this.findByKeys([...conflicts, ...contended.map((c) => c.row)]);
+      const answer = (row: Row) => {
+        const first = existing.get(`${row.tenantId}\u0000${row.idempotencyKey}`);
+        if (!first) return { kind: 'in-flight' } as const;
+        return first.requestHash === row.requestHash
+          ? ({ kind: 'replayed', id: first.id } as const)
+          : ({ kind: 'key-reused', id: first.id } as const);
+      };
       rows.forEach((row, j) => {
-        if (inserted[j]) return void (outcomes[rowIndex[j]] = { kind: 'accepted', id: row.id });
-        const first = existing.get(`${row.tenantId}\u0000${row.idempotencyKey}`)!;
+        const result = inserted[j];
         outcomes[rowIndex[j]] =
-          first.requestHash === row.requestHash
-            ? { kind: 'replayed', id: first.id }
-            : { kind: 'key-reused', id: first.id };
+          result instanceof RowFailure
+            ? { kind: 'failed', error: result.error }
+            : result
+              ? { kind: 'accepted', id: row.id }
+              : answer(row);
       });
+      for (const { index, row } of contended) outcomes[index] = answer(row);
       for (const { index, row, hash } of repeats) {
-        const first = outcomes[rowIndex[row]!] as Extract<IngestOutcome, { id: string }>;
+        const first = outcomes[rowIndex[row]!]!;
+        if (!('id' in first)) {
+          outcomes[index] = first;
+          continue;
+        }
         const same = first.kind !== 'key-reused' && hash === rows[row]!.requestHash;
         outcomes[index] = { kind: same ? 'replayed' : 'key-reused', id: first.id };
       }
@@ -209,6 +236,7 @@ export class IngestUseCase {
   }
 
   private async findByKeys(rows: Row[]) {
+    if (!rows.length) return new Map<string, { id: string; requestHash: string | null }>();
     const found = await this.pool.query<{
       id: string;
       tenantId: string;
