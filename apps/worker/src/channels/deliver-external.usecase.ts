@@ -8,7 +8,7 @@ import { retryDelay } from '@herald/core';
 import { PG_POOL, inTransaction, whileDatabaseUnavailable } from '@herald/db';
 import { buildMessage, Undeliverable, type ExternalChannel } from './channel-messages';
 import { ProviderChain, providerToken, type AnyProvider } from './channel-providers';
-import { finishDelivery, insertAttempt, type AttemptRecord, type ClaimedDelivery } from './delivery-claim';
+import { finishDelivery, insertAttempt, renewLease, type AttemptRecord, type ClaimedDelivery } from './delivery-claim';
 import type { DeliveryContext } from './delivery-context';
 import { applySendFeedback } from './send-feedback';
 
@@ -126,9 +126,11 @@ export class DeliverExternalUseCase {
       'herald.provider.send',
       { kind: SpanKind.CLIENT, attributes: { 'herald.channel': channel, 'herald.provider': provider.name } },
       async (span) => {
-        const sent = await provider.send(
-          { id: delivery.id, tenantId: delivery.tenantId, eventId: delivery.eventId, attempt: delivery.attempt },
-          message,
+        const sent = await this.whileLeased(delivery, () =>
+          provider.send(
+            { id: delivery.id, tenantId: delivery.tenantId, eventId: delivery.eventId, attempt: delivery.attempt },
+            message,
+          ),
         );
         span.setAttribute('herald.provider.outcome', sent.outcome);
         return sent;
@@ -136,6 +138,29 @@ export class DeliverExternalUseCase {
     );
     timer({ outcome: result.outcome });
     return result;
+  }
+
+  /**
+   * Renews the claim's lease every third of it while `send` runs, so a slow provider call (an SMTP
+   * server taking its time) is not mistaken for a dead worker and sent again by another one.
+   */
+  private async whileLeased<T>(delivery: ClaimedDelivery, send: () => Promise<T>): Promise<T> {
+    const seconds = this.config.deliveryLeaseSeconds;
+    const renewal = setInterval(
+      () => {
+        renewLease(this.pool, delivery, seconds).then(
+          (held) => held || this.logger.warn(`delivery ${delivery.id}: lease lost during the send (taken over)`),
+          () => undefined, // a failed renewal is tried again at the next tick
+        );
+      },
+      (seconds * 1000) / 3,
+    );
+    renewal.unref();
+    try {
+      return await send();
+    } finally {
+      clearInterval(renewal);
+    }
   }
 }
 

@@ -40,12 +40,31 @@ export async function claimDelivery(pool: Pool, id: string, leaseSeconds: number
   };
 }
 
+/**
+ * Every write that ends or extends a claim is fenced by the claim's attempt number: a worker whose lease
+ * ran out (a long send, a blocked event loop) and was taken over must not overwrite its successor's
+ * outcome. The successor's claim incremented `attempts`, so the old claimant's writes match no row.
+ */
+const FENCE = `status = 'sending' AND attempts = $2::int`;
+
 /** Hands a claimed delivery back (e.g. the database hiccuped mid-delivery) so a retry can claim it at once. */
-export async function releaseDelivery(pool: Pool, id: string): Promise<void> {
+export async function releaseDelivery(pool: Pool, delivery: ClaimedDelivery): Promise<void> {
   await pool.query(
-    `UPDATE deliveries SET status = 'queued', lease_until = NULL, updated_at = now() WHERE id = $1 AND status = 'sending'`,
-    [id],
+    `UPDATE deliveries SET status = 'queued', lease_until = NULL, updated_at = now() WHERE id = $1 AND ${FENCE}`,
+    [delivery.id, delivery.attempt],
   );
+}
+
+/**
+ * Extends the claim's lease while a send is still running; false when the claim was lost (the lease
+ * had already run out and another worker took the delivery over).
+ */
+export async function renewLease(pool: Pool, delivery: ClaimedDelivery, leaseSeconds: number): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `UPDATE deliveries SET lease_until = now() + make_interval(secs => $3) WHERE id = $1 AND ${FENCE}`,
+    [delivery.id, delivery.attempt, leaseSeconds],
+  );
+  return rowCount === 1;
 }
 
 export interface AttemptRecord {
@@ -69,7 +88,7 @@ export interface DeliveryEnd {
 
 /**
  * What `finishDelivery` writes, as CTEs over parameters $<first>…$<first + 9> (see finishParams):
- * the status update and, when there is an attempt, its row. A channel adds its own write to the
+ * the status update (fenced by the claim's attempt number, see FENCE) and, when there is an attempt, its row. A channel adds its own write to the
  * same statement (the in-app message), so all of it commits at once, in one round trip.
  */
 export function finishCtes(first: number): string {
@@ -80,7 +99,7 @@ export function finishCtes(first: number): string {
     provider_message_id = COALESCE(${$(2)}::text, provider_message_id),
     last_error = CASE WHEN ${$(1)}::text = 'sent' THEN NULL ELSE ${$(3)}::text END,
     not_before = ${$(4)}::timestamptz
-  WHERE id = ${$(0)}::uuid AND status = 'sending'
+  WHERE id = ${$(0)}::uuid AND status = 'sending' AND attempts = ${$(5)}::int
 ), attempted AS (
   ${insertAttempt([$(0), $(5), $(6), $(7), $(8), $(9)], `${$(6)}::text IS NOT NULL`)}
 )`;
@@ -140,7 +159,7 @@ export async function holdBackDelivery(
     `UPDATE deliveries SET status = $2, attempts = attempts - 1, lease_until = NULL, last_error = $3,
        not_before = $4, updated_at = now(),
        last_deferral = jsonb_build_object('at', now(), 'status', $2::text, 'reason', $3::text, 'until', $4::timestamptz)
-     WHERE id = $1 AND status = 'sending'`,
-    [delivery.id, end.status, end.reason, end.notBefore ?? null],
+     WHERE id = $1 AND status = 'sending' AND attempts = $5::int`,
+    [delivery.id, end.status, end.reason, end.notBefore ?? null, delivery.attempt],
   );
 }

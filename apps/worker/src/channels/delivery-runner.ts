@@ -97,7 +97,7 @@ export class DeliveryRunner {
       outcome = await this.deliver(claim.delivery);
     } catch (err) {
       // Infrastructure trouble (database, template store…): hand the delivery back for BullMQ's retry.
-      await releaseDelivery(this.pool, claim.delivery.id).catch(() => undefined);
+      await releaseDelivery(this.pool, claim.delivery).catch(() => undefined);
       throw err;
     }
     if (outcome.next === 'later') return this.later(job, token, outcome.inMs);
