@@ -6,6 +6,7 @@ import type { z } from 'zod';
  * Such a value used to reach the database and fail the whole statement it was in: every request
  * sharing that group commit got a 500, whichever tenant sent it. It is refused at the door instead.
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const UNSTORABLE_TEXT_MESSAGE =
