@@ -106,7 +106,7 @@ describe('ingest isolation between tenants', () => {
         method: 'POST',
         headers: { 'content-type': contentType, authorization: `Bearer ${a.keys.ingest}` },
         body: JSON.stringify(body),
-      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
     const one = await post('application/cloudevents+json', ce('ce-1', { note: NUL }));
     expect(one.status).toBe(400);
     // CloudEvents errors name the attribute as sent (libs/core cloud-events.ts).
