@@ -9,6 +9,8 @@ const ROOT = path.join(__dirname, '..', '..');
 const ENTRY = {
   worker: path.join(ROOT, 'dist', 'apps', 'worker', 'src', 'main.js'),
   api: path.join(ROOT, 'dist', 'apps', 'api', 'src', 'main.js'),
+  /** `npm start`'s all-in-one */
+  herald: path.join(ROOT, 'dist', 'apps', 'herald', 'src', 'main.js'),
 };
 // What the build reads; the Prisma client under libs/db/src/generated is made from prisma/schema.prisma.
 const SOURCES = ['apps', 'libs', 'scripts', 'prisma', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];

@@ -4,7 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { ConfigError, WORKER_ROLES, loadConfig, stopOnSignals } from '@herald/config';
+import {
+  ConfigError,
+  PRODUCTION_ROOT_KEY_LENGTH,
+  WORKER_ROLES,
+  isProduction,
+  loadConfig,
+  stopOnSignals,
+} from '@herald/config';
 import { PrismaService, migrate } from '@herald/db';
 import { SandboxHub } from '@herald/sandbox';
 import { ensureServices } from '@herald/services';
@@ -16,37 +23,54 @@ import { ensureDevTenant } from './dev-tenant';
 import { HeraldModule } from './herald.module';
 
 const DATA_DIR = resolve(process.env.HERALD_DATA_DIR ?? '.herald');
+// Stand-ins for the URLs of the local Redis and Postgres while the settings are checked, before they start.
+const NOT_STARTED_YET = { REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgresql://127.0.0.1/herald' };
 
 /**
  * `npm start`: Herald all-in-one. Starts local Redis/Postgres when REDIS_URL/DATABASE_URL are
- * not set, applies migrations, seeds a dev tenant, then runs the api and every worker role.
+ * not set, applies migrations, then runs the api and every worker role. In development it also
+ * makes up a root key, seeds a dev tenant and prints its keys; in production (NODE_ENV=production)
+ * it does none of that: the root key must be given, and no key is printed.
  */
 async function main(): Promise<void> {
-  mkdirSync(DATA_DIR, { recursive: true });
   const say = (line: string) => console.log(`[herald] ${line}`);
+  if (isProduction(process.env) && !process.env.HERALD_ROOT_KEY) {
+    throw new ConfigError(
+      `Configuration error: HERALD_ROOT_KEY is missing: production (NODE_ENV=production) needs a secret of at least ${PRODUCTION_ROOT_KEY_LENGTH} characters; npm start makes one up only in development`,
+    );
+  }
+  mkdirSync(DATA_DIR, { recursive: true });
+  const settings: Record<string, string | undefined> = {
+    ...process.env,
+    HERALD_ROOT_KEY: process.env.HERALD_ROOT_KEY || devRootKey(),
+    WORKER_ROLES: process.env.WORKER_ROLES || WORKER_ROLES.join(','),
+  };
+  // Checked before anything starts, so a bad setting leaves nothing running.
+  const checked = loadConfig({ ...NOT_STARTED_YET, ...given(settings) });
+  // The sandbox webhook receiver listens on loopback, which the SSRF guard refuses by default: in
+  // development with the sandboxes on, npm start allows private networks unless told otherwise.
+  if (checked.sandbox && !checked.production) settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS ||= 'true';
+
   const services = await ensureServices({
     dataDir: DATA_DIR,
     redisUrl: process.env.REDIS_URL || undefined,
     databaseUrl: process.env.DATABASE_URL || undefined,
     log: say,
   });
-  const config = loadConfig({
-    ...process.env,
-    REDIS_URL: services.redisUrl,
-    DATABASE_URL: services.databaseUrl,
-    HERALD_ROOT_KEY: process.env.HERALD_ROOT_KEY || devRootKey(),
-    WORKER_ROLES: process.env.WORKER_ROLES || WORKER_ROLES.join(','),
-    // The sandbox webhook receiver listens on loopback, which the SSRF guard refuses by default.
-    WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS || 'true',
-  });
+  const config = loadConfig({ ...settings, REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl });
   const applied = await migrate(config.databaseUrl);
   if (applied.length) say(`applied migrations: ${applied.join(', ')}`);
 
   const app = await createHttpApp(
     HeraldModule.forRoot(config, { api: true, roles: config.workerRoles, prettyLogs: process.stdout.isTTY }),
   );
-  const tenant = await ensureDevTenant(DATA_DIR, app.get(PrismaService), app.get(ApiKeysService));
-  const receiver = await app.get(SandboxHub).webhookReceiver();
+  const tenant = config.production
+    ? undefined
+    : await ensureDevTenant(DATA_DIR, app.get(PrismaService), app.get(ApiKeysService));
+  const receiver =
+    config.sandbox && config.providers.webhook.allowPrivateNetworks
+      ? await app.get(SandboxHub).webhookReceiver()
+      : undefined;
   await app.listen(config.port, config.host);
   // Stopping: the workers drain first (their jobs need the pools and clients app.close() ends),
   // then the api closes; one grace period covers both. See drainWorkers and closeHttpApp.
@@ -61,12 +85,23 @@ async function main(): Promise<void> {
     await services.stop();
   });
 
-  say(`Herald is running on ${config.publicUrl} (api + roles: ${config.workerRoles.join(', ')})`);
-  say(`dev tenant ${tenant.id}`);
-  say(`  admin key:  ${tenant.keys.admin}`);
-  say(`  ingest key: ${tenant.keys.ingest}`);
-  say(`sandbox webhook receiver: ${receiver.urlFor('/hooks/demo')} (any path; see ${config.publicUrl}/sandbox)`);
-  say(`keys are also in ${join(DATA_DIR, 'dev-tenant.json')}; the walk-through is in README.md`);
+  const mode = config.production ? 'production' : 'development';
+  say(`Herald is running on ${config.publicUrl} (${mode}; api + roles: ${config.workerRoles.join(', ')})`);
+  if (tenant) {
+    say(`dev tenant ${tenant.id}`);
+    say(`  admin key:  ${tenant.keys.admin}`);
+    say(`  ingest key: ${tenant.keys.ingest}`);
+  }
+  if (receiver) {
+    say(`sandbox webhook receiver: ${receiver.urlFor('/hooks/demo')} (any path; see ${config.publicUrl}/sandbox)`);
+  }
+  if (tenant) say(`keys are also in ${join(DATA_DIR, 'dev-tenant.json')}; the walk-through is in README.md`);
+  else say('tenants and their keys: POST /v1/tenants with the root key (nothing is seeded in production)');
+}
+
+/** The settings that are set: loadConfig reads a blank one as unset, and so must the stand-ins. */
+function given(settings: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).filter((entry): entry is [string, string] => !!entry[1]));
 }
 
 /** A root key kept in the data folder, so a newcomer need not invent one. */

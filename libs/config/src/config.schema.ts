@@ -214,6 +214,9 @@ export const configSchema = z
       .default('none'),
     OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https'], 'an http(s):// URL').default('http://localhost:4318'),
     OTEL_SERVICE_NAME: z.string().min(1).default('herald'),
+    // When set, /metrics (the api's and each worker's own port) answers only `Authorization: Bearer
+    // <METRICS_TOKEN>`; the health routes stay open. Unset: /metrics is open, as the health routes are.
+    METRICS_TOKEN: z.string().min(16, { error: 'expects a secret of at least 16 characters' }).optional(),
   })
   .superRefine((env, ctx) => {
     // Conditional requirements: a provider is either fully configured or left to its sandbox.

@@ -1,8 +1,10 @@
 export * from './config.module';
 export * from './load-config';
+export { PRODUCTION_ROOT_KEY_LENGTH } from './config.schema';
 export * from './worker-roles';
 export * from './correlation';
 export * from './logging';
 export * from './metrics';
+export * from './metrics-token';
 export * from './tracing';
 export * from './stop-on-signals';

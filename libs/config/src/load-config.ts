@@ -6,8 +6,16 @@ export class ConfigError extends Error {}
 /** The validated, typed settings: the only view of the environment the rest of Herald gets. */
 export type HeraldConfig = ReturnType<typeof toConfig>;
 
+/**
+ * NODE_ENV=production, read in this one place: toConfig's `production`, and `npm start`, which must
+ * know it before it has a config (it invents a root key in development only).
+ */
+export function isProduction(env: { NODE_ENV?: string }): boolean {
+  return env.NODE_ENV === 'production';
+}
+
 function toConfig(env: RawConfig) {
-  const production = env.NODE_ENV === 'production';
+  const production = isProduction(env);
   return {
     /** NODE_ENV=production: no sandboxes unless HERALD_SANDBOX=on, no private-network webhooks unless allowed */
     production,
@@ -116,6 +124,8 @@ function toConfig(env: RawConfig) {
       otlpTracesUrl: `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
       serviceName: env.OTEL_SERVICE_NAME,
     },
+    /** the bearer token /metrics asks for (api and worker ports); undefined: /metrics is open */
+    metricsToken: env.METRICS_TOKEN,
   };
 }
 

@@ -1,4 +1,6 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { FcmSandbox } from './fcm';
 import type { FaultInjector, FaultSettings } from './faults';
 import { SandboxRecorder } from './recorder';
@@ -15,19 +17,37 @@ interface Stoppable {
  * The provider sandboxes of this process, started on first use and sharing one recorder, so the
  * /sandbox page (api) sees what the channel workers (same process) sent. Used when a channel has
  * no provider credentials: Herald then runs end to end on one machine with nothing to sign up for.
+ * Only while `config.sandbox` is on: otherwise no sandbox starts, whoever asks.
  */
 @Injectable()
 export class SandboxHub implements OnApplicationShutdown {
   readonly recorder = new SandboxRecorder();
+  /**
+   * The Twilio sandbox's auth token, which signs its status callbacks. Derived from the root key, so
+   * it is this deployment's own (a public constant would let anyone forge callbacks) and a split api
+   * and worker agree on it without talking.
+   */
+  readonly twilioAuthToken: string;
   private readonly logger = new Logger('sandbox');
   private readonly running = new Map<string, Promise<Stoppable>>();
+
+  constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {
+    this.twilioAuthToken = createHash('sha256').update(`herald-twilio-sandbox:${config.rootKey}`).digest('hex');
+  }
+
+  /** Whether sandboxes may run in this process (HERALD_SANDBOX; on by default in development only). */
+  get enabled(): boolean {
+    return this.config.sandbox;
+  }
 
   smtp(): Promise<SmtpSandbox> {
     return this.start('email', 'SMTP server', () => SmtpSandbox.start({ recorder: this.recorder }));
   }
 
   twilio(): Promise<TwilioSandbox> {
-    return this.start('sms', 'Twilio REST API', () => TwilioSandbox.start({ recorder: this.recorder }));
+    return this.start('sms', 'Twilio REST API', () =>
+      TwilioSandbox.start({ recorder: this.recorder, authToken: this.twilioAuthToken }),
+    );
   }
 
   fcm(): Promise<FcmSandbox> {
@@ -65,6 +85,9 @@ export class SandboxHub implements OnApplicationShutdown {
   ): Promise<T> {
     let running = this.running.get(channel) as Promise<T> | undefined;
     if (!running) {
+      if (!this.config.sandbox) {
+        return Promise.reject(new Error(`the ${what} sandbox (${channel}) is off: HERALD_SANDBOX is not on`));
+      }
       running = start().then((sandbox) => {
         this.logger.log(
           `${channel}: no provider credentials, using the sandbox ${what} at ${sandbox.url} (see /sandbox)`,

@@ -48,14 +48,14 @@ export class FeedbackController {
   @Post('twilio/status')
   @HttpCode(204)
   async twilioStatus(@Req() request: RawRequest, @Body() body: unknown): Promise<void> {
-    await this.sms.status(await this.twilioParams(request, body));
+    await this.sms.status(this.twilioParams(request, body));
   }
 
   @Post('twilio/inbound')
   @HttpCode(200)
   @Header('content-type', 'text/xml; charset=utf-8')
   async twilioInbound(@Req() request: RawRequest, @Body() body: unknown): Promise<string> {
-    await this.sms.inbound(await this.twilioParams(request, body));
+    await this.sms.inbound(this.twilioParams(request, body));
     // An empty TwiML answer: Herald records the keyword; Twilio's own STOP handling replies to the person.
     return '<?xml version="1.0" encoding="UTF-8"?><Response/>';
   }
@@ -108,12 +108,11 @@ export class FeedbackController {
     return { received: 1, outcomes: [await this.email.apply(signal, body)] };
   }
 
-  private async twilioParams(request: RawRequest, body: unknown): Promise<StatusCallback> {
+  private twilioParams(request: RawRequest, body: unknown): StatusCallback {
+    const authTokens = this.twilioAuthTokens();
+    if (authTokens.length === 0) throw notConfigured('TWILIO_ACCOUNT_SID');
     if (!body || typeof body !== 'object') throw rejected(400, 'expects a form-encoded Twilio callback');
     const params = body as StatusCallback;
-    const primary = this.config.providers.sms?.authToken ?? (await this.sandboxes.twilio()).authToken;
-    // Each account signs the callbacks of the messages it sent, fallback accounts included.
-    const authTokens = [primary, ...this.config.providers.fallbacks.sms.map((account) => account.authToken)];
     // Twilio signs the URL it was given (Herald's public URL), not the one this process sees.
     const url = `${this.config.publicUrl}${request.url}`;
     const signature = header(request, 'x-twilio-signature');
@@ -121,6 +120,18 @@ export class FeedbackController {
       throw rejected(401, 'X-Twilio-Signature does not match');
     }
     return params;
+  }
+
+  /**
+   * The auth tokens a Twilio callback may be signed with: each account signs the callbacks of the
+   * messages it sent (the configured one and its fallbacks). With no account and the sandboxes on,
+   * the sandbox's token, derived from the root key (reading it starts no sandbox). None: no Twilio here.
+   */
+  private twilioAuthTokens(): string[] {
+    const sandbox = this.config.sandbox ? this.sandboxes.twilioAuthToken : undefined;
+    const primary = this.config.providers.sms?.authToken ?? sandbox;
+    const fallbacks = this.config.providers.fallbacks.sms.map((account) => account.authToken);
+    return primary ? [primary, ...fallbacks] : fallbacks;
   }
 
   /** SNS asks to confirm a subscription first: recorded for the operator, confirmed if allowed. */

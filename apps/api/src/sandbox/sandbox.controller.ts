@@ -5,7 +5,8 @@ import { renderSandboxPage } from './sandbox-page';
 
 /**
  * What the in-process sandbox providers received (development only: it exists when some channel
- * runs without credentials in this process, e.g. `npm start`).
+ * runs without credentials in this process, e.g. `npm start`). It shows every tenant's messages
+ * without a key, so with the sandboxes off (HERALD_SANDBOX, off in production) it is always 404.
  */
 @Controller('sandbox')
 export class SandboxController {
@@ -26,7 +27,7 @@ export class SandboxController {
   }
 
   private assertRunning(): void {
-    if (this.sandboxes.channels.length === 0)
+    if (!this.sandboxes.enabled || this.sandboxes.channels.length === 0)
       throw Problem.notFound('No sandbox runs in this process; the sandbox page');
   }
 }

@@ -1,4 +1,4 @@
-import { DynamicModule, Inject, Module, OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { EmailProvider, PushProvider, SmsProvider, WebhookProvider } from '@herald/channels';
@@ -6,12 +6,19 @@ import { SandboxHub, TWILIO_SANDBOX_FROM } from '@herald/sandbox';
 import type { ExternalChannel } from './channel-messages';
 import { ProviderChain, providerToken, type AnyProvider } from './channel-providers';
 import { ProviderCircuits } from './provider-circuit';
+import { UnconfiguredProvider } from './unconfigured-provider';
 
 const SMS_STATUS_PATH = '/v1/feedback/twilio/status';
 
-/** Builds each channel's primary provider from its credentials, or against its sandbox when there are none. */
-const primaries: Record<ExternalChannel, (config: HeraldConfig, sandboxes: SandboxHub) => Promise<AnyProvider>> = {
+type BuildPrimary = (config: HeraldConfig, sandboxes: SandboxHub) => Promise<AnyProvider | null>;
+
+/**
+ * Builds each channel's primary provider from its credentials, or against its sandbox when there are
+ * none and the sandboxes are on (config.sandbox); null when there are neither.
+ */
+const primaries: Record<ExternalChannel, BuildPrimary> = {
   email: async (config, sandboxes) => {
+    if (!config.providers.email && !config.sandbox) return null;
     const settings = config.providers.email ?? {
       smtpUrl: (await sandboxes.smtp()).url,
       from: config.providers.emailFrom,
@@ -21,6 +28,7 @@ const primaries: Record<ExternalChannel, (config: HeraldConfig, sandboxes: Sandb
   sms: async (config, sandboxes) => {
     const statusCallbackUrl = `${config.publicUrl}${SMS_STATUS_PATH}`;
     if (config.providers.sms) return new SmsProvider({ ...config.providers.sms, statusCallbackUrl }) as AnyProvider;
+    if (!config.sandbox) return null;
     const twilio = await sandboxes.twilio();
     return new SmsProvider({
       accountSid: twilio.accountSid,
@@ -32,6 +40,7 @@ const primaries: Record<ExternalChannel, (config: HeraldConfig, sandboxes: Sandb
   },
   push: async (config, sandboxes) => {
     if (config.providers.push) return new PushProvider(config.providers.push) as AnyProvider;
+    if (!config.sandbox) return null;
     const fcm = await sandboxes.fcm();
     return new PushProvider({ projectId: fcm.projectId, apiBaseUrl: fcm.url }) as AnyProvider;
   },
@@ -55,8 +64,18 @@ function fallbacks(channel: ExternalChannel, config: HeraldConfig): AnyProvider[
   return [];
 }
 
+/**
+ * The channel's providers. With no primary, the fallbacks alone; with none at all, the channel is
+ * reported once at start and an UnconfiguredProvider fails its deliveries, naming what to set.
+ */
 async function chainOf(channel: ExternalChannel, config: HeraldConfig, sandboxes: SandboxHub): Promise<ProviderChain> {
-  const providers = [await primaries[channel](config, sandboxes), ...fallbacks(channel, config)];
+  const primary = await primaries[channel](config, sandboxes);
+  let providers = [...(primary ? [primary] : []), ...fallbacks(channel, config)];
+  if (providers.length === 0 && channel !== 'webhook') {
+    const unconfigured = new UnconfiguredProvider(channel);
+    new Logger('channels').warn(`${channel}: ${unconfigured.reason}; until then its deliveries fail`);
+    providers = [unconfigured];
+  }
   return new ProviderChain(providers, new ProviderCircuits(config.providers.circuit));
 }
 

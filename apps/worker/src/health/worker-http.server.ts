@@ -12,7 +12,7 @@ import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import type { Queue } from 'bullmq';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, HeraldMetrics, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, HeraldMetrics, metricsScrapeAllowed, type HeraldConfig } from '@herald/config';
 import { PG_POOL, PostgresHealth, outboxLagCollector } from '@herald/db';
 import { QueueHealth, queueJobsCollector, type QueueName } from '@herald/queue';
 
@@ -21,7 +21,8 @@ export const WORKER_QUEUES = Symbol('WORKER_QUEUES');
 /**
  * A worker process's own small HTTP server on WORKER_HEALTH_PORT (0: none): `/health/live`,
  * `/health/ready` (Postgres and the connection of each queue the worker's roles use; 503
- * problem+json naming the failing checks, as the api answers) and `/metrics` (the process's registry).
+ * problem+json naming the failing checks, as the api answers) and `/metrics` (the process's registry;
+ * behind METRICS_TOKEN when it is set, as the api's is).
  */
 @Injectable()
 export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -82,6 +83,12 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
     if (path === '/health/live') return send(response, 200, { status: 'ok' });
     if (path === '/health/ready') return this.ready(response);
     if (path === '/metrics') {
+      if (!metricsScrapeAllowed(this.config.metricsToken, request.headers.authorization)) {
+        const detail = 'Send METRICS_TOKEN as "Authorization: Bearer <token>"';
+        return send(response, 401, problem(401, 'unauthorized', 'Unauthorized', detail), {
+          'www-authenticate': 'Bearer realm="metrics"',
+        });
+      }
       const text = await this.metrics.scrape();
       response.writeHead(200, { 'content-type': this.metrics.contentType, 'cache-control': 'no-store' });
       return void response.end(text);

@@ -28,6 +28,7 @@ export interface TwilioSandboxOptions {
   port?: number;
   recorder?: SandboxRecorder;
   accountSid?: string;
+  /** default: a random one for this instance */
   authToken?: string;
   /** fire 'sent' then 'delivered' status callbacks after each accepted message */
   autoCallbacks?: boolean;
@@ -60,7 +61,6 @@ export interface SandboxSms {
 const API_VERSION = '2010-04-01';
 const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
 const DEFAULT_ACCOUNT_SID = 'ACsandbox' + '0'.repeat(25);
-const DEFAULT_AUTH_TOKEN = 'sandboxauthtoken' + '0'.repeat(16);
 
 const MAGIC_NUMBERS: Readonly<Record<string, (to: string) => TwilioFailure>> = {
   '+15005550001': (to) => ({ status: 400, code: 21211, message: `The 'To' number ${to} is not a valid phone number.` }),
@@ -97,7 +97,8 @@ export class TwilioSandbox {
   ) {
     this.recorder = options.recorder ?? new SandboxRecorder();
     this.accountSid = options.accountSid ?? DEFAULT_ACCOUNT_SID;
-    this.authToken = options.authToken ?? DEFAULT_AUTH_TOKEN;
+    // Never a constant: the token signs status callbacks, and a known one would let anyone forge them.
+    this.authToken = options.authToken ?? randomBytes(16).toString('hex');
   }
 
   static async start(options: TwilioSandboxOptions = {}): Promise<TwilioSandbox> {
