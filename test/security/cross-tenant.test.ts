@@ -23,7 +23,7 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/subscribers/:subscriberId/devices': { token: 'b-device', platform: 'ios' },
   'PUT /v1/topics/:key/subscribers': { add: ['bob'], remove: ['alice'] },
   'POST /v1/dead-letters/replay': {},
-  'PATCH /v1/settings': { smsFrom: '+14155550100' },
+  'PATCH /v1/settings': { rateLimits: { sms: null }, quietHours: null },
   'PUT /v1/preferences/defaults': { channels: { inapp: false } },
 };
 

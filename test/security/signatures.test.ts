@@ -38,6 +38,7 @@ describe('signatures on provider callbacks and inbound hooks', () => {
         ...isolated.env,
         SNS_TRUSTED_CERT_URL: sns.certUrl,
         SNS_TRUSTED_CERT_FILE: path.join(certDir, 'sns.pem'),
+        SES_SNS_TOPIC_ARNS: sns.topicArn,
         SENDGRID_WEBHOOK_PUBLIC_KEY: sendgrid.publicKey,
         FEEDBACK_WEBHOOK_SECRET: genericSecret,
       },

@@ -41,6 +41,7 @@ import { SuppressionsController } from './suppressions/suppressions.controller';
 import { DevicesController } from './subscribers/devices.controller';
 import { PreferencesController } from './subscribers/preferences.controller';
 import { SubscribersController } from './subscribers/subscribers.controller';
+import { SmsSenders } from './tenants/sms-senders.service';
 import { TenantsController } from './tenants/tenants.controller';
 import { ApiRateLimitGuard } from './throttle/api-rate-limit.guard';
 import { TopicsController } from './topics/topics.controller';
@@ -94,6 +95,7 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     DeadLettersService,
     EmailFeedbackService,
     SmsFeedbackService,
+    SmsSenders,
     PostgresHealth,
     RedisHealth,
     QueueDashboard,

@@ -33,6 +33,9 @@ const urlList = (protocols: string[], what: string) =>
       `expects comma-separated ${what}`,
     );
 
+// arn:<partition>:sns:<region>:<12-digit account>:<topic name> (a FIFO topic's name ends in .fifo)
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+
 /** A Twilio-API account written as one URL (TWILIO_FALLBACK_URLS), or null when it lacks a part. */
 export function twilioAccount(value: string): {
   accountSid: string;
@@ -176,6 +179,20 @@ export const configSchema = z
       .enum(['true', 'false'], { error: 'expects true or false' })
       .default('false')
       .transform((v) => v === 'true'),
+    // The SNS topics SES publishes Herald's feedback to (comma-separated ARNs). A validly signed message
+    // from any other topic (another AWS account's) is refused; until set, the SES route refuses everything.
+    SES_SNS_TOPIC_ARNS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((arn) => arn.trim())
+          .filter(Boolean),
+      )
+      .refine((arns) => arns.every((arn) => SNS_TOPIC_ARN.test(arn)), {
+        error: 'expects comma-separated SNS topic ARNs, e.g. arn:aws:sns:us-east-1:123456789012:ses-feedback',
+      }),
     SNS_TRUSTED_CERT_URL: url(['https'], 'an https:// URL').optional(),
     SNS_TRUSTED_CERT_FILE: z.string().min(1).optional(),
     SENDGRID_WEBHOOK_PUBLIC_KEY: z

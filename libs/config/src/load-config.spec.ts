@@ -138,6 +138,18 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the SNS topics SES feedback may come from (none by default), refusing what is not a topic ARN', () => {
+    expect(loadConfig(valid).feedback.sesTopicArns).toEqual([]);
+    const topics = 'arn:aws:sns:eu-west-1:123456789012:ses-feedback, arn:aws-cn:sns:cn-north-1:210987654321:x.fifo';
+    expect(loadConfig({ ...valid, SES_SNS_TOPIC_ARNS: topics }).feedback.sesTopicArns).toEqual([
+      'arn:aws:sns:eu-west-1:123456789012:ses-feedback',
+      'arn:aws-cn:sns:cn-north-1:210987654321:x.fifo',
+    ]);
+    expect(() => loadConfig({ ...valid, SES_SNS_TOPIC_ARNS: 'arn:aws:sqs:eu-west-1:123456789012:q' })).toThrow(
+      /^Configuration error: SES_SNS_TOPIC_ARNS is invalid: expects comma-separated SNS topic ARNs/,
+    );
+  });
+
   it('parses and de-duplicates worker roles', () => {
     expect(loadConfig({ ...valid, WORKER_ROLES: 'inapp, relay,inapp' }).workerRoles).toEqual(['inapp', 'relay']);
   });

@@ -91,6 +91,8 @@ function toConfig(env: RawConfig) {
     },
     feedback: {
       sesAutoConfirm: env.SES_AUTO_CONFIRM,
+      /** the SNS topics SES feedback may come from; empty: the SES route refuses everything */
+      sesTopicArns: env.SES_SNS_TOPIC_ARNS,
       /** a certificate trusted for SNS signatures besides Amazon's (tests, private setups) */
       snsTrustedCertificate: env.SNS_TRUSTED_CERT_URL
         ? { url: env.SNS_TRUSTED_CERT_URL, file: env.SNS_TRUSTED_CERT_FILE! }

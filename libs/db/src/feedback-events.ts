@@ -14,15 +14,26 @@ export interface FeedbackEventInput {
   outcome: string;
   /** the signal as received, secrets removed by the caller */
   payload: unknown;
+  /**
+   * The provider's id of the message that carried the signal (SNS MessageId, SendGrid sg_event_id), to
+   * record one message once: give it on the first row a message records, in the transaction that acts on it.
+   */
+  messageId?: string;
 }
 
-/** Keeps a provider's signal, linked to the delivery and the suppression it caused. */
-export async function recordFeedback(db: Pool | PoolClient, event: FeedbackEventInput): Promise<string> {
+/**
+ * Keeps a provider's signal, linked to the delivery and the suppression it caused. Returns its id, or
+ * null when the source's message id is recorded already (a provider's retry): the unique index on
+ * (source, message_id) decides, waiting for a concurrent copy's transaction to end first.
+ */
+export async function recordFeedback(db: Pool | PoolClient, event: FeedbackEventInput): Promise<string | null> {
   const id = newId();
-  await db.query(
+  const { rowCount } = await db.query(
     `INSERT INTO feedback_events
-       (id, tenant_id, source, kind, channel, address, provider_message_id, delivery_id, suppression_id, outcome, payload)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+       (id, tenant_id, source, kind, channel, address, provider_message_id, delivery_id, suppression_id, outcome, payload,
+        message_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (source, message_id) DO NOTHING`,
     [
       id,
       event.tenantId,
@@ -35,7 +46,8 @@ export async function recordFeedback(db: Pool | PoolClient, event: FeedbackEvent
       event.suppressionId ?? null,
       event.outcome,
       JSON.stringify(event.payload ?? {}),
+      event.messageId ?? null,
     ],
   );
-  return id;
+  return rowCount ? id : null;
 }

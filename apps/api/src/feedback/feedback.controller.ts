@@ -19,7 +19,7 @@ import { recordFeedback, PG_POOL } from '@herald/db';
 import { SandboxHub } from '@herald/sandbox';
 import type { Pool } from 'pg';
 import { Problem } from '../http/problem';
-import { EmailFeedbackService } from './email-feedback.service';
+import { DUPLICATE_OUTCOME, EmailFeedbackService } from './email-feedback.service';
 import { SmsFeedbackService, type StatusCallback } from './sms-feedback.service';
 
 type RawRequest = FastifyRequest & { rawBody?: Buffer };
@@ -60,19 +60,27 @@ export class FeedbackController {
     return '<?xml version="1.0" encoding="UTF-8"?><Response/>';
   }
 
+  /**
+   * SNS messages from the topics in SES_SNS_TOPIC_ARNS only: anyone can sign SNS messages on a topic
+   * of their own AWS account, so a valid signature alone proves nothing about whose mail it reports.
+   * Each SNS MessageId acts once (SNS retries until it gets a 2xx).
+   */
   @Post('email/ses')
   @HttpCode(200)
   async ses(@Body() body: unknown) {
+    const topics = this.config.feedback.sesTopicArns;
+    if (topics.length === 0) throw notConfigured('SES_SNS_TOPIC_ARNS');
     const message = await rejecting(async () => {
       const parsed = parseSnsMessage(typeof body === 'string' ? parseJson(body) : body);
       await this.sns.verify(parsed);
       return parsed;
     });
+    if (!topics.includes(message.TopicArn)) {
+      throw rejected(403, `TopicArn ${message.TopicArn} is not one of SES_SNS_TOPIC_ARNS`);
+    }
     if (message.Type === 'Notification') {
-      const outcomes = [];
-      for (const signal of await rejecting(async () => sesSignals(message))) {
-        outcomes.push(await this.email.apply(signal, message));
-      }
+      const signals = await rejecting(async () => sesSignals(message));
+      const outcomes = await this.email.apply(signals, message, message.MessageId);
       return { received: outcomes.length, outcomes };
     }
     return { received: 1, outcomes: [await this.subscription(message)] };
@@ -93,7 +101,8 @@ export class FeedbackController {
       return sendgridSignals(body);
     });
     const outcomes = [];
-    for (const signal of signals) outcomes.push(await this.email.apply(signal, body));
+    // Each event acts once: SendGrid retries a batch whole, with the same sg_event_id per event.
+    for (const signal of signals) outcomes.push(...(await this.email.apply([signal], body, signal.eventId)));
     return { received: outcomes.length, outcomes };
   }
 
@@ -105,7 +114,9 @@ export class FeedbackController {
     const verification = verifyWebhook(request.headers, request.rawBody ?? '', secret);
     if (!verification.valid) throw rejected(401, `signature: ${verification.reason}`);
     const signal = await rejecting(async () => genericSignal(body));
-    return { received: 1, outcomes: [await this.email.apply(signal, body)] };
+    // Standard Webhooks: a resent message keeps its webhook-id (checked by the signature), so it acts once.
+    const outcomes = await this.email.apply([signal], body, header(request, 'webhook-id') || undefined);
+    return { received: 1, outcomes };
   }
 
   private twilioParams(request: RawRequest, body: unknown): StatusCallback {
@@ -135,7 +146,12 @@ export class FeedbackController {
   }
 
   /** SNS asks to confirm a subscription first: recorded for the operator, confirmed if allowed. */
-  private async subscription(message: { Type: string; SubscribeURL?: string; TopicArn?: string }): Promise<string> {
+  private async subscription(message: {
+    Type: string;
+    MessageId: string;
+    SubscribeURL?: string;
+    TopicArn?: string;
+  }): Promise<string> {
     let outcome = `noted: ${message.Type}`;
     if (message.Type === 'SubscriptionConfirmation') {
       if (this.config.feedback.sesAutoConfirm && message.SubscribeURL) {
@@ -149,15 +165,17 @@ export class FeedbackController {
         outcome = 'subscription pending: open SubscribeURL to confirm';
       }
     }
-    await recordFeedback(this.pool, {
+    const recorded = await recordFeedback(this.pool, {
       tenantId: null,
       source: 'ses',
       kind: message.Type,
       channel: 'email',
       outcome,
       payload: message,
+      messageId: message.MessageId,
     });
-    return outcome;
+    // A retried confirmation was confirmed (or noted) already; confirming again is harmless at AWS.
+    return recorded ? outcome : DUPLICATE_OUTCOME;
   }
 }
 
@@ -184,7 +202,7 @@ async function rejecting<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function rejected(status: 400 | 401, detail: string): Problem {
+function rejected(status: 400 | 401 | 403, detail: string): Problem {
   return new Problem(status, 'feedback-rejected', 'Feedback rejected', detail);
 }
 

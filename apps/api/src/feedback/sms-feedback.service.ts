@@ -4,7 +4,7 @@ import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { retryDelay } from '@herald/core';
 import { PG_POOL, inTransaction, liftSuppression, recordFeedback, suppress } from '@herald/db';
 import { QueueClients, ensureDeliveryJob } from '@herald/queue';
-import { TWILIO_SANDBOX_FROM } from '@herald/sandbox';
+import { sharedSmsSenders } from '../tenants/sms-senders.service';
 
 // Twilio's delivery receipt error codes that mean the number itself is dead.
 const DEAD_NUMBER = new Set(['30005', '30006']); // unknown destination, landline or unreachable carrier
@@ -153,20 +153,20 @@ export class SmsFeedbackService {
   }
 
   /**
-   * A tenant with its own sender number owns it. Herald's shared sender (TWILIO_FROM, or the
-   * sandbox's) belongs to every tenant without one: a carrier-level STOP blocks them all.
+   * The tenants that send from the number written to. A tenant's own number is that tenant's alone.
+   * Herald's shared senders (TWILIO_FROM, the fallback accounts', the sandbox's) send for every tenant
+   * without a number of its own, so a carrier-level STOP to one blocks them all; a tenant whose number
+   * was set to a shared sender before numbers had owners sends from it too, and counts with them.
    */
   private async tenantsOwning(client: PoolClient, to: string | undefined): Promise<string[]> {
     if (!to) return [];
-    const own = await client.query<{ id: string }>('SELECT id FROM tenants WHERE sms_from = $1', [to]);
-    if (own.rows.length) return own.rows.map((r) => r.id);
-    if (to !== this.sharedSender()) return [];
-    const shared = await client.query<{ id: string }>('SELECT id FROM tenants WHERE sms_from IS NULL');
-    return shared.rows.map((r) => r.id);
-  }
-
-  private sharedSender(): string | undefined {
-    return this.config.providers.sms ? this.config.providers.sms.from : TWILIO_SANDBOX_FROM;
+    const shared = sharedSmsSenders(this.config);
+    const { rows } = shared.includes(to)
+      ? await client.query<{ id: string }>('SELECT id FROM tenants WHERE sms_from IS NULL OR sms_from = ANY($1)', [
+          shared,
+        ])
+      : await client.query<{ id: string }>('SELECT id FROM tenants WHERE sms_from = $1', [to]);
+    return rows.map((r) => r.id);
   }
 
   private async setStatus(client: PoolClient, id: string, status: string, lastError: string | null): Promise<void> {

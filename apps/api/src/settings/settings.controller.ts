@@ -5,21 +5,18 @@ import { Prisma, PrismaService } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
+import { Problem } from '../http/problem';
 
 const patchSchema = z.strictObject({
   rateLimits: tenantRateLimitsSchema.optional(),
-  smsFrom: z
-    .string()
-    .regex(/^\+[1-9]\d{6,14}$/, { error: 'expects an E.164 phone number, e.g. +14155552671' })
-    .nullable()
-    .optional(),
   quietHours: quietHoursSchema.nullable().optional(),
 });
 
 /**
  * Tenant-wide settings. `rateLimits` are the per-subscriber defaults by channel that apply where a
  * rule has no `rateLimit` of its own; PATCH merges by channel, and `null` lifts a channel's limit.
- * `smsFrom` is the tenant's own sender number (inbound STOP to it opts out of this tenant only).
+ * `smsFrom` is the tenant's own sender number (inbound STOP to it opts out of this tenant only), or
+ * null for the shared sender; it is read here and assigned by the operator (PUT /v1/tenants/:id/sms-sender).
  * `quietHours` is the default window for subscribers without their own (`null` removes it; absent
  * from the answer when there is none).
  */
@@ -41,17 +38,31 @@ export class SettingsController {
   @Patch()
   @ApiInput({ body: patchSchema })
   async update(@TenantId() tenantId: string, @Body() body: unknown) {
+    if (body && typeof body === 'object' && Object.hasOwn(body, 'smsFrom')) throw smsFromIsTheOperators();
     const input = parse(patchSchema, body);
     const current = await this.get(tenantId);
     const merged = Object.fromEntries(
       Object.entries({ ...current.rateLimits, ...input.rateLimits }).filter(([, limit]) => limit !== null),
     );
-    const smsFrom = input.smsFrom === undefined ? current.smsFrom : input.smsFrom;
     const quietHours = input.quietHours === undefined ? current.quietHours : input.quietHours;
     await this.prisma.tenant.update({
       where: { id: tenantId },
-      data: { rateLimits: merged, smsFrom, quietHours: quietHours ?? Prisma.DbNull },
+      data: { rateLimits: merged, quietHours: quietHours ?? Prisma.DbNull },
     });
-    return { rateLimits: merged, smsFrom, quietHours: quietHours ?? undefined };
+    return { rateLimits: merged, smsFrom: current.smsFrom, quietHours: quietHours ?? undefined };
   }
+}
+
+/**
+ * A sender number has one owner, so a tenant cannot pick its own: it could take another tenant's
+ * number, or Herald's shared one. A 403 rather than "unknown field": the field exists, but not for this key.
+ */
+function smsFromIsTheOperators(): Problem {
+  return new Problem(
+    403,
+    'forbidden',
+    'Forbidden',
+    'smsFrom is assigned by the operator (the root key, PUT /v1/tenants/{id}/sms-sender); a tenant can only read it',
+    [{ path: 'smsFrom', message: 'is assigned by the operator' }],
+  );
 }

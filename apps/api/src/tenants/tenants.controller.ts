@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
 import { z } from 'zod';
 import { isUuid, newId } from '@herald/core';
 import { PrismaService } from '@herald/db';
@@ -7,15 +7,20 @@ import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { SmsSenders } from './sms-senders.service';
 
 const tenantInput = z.strictObject({ name: z.string().trim().min(1).max(200) });
 const keyInput = z.strictObject({ scope: z.enum(['admin', 'ingest']) });
+const smsSenderInput = z.strictObject({
+  from: z.string().regex(/^\+[1-9]\d{6,14}$/, { error: 'expects an E.164 phone number, e.g. +14155552671' }),
+});
 
 @Controller('v1')
 export class TenantsController {
   constructor(
     @Inject(PrismaService) private readonly prisma: PrismaService,
     @Inject(ApiKeysService) private readonly keys: ApiKeysService,
+    @Inject(SmsSenders) private readonly smsSenders: SmsSenders,
   ) {}
 
   /** The only thing the root key can do. The keys are shown here once and stored hashed. */
@@ -28,6 +33,34 @@ export class TenantsController {
     const admin = await this.keys.create(tenant.id, 'admin');
     const ingest = await this.keys.create(tenant.id, 'ingest');
     return { id: tenant.id, name: tenant.name, keys: { admin: admin.key, ingest: ingest.key } };
+  }
+
+  /** The tenant's own SMS sender number (`smsFrom`), or null when it sends from the shared one. */
+  @Get('tenants/:id/sms-sender')
+  @Auth('root')
+  async getSmsSender(@Param('id') id: string) {
+    return this.smsSenders.get(id);
+  }
+
+  /**
+   * Gives the tenant a sender number of its own: its SMS go out from it, and a STOP texted to it opts
+   * out of this tenant only. A number has one owner (409 while another tenant holds it), and Herald's
+   * shared senders (TWILIO_FROM, the fallbacks' and the sandbox's) cannot be assigned (409).
+   */
+  @Put('tenants/:id/sms-sender')
+  @Auth('root')
+  @ApiInput({ body: smsSenderInput })
+  async assignSmsSender(@Param('id') id: string, @Body() body: unknown) {
+    const { from } = parse(smsSenderInput, body);
+    return this.smsSenders.assign(id, from);
+  }
+
+  /** Takes the tenant's number back: it sends from the shared sender again. */
+  @Delete('tenants/:id/sms-sender')
+  @Auth('root')
+  @HttpCode(204)
+  async releaseSmsSender(@Param('id') id: string): Promise<void> {
+    await this.smsSenders.release(id);
   }
 
   @Post('keys')

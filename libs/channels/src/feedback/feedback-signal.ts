@@ -17,6 +17,8 @@ export interface FeedbackSignal {
   providerMessageId?: string;
   /** Herald's own delivery id, when the provider echoes it back (SendGrid custom args) */
   deliveryId?: string;
+  /** the provider's id of this one event, when it gives one (SendGrid sg_event_id): a retry repeats it */
+  eventId?: string;
   /** short human reason, e.g. "Permanent/General: 550 5.1.1 user unknown" */
   reason: string;
   source: 'ses' | 'sendgrid' | 'generic' | 'twilio';

@@ -153,6 +153,7 @@ describe('sendgridSignals', () => {
         channel: 'email',
         address: 'Alice@Example.com',
         providerMessageId: 'msg-1',
+        eventId: 'evt',
         source: 'sendgrid',
       },
     ]);

@@ -76,6 +76,7 @@ const eventSchema = z
     status: z.string().optional(),
     response: z.string().optional(),
     sg_message_id: z.string().optional(),
+    sg_event_id: z.string().optional(),
     herald_delivery_id: z.string().min(1).optional(),
   })
   .refine((event) => !MAPPED_EVENTS.has(event.event) || event.email !== undefined, {
@@ -99,6 +100,7 @@ export function sendgridSignals(events: unknown): FeedbackSignal[] {
         // `<id>.filter…`: SendGrid appends its filter suffix to the id it answered the send with.
         providerMessageId: event.sg_message_id?.split('.')[0] || undefined,
         deliveryId: event.herald_delivery_id,
+        eventId: event.sg_event_id || undefined,
       },
     ];
   });

@@ -24,6 +24,11 @@ export class SnsSigner {
     return new SnsSigner(region, certUrl, selfSignedCertificate(host, privateKey, publicKey), privateKey);
   }
 
+  /** The topic its SES notifications come from unless told otherwise: put it in SES_SNS_TOPIC_ARNS. */
+  get topicArn(): string {
+    return `arn:aws:sns:${this.region}:123456789012:herald-ses-feedback`;
+  }
+
   sign(fields: UnsignedSnsMessage, version: '1' | '2' = '2'): SnsMessage {
     const signature = sign(version === '1' ? 'sha1' : 'sha256', Buffer.from(snsStringToSign(fields)), this.privateKey);
     return {
@@ -93,7 +98,7 @@ export class SnsSigner {
       {
         Type: 'Notification',
         MessageId: randomUUID(),
-        TopicArn: topicArn ?? `arn:aws:sns:${this.region}:123456789012:herald-ses-feedback`,
+        TopicArn: topicArn ?? this.topicArn,
         Message: JSON.stringify(
           build({ timestamp: at, source: 'herald@example.com', messageId, ...(headers && { headers }) }, at),
         ),
