@@ -184,8 +184,9 @@ describe('feedback loops: every negative signal changes what Herald does next', 
       const answer = await post(events, sendgrid.sign(events).headers);
       expect(answer.status).toBe(200);
       expect(answer.body.outcomes).toEqual(['suppressed; delivery failed', 'suppressed']);
+      // One entry per address: the complaint (the person's own word) outranks the bounce (suppressions.ts).
       expect(await suppressionsOf('email', 'sg1@example.com')).toEqual([
-        expect.objectContaining({ reason: 'hard_bounce' }),
+        expect.objectContaining({ reason: 'complaint' }),
       ]);
     });
 

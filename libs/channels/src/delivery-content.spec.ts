@@ -1,4 +1,4 @@
-import { renderContext, webhookBody } from './delivery-content';
+import { renderChannelTemplate, renderContext, webhookBody } from './delivery-content';
 import { TemplateError } from './templates';
 
 const event = {
@@ -37,5 +37,26 @@ describe('webhookBody', () => {
     expect(webhookBody(event, '{"order": "42"}')).toEqual({ order: '42' });
     expect(() => webhookBody(event, '{"order": 42')).toThrow(TemplateError);
     expect(() => webhookBody(event, 'not json')).toThrow(expect.objectContaining({ part: 'payload' }));
+  });
+});
+
+describe('renderChannelTemplate', () => {
+  const context = { data: { name: '<i>x</i>' }, subscriber: {}, event: {} };
+
+  it("escapes an email's html part and nothing else, on any channel", async () => {
+    const email = await renderChannelTemplate(
+      'email',
+      { subject: '{{ data.name }}', html: '<p>{{ data.name }}</p>', text: '{{ data.name }}' },
+      context,
+    );
+    expect(email).toEqual({ subject: '<i>x</i>', html: '<p>&lt;i&gt;x&lt;/i&gt;</p>', text: '<i>x</i>' });
+    const inapp = await renderChannelTemplate('inapp', { title: '{{ data.name }}', body: '{{ data.name }}' }, context);
+    expect(inapp).toEqual({ title: '<i>x</i>', body: '<i>x</i>' });
+    const push = await renderChannelTemplate(
+      'push',
+      { title: 't', body: 'b', data: { html: '{{ data.name }}' } },
+      context,
+    );
+    expect(push.data).toEqual({ html: '<i>x</i>' });
   });
 });

@@ -1,9 +1,29 @@
-import { TemplateError, type RenderContext } from './templates';
+import type { Channel } from '@herald/core';
+import { TemplateError, renderTemplate, type PartFormats, type RenderContext } from './templates';
 
 /**
  * What a delivery's templates see and what a webhook endpoint receives, built in one place for the
  * worker that sends and the api that previews: a preview cannot drift from what is sent.
  */
+
+/**
+ * The parts of each channel's template that are markup, and of which format (their `{{ }}` outputs are
+ * escaped for it); every other part is plain text, rendered as written. Only an email's `html` today;
+ * Slack mrkdwn or Telegram HTML parts would be named here. A text part made from HTML (the email text
+ * that html-to-text derives when a rule has none) is decoded back by that conversion.
+ */
+export const PART_FORMATS: Readonly<Partial<Record<Channel, PartFormats>>> = {
+  email: { html: 'html' },
+};
+
+/** A channel's template rendered for a delivery or a preview, each part escaped for its format. */
+export function renderChannelTemplate(
+  channel: Channel,
+  template: Record<string, unknown>,
+  context: RenderContext,
+): Promise<Record<string, unknown>> {
+  return renderTemplate(template, context, PART_FORMATS[channel]);
+}
 
 /** The event, as templates and the webhook envelope show it. */
 export interface ContentEvent {

@@ -63,3 +63,54 @@ describe('localizedTemplate', () => {
     expect(localizedTemplate(template, null)).toEqual({ subject: 'Your order shipped', html: '<p>{{ data.n }}</p>' });
   });
 });
+
+describe('output escaping per format', () => {
+  const link = '<a href="https://evil.example/login">Reset</a>';
+  const ctx = { data: { name: link, lines: 'one & two\n<b>three</b>' }, subscriber: {}, event: {} };
+
+  it('escapes the outputs of an html part only; `| raw` opts out', async () => {
+    const template = {
+      subject: 'Hi {{ data.name }}',
+      html: '<p>Hi {{ data.name }}</p><div>{{ data.name | raw }}</div>',
+      text: 'Hi {{ data.name }}',
+    };
+    const out = await renderTemplate(template, ctx, { html: 'html' });
+    expect(out.html).toBe(
+      '<p>Hi &lt;a href=&#34;https://evil.example/login&#34;&gt;Reset&lt;/a&gt;</p>' + `<div>${link}</div>`,
+    );
+    expect(out.subject).toBe(`Hi ${link}`);
+    expect(out.text).toBe(`Hi ${link}`);
+    // The same source as a text part, after the html one was parsed: each format keeps its own parse.
+    expect(await renderTemplate({ html: template.html }, ctx)).toEqual({ html: `<p>Hi ${link}</p><div>${link}</div>` });
+  });
+
+  it('does not escape twice what a template already escapes, and keeps newline_to_br markup', async () => {
+    const out = await renderTemplate(
+      {
+        html: '{{ data.name | escape }}|{{ data.name | escape_once }}|{{ data.lines | newline_to_br }}|{{ data.lines | escape | newline_to_br }}',
+      },
+      ctx,
+      { html: 'html' },
+    );
+    const escaped = '&lt;a href=&#34;https://evil.example/login&#34;&gt;Reset&lt;/a&gt;';
+    const lines = 'one &amp; two<br />\n&lt;b&gt;three&lt;/b&gt;';
+    expect(out.html).toBe(`${escaped}|${escaped}|${lines}|${lines}`);
+  });
+
+  it("escapes a digest's items in an html part", async () => {
+    const out = await renderTemplate(
+      { html: '<ul>{% for e in events %}<li>{{ e.name }}</li>{% endfor %}</ul> ({{ count }})' },
+      { ...ctx, events: [{ name: '<script>x</script>' }, { name: 'Tom & Jerry' }], count: 2 } as never,
+      { html: 'html' },
+    );
+    expect(out.html).toBe('<ul><li>&lt;script&gt;x&lt;/script&gt;</li><li>Tom &amp; Jerry</li></ul> (2)');
+  });
+
+  it('keeps the render limits on the html engine', async () => {
+    const endless = renderTemplate({ html: '{% for i in (1..100000000) %}{{ i }}{% endfor %}' }, ctx, { html: 'html' });
+    await expect(endless).rejects.toMatchObject({ part: 'html' });
+    const doubling =
+      '{% assign s = "xx" %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s.size }}';
+    await expect(renderTemplate({ html: doubling }, ctx, { html: 'html' })).rejects.toBeInstanceOf(TemplateError);
+  });
+});

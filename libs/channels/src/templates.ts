@@ -1,20 +1,66 @@
-import { Liquid, type Template } from 'liquidjs';
+import { Liquid, filters, type FilterImplOptions, type LiquidOptions, type Template } from 'liquidjs';
+
+// Liquid templates for every channel. Parsing happens when a rule is saved (so a broken template
+// is a 422 there, never a failed delivery later) and parsed templates are cached by source text.
 
 /**
- * Liquid templates for every channel. Parsing happens when a rule is saved (so a broken template
- * is a 422 there, never a failed delivery later) and parsed templates are cached by source text.
+ * What a template part renders to, and so how each `{{ }}` output is escaped for it (DECISIONS #12):
+ * `text` as it is (subjects, SMS, push, in-app, webhook payloads); `html` HTML-escaped, so data can
+ * never add markup to an email. `{{ x | raw }}` opts out. A new target (Slack mrkdwn, Telegram HTML,
+ * Adaptive Card JSON) is a new entry in FORMATS, named for its parts in delivery-content.ts.
  */
-const engine = new Liquid({
+export type OutputFormat = 'text' | 'html';
+
+/** The output format of a template's top-level parts, by part name; parts not named are `text`. */
+export type PartFormats = Readonly<Record<string, OutputFormat>>;
+
+// Shared by every format's engine. Templates are tenants' own code running in shared processes (a worker
+// sending, the api previewing): a `for` over a hundred million items or a string doubled in a loop must
+// fail that one render, not stall every tenant. No real notification comes near these.
+const COMMON: LiquidOptions = {
   strictFilters: true,
   cache: 1000,
   ownPropertyOnly: true,
-  // Templates are tenants' own code running in shared processes (a worker sending, the api previewing): a
-  // `for` over a hundred million items or a string doubled in a loop must fail that one render, not stall
-  // every tenant. No real notification comes near these.
   parseLimit: 1_000_000,
   renderLimit: 250,
   memoryLimit: 10_000_000,
-});
+};
+
+/** A liquidjs filter function (its `this` gives the render's context and limits). */
+type Handler = Extract<FilterImplOptions, (...args: never[]) => unknown>;
+const builtin = (name: 'escape' | 'escape_once' | 'xml_escape' | 'newline_to_br') => filters[name] as Handler;
+
+/** What makes each format: how outputs are escaped, and filters that behave differently for it. */
+const FORMATS: Record<OutputFormat, { outputEscape?: 'escape'; filters?: Record<string, FilterImplOptions> }> = {
+  text: {},
+  html: {
+    outputEscape: 'escape',
+    filters: {
+      // Their output is already HTML, so it counts as `raw` and is not escaped twice: templates written
+      // before escaping was on (`{{ x | escape }}`) render as they did.
+      escape: { handler: builtin('escape'), raw: true },
+      escape_once: { handler: builtin('escape_once'), raw: true },
+      xml_escape: { handler: builtin('xml_escape'), raw: true },
+      // Its `<br />` is markup, so the text around it is escaped here instead (once: `x | escape | newline_to_br`).
+      newline_to_br: {
+        raw: true,
+        handler(value) {
+          return builtin('newline_to_br').call(this, builtin('escape_once').call(this, value));
+        },
+      },
+    },
+  },
+};
+
+/** A format's engine. Escaping is fixed when a template is parsed (liquidjs appends it to each output). */
+function createEngine(format: OutputFormat): Liquid {
+  const { outputEscape, filters: own = {} } = FORMATS[format];
+  const engine = new Liquid({ ...COMMON, outputEscape });
+  for (const [name, impl] of Object.entries(own)) engine.registerFilter(name, impl);
+  return engine;
+}
+
+const engines: Record<OutputFormat, Liquid> = { text: createEngine('text'), html: createEngine('html') };
 const parsed = new Map<string, Template[]>();
 const MAX_CACHED = 5000;
 
@@ -27,17 +73,18 @@ export class TemplateError extends Error {
   }
 }
 
-function parse(part: string, source: string): Template[] {
-  const hit = parsed.get(source);
+function parse(part: string, source: string, format: OutputFormat = 'text'): Template[] {
+  const key = `${format}:${source}`;
+  const hit = parsed.get(key);
   if (hit) return hit;
   let templates: Template[];
   try {
-    templates = engine.parse(source);
+    templates = engines[format].parse(source);
   } catch (err) {
     throw new TemplateError(part, (err as Error).message.split('\n')[0]);
   }
   if (parsed.size >= MAX_CACHED) parsed.delete(parsed.keys().next().value!);
-  parsed.set(source, templates);
+  parsed.set(key, templates);
   return templates;
 }
 
@@ -64,16 +111,24 @@ export interface RenderContext {
   event: Record<string, unknown>;
 }
 
-/** Renders each string part (nested objects such as push `data` too); other values pass through. */
+/**
+ * Renders each string part (nested objects such as push `data` too, as text); other values pass
+ * through. `formats` names the parts that are markup (see PART_FORMATS in delivery-content.ts).
+ */
 export async function renderTemplate<T extends Record<string, unknown>>(
   template: T,
   context: RenderContext,
+  formats: PartFormats = {},
 ): Promise<T> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(template)) {
     if (typeof value === 'string') {
+      const format = formats[key] ?? 'text';
       try {
-        out[key] = await engine.render(parse(key, value), context as unknown as Record<string, unknown>);
+        out[key] = await engines[format].render(
+          parse(key, value, format),
+          context as unknown as Record<string, unknown>,
+        );
       } catch (err) {
         throw new TemplateError(key, (err as Error).message.split('\n')[0]);
       }

@@ -4,8 +4,8 @@ import { eventTypeSchema, isUuid, ruleInputSchema, type ChannelRule } from '@her
 import {
   TemplateError,
   localizedTemplate,
+  renderChannelTemplate,
   renderContext,
-  renderTemplate,
   smsSegments,
   webhookBody,
   type ContentEvent,
@@ -130,7 +130,11 @@ export class RulePreviewController {
 async function renderChannel(entry: ChannelRule, { event, context }: Sample) {
   const locale = typeof context.subscriber.locale === 'string' ? context.subscriber.locale : undefined;
   const digest = entry.digest ? { events: [context.data], count: 1 } : {};
-  const content = await renderTemplate(localizedTemplate(entry.template, locale), { ...context, ...digest });
+  // Rendered as the worker renders it: the html of an email escaped, the other parts as written.
+  const content = await renderChannelTemplate(entry.channel, localizedTemplate(entry.template, locale), {
+    ...context,
+    ...digest,
+  });
   switch (entry.channel) {
     case 'sms':
       return { channel: entry.channel, content, segments: smsSegments(String(content.body ?? '')) };

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { TemplateError, renderTemplate, webhookBody, type ChannelMessages } from '@herald/channels';
+import { TemplateError, renderChannelTemplate, webhookBody, type ChannelMessages } from '@herald/channels';
 import type { SuppressibleChannel } from '@herald/core';
 import { findSuppression } from '@herald/db';
 import type { ClaimedDelivery } from './delivery-claim';
@@ -30,7 +30,7 @@ export async function buildMessage<C extends ExternalChannel>(
   if (!context.template) {
     throw new Undeliverable('failed', 'no_rule', `the event type no longer has a ${delivery.channel} rule`);
   }
-  const rendered = await render(context);
+  const rendered = await render(delivery, context);
   switch (delivery.channel) {
     case 'email': {
       const to = context.subscriber?.email ?? noAddress('email address');
@@ -69,9 +69,9 @@ export async function buildMessage<C extends ExternalChannel>(
   }
 }
 
-async function render(context: DeliveryContext): Promise<Record<string, unknown>> {
+async function render(delivery: ClaimedDelivery, context: DeliveryContext): Promise<Record<string, unknown>> {
   try {
-    return await renderTemplate(context.template!, context.render);
+    return await renderChannelTemplate(delivery.channel, context.template!, context.render);
   } catch (err) {
     if (err instanceof TemplateError) throw new Undeliverable('failed', 'template', `${err.part}: ${err.message}`);
     throw err;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
-import { TemplateError, renderTemplate } from '@herald/channels';
+import { TemplateError, renderChannelTemplate } from '@herald/channels';
 import { PG_POOL } from '@herald/db';
 import { createRedis, inboxChannel } from '@herald/queue';
 import { finishCtes, finishDelivery, finishParams, type ClaimedDelivery } from './delivery-claim';
@@ -39,7 +39,7 @@ export class DeliverInappUseCase implements OnApplicationShutdown {
     let rendered: { title: string; body: string; url?: string };
     try {
       if (!context.template) throw new TemplateError('rule', 'the event type no longer has an in-app rule');
-      rendered = (await renderTemplate(context.template, context.render)) as typeof rendered;
+      rendered = (await renderChannelTemplate('inapp', context.template, context.render)) as typeof rendered;
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       await finishDelivery(this.pool, delivery, {
