@@ -17,6 +17,8 @@ export async function openStream(url: string, headers: Record<string, string> = 
     req.end();
   });
   if (response.statusCode !== 200) throw new Error(`stream answered ${response.statusCode}`);
+  // Settles when the server ends the stream (or the connection drops).
+  const ended = new Promise<void>((resolve) => response.on('close', resolve));
   response.setEncoding('utf8');
   response.on('data', (chunk: string) => {
     buffer += chunk;
@@ -41,6 +43,9 @@ export async function openStream(url: string, headers: Record<string, string> = 
   });
   return {
     status: response.statusCode,
+    ended,
+    /** The messages received and not yet taken by next(). */
+    pending: () => [...queue],
     // Generous: with every suite running at once on two cores, the pipeline can take seconds.
     next(timeoutMs = 30_000): Promise<SseMessage> {
       const queued = queue.shift();

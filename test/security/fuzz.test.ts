@@ -215,9 +215,12 @@ describe('fuzzing every documented route', () => {
   });
 
   function caseFor(route: Route): fc.Arbitrary<Case> {
+    // The root key suspends tenants (DELETE /v1/tenants/:id): never the one every other route is fuzzed with.
+    const suspends = route.access === 'root' && route.method === 'DELETE';
+    const ids = suspends ? knownIds.filter((id) => id !== tenant.id) : knownIds;
     // Path segments as sent: encoded values, and raw bytes a client may put there (bad escapes, overlong UTF-8).
     const pathValue = fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom(...knownIds).map(encodePart) },
+      { weight: 3, arbitrary: fc.constantFrom(...ids).map(encodePart) },
       fc.uuid(),
       anyString.map(encodePart),
       fc.constantFrom('%ZZ', '%', '%C0%AF', '%00', '..%2F..%2F', '%E2%82', 'x'.repeat(2000)),

@@ -8,6 +8,7 @@ import { AuditLogController } from './audit/audit-log.controller';
 import { AuditInterceptor } from './audit/audit.interceptor';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AuthGuard } from './auth/auth.guard';
+import { RevocationsService } from './auth/revocations.service';
 import { ConsoleModule } from './console/console.module';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
@@ -85,6 +86,7 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
     { provide: APP_FILTER, useClass: ProblemFilter },
     ApiKeysService,
+    RevocationsService,
     IngestUseCase,
     EventsQuery,
     EventSchemas,

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { generateApiKey, hashSecret, secretsEqual, signInboxToken, verifyInboxToken } from './secrets';
 
 describe('api keys', () => {
@@ -34,5 +35,16 @@ describe('inbox tokens', () => {
     expect(verifyInboxToken(`hit_${forgedBody}.${token.split('.')[1]}`, secret, 0)).toBeNull();
     for (const bad of ['', 'hit_', 'hit_a.b.c', 'hk_admin_x', `${token}x`])
       expect(verifyInboxToken(bad, secret, 0)).toBeNull();
+  });
+
+  it('carries the id of the key that issued it; tokens from before that claim still verify', () => {
+    const keyed = { ...claims, keyId: 'k1' };
+    expect(verifyInboxToken(signInboxToken(keyed, secret), secret, 0)).toEqual(keyed);
+    expect(verifyInboxToken(signInboxToken(claims, secret), secret, 0)).toEqual(claims);
+    const sign = (body: object) => {
+      const encoded = Buffer.from(JSON.stringify(body)).toString('base64url');
+      return `hit_${encoded}.${createHmac('sha256', secret).update(encoded).digest('base64url')}`;
+    };
+    expect(verifyInboxToken(sign({ t: 't1', s: 'alice', e: 2000, k: 7 }), secret, 0)).toBeNull();
   });
 });

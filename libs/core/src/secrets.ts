@@ -22,15 +22,20 @@ export interface InboxTokenClaims {
   subscriberId: string;
   /** expiry, seconds since the epoch */
   exp: number;
+  /**
+   * The admin key that issued the token: revoking that key refuses the token too. Tokens issued before
+   * this claim existed have none, and are refused only when their tenant is revoked (or they expire).
+   */
+  keyId?: string;
 }
 
 const INBOX_PREFIX = 'hit_';
 
 /** A short-lived token for one subscriber's inbox: `hit_<base64url claims>.<base64url HMAC-SHA256>`. */
 export function signInboxToken(claims: InboxTokenClaims, secret: string): string {
-  const body = Buffer.from(JSON.stringify({ t: claims.tenantId, s: claims.subscriberId, e: claims.exp })).toString(
-    'base64url',
-  );
+  const body = Buffer.from(
+    JSON.stringify({ t: claims.tenantId, s: claims.subscriberId, e: claims.exp, k: claims.keyId }),
+  ).toString('base64url');
   return `${INBOX_PREFIX}${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
 }
 
@@ -43,9 +48,10 @@ export function verifyInboxToken(token: string, secret: string, nowSeconds: numb
   const given = Buffer.from(mac, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   try {
-    const { t, s, e } = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    const { t, s, e, k } = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
     if (typeof t !== 'string' || typeof s !== 'string' || typeof e !== 'number' || e <= nowSeconds) return null;
-    return { tenantId: t, subscriberId: s, exp: e };
+    if (k !== undefined && typeof k !== 'string') return null;
+    return { tenantId: t, subscriberId: s, exp: e, ...(k !== undefined && { keyId: k }) };
   } catch {
     return null;
   }

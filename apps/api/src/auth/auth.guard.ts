@@ -30,7 +30,9 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const credential = this.credential(request, access);
     if (!credential) throw unauthorized('Send a key as "Authorization: Bearer <key>"');
-    const principal = credential.inQuery ? this.inboxToken(credential.value) : await this.identify(credential.value);
+    const principal = credential.inQuery
+      ? await this.inboxToken(credential.value)
+      : await this.identify(credential.value);
     if (!principal) throw unauthorized('The key or token is not valid');
     if (!allows(access, principal)) throw forbidden(`This route needs ${describe(access)}`);
     request.principal = principal;
@@ -56,11 +58,19 @@ export class AuthGuard implements CanActivate {
 
   /**
    * ?token= takes inbox tokens only: a short-lived, one-subscriber token may sit in a URL (and in
-   * proxy logs and browser history); a tenant key or the root key may not.
+   * proxy logs and browser history); a tenant key or the root key may not. A token is refused once
+   * the key that issued it, or its tenant, is revoked.
    */
-  private inboxToken(credential: string): Principal | null {
+  private async inboxToken(credential: string): Promise<Principal | null> {
     const claims = verifyInboxToken(credential, this.config.tokenSecret, Math.floor(Date.now() / 1000));
-    return claims && { kind: 'inbox', tenantId: claims.tenantId, subscriberId: claims.subscriberId };
+    if (!claims || !(await this.keys.tokenIssuerLive(claims.tenantId, claims.keyId))) return null;
+    return {
+      kind: 'inbox',
+      tenantId: claims.tenantId,
+      subscriberId: claims.subscriberId,
+      keyId: claims.keyId,
+      expiresAt: claims.exp,
+    };
   }
 }
 

@@ -1,10 +1,22 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, BeforeApplicationShutdown } from '@nestjs/common';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { createRedis, inboxChannel, type RedisClient } from '@herald/queue';
+import { RevocationsService, revokes } from '../auth/revocations.service';
 import { Problem } from '../http/problem';
 
 type Listener = (message: string) => void;
 const SUBSCRIBE_TIMEOUT_MS = 3000;
+
+/** Why the server ends a stream (the SSE event it sends last). */
+export type StreamEnd = 'expired' | 'revoked' | 'shutdown';
+
+/** An open stream: whose credential it rides on, and how to end it. */
+export interface OpenStream {
+  tenantId: string;
+  /** the key of the stream's credential: an admin key's id, or the key that issued its inbox token */
+  keyId?: string;
+  end(reason: StreamEnd): void;
+}
 
 /**
  * Live inbox: one Redis subscriber connection per api process, shared by every open SSE stream of
@@ -16,9 +28,18 @@ export class InboxStreamService implements BeforeApplicationShutdown, OnApplicat
   private readonly logger = new Logger('inbox-stream');
   private redis?: RedisClient;
   private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly closers = new Set<() => void>();
+  private readonly streams = new Set<OpenStream>();
 
-  constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {}
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(RevocationsService) revocations: RevocationsService,
+  ) {
+    // Revocations are rare (each is heard at every poll for about a minute): a look through this process's
+    // open streams each time, and no query per stream.
+    revocations.onRevoked((revocation) => {
+      for (const stream of [...this.streams]) if (revokes(revocation, stream)) stream.end('revoked');
+    });
+  }
 
   /** Calls `listener` with each message JSON for the subscriber; returns the unsubscribe function. */
   async listen(tenantId: string, subscriberId: string, listener: Listener): Promise<() => void> {
@@ -52,14 +73,18 @@ export class InboxStreamService implements BeforeApplicationShutdown, OnApplicat
     };
   }
 
-  /** Streams register how to end themselves, so shutdown can close them politely. */
-  onShutdown(close: () => void): () => void {
-    this.closers.add(close);
-    return () => this.closers.delete(close);
+  /**
+   * Streams register how to end themselves: politely at shutdown, and when the key or tenant of their
+   * credential is revoked (here or, seen by the revocation poll, on another replica). Returns the
+   * function that forgets the stream.
+   */
+  track(stream: OpenStream): () => void {
+    this.streams.add(stream);
+    return () => this.streams.delete(stream);
   }
 
   beforeApplicationShutdown(): void {
-    for (const close of [...this.closers]) close();
+    for (const stream of [...this.streams]) stream.end('shutdown');
   }
 
   async onApplicationShutdown(): Promise<void> {

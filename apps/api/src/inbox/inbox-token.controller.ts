@@ -2,7 +2,8 @@ import { Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { signInboxToken } from '@herald/core';
-import { Auth, TenantId } from '../auth/auth.decorator';
+import { Auth, CurrentPrincipal } from '../auth/auth.decorator';
+import type { Principal } from '../auth/principal';
 import { parse } from '../http/parse';
 
 const subscriberIdSchema = z.string().min(1).max(255);
@@ -15,11 +16,14 @@ export class InboxTokenController {
   @Post(':subscriberId/inbox-token')
   @Auth('admin')
   @HttpCode(201)
-  issue(@TenantId() tenantId: string, @Param('subscriberId') rawId: string) {
+  issue(@CurrentPrincipal() principal: Principal, @Param('subscriberId') rawId: string) {
+    if (principal.kind !== 'key') throw new Error('inbox tokens are issued with an admin key');
     const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
     const exp = Math.floor(Date.now() / 1000) + this.config.inboxTokenTtlSeconds;
+    // The issuing key is named in the token: revoking that key refuses its tokens too.
+    const claims = { tenantId: principal.tenantId, subscriberId, exp, keyId: principal.keyId };
     return {
-      token: signInboxToken({ tenantId, subscriberId, exp }, this.config.tokenSecret),
+      token: signInboxToken(claims, this.config.tokenSecret),
       expiresAt: new Date(exp * 1000),
     };
   }

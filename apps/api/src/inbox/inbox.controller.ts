@@ -1,11 +1,12 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { isUuid } from '@herald/core';
 import { Auth, CurrentPrincipal } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import type { Principal } from '../auth/principal';
 import { parse } from '../http/parse';
-import { InboxStreamService } from './inbox-stream.service';
+import { InboxStreamService, type StreamEnd } from './inbox-stream.service';
 import { InboxService, type InboxOwner } from './inbox.service';
 
 const listQuery = z.object({
@@ -14,7 +15,20 @@ const listQuery = z.object({
   status: z.enum(['unread', 'read', 'all']).default('all'),
 });
 const ownerQuery = z.object({ subscriberId: z.string().min(1).max(255) });
+const messageId = z.string().refine(isUuid, 'expects a message id (the `id:` of an SSE message)');
+const streamQuery = z.object({
+  after: messageId
+    .optional()
+    .describe('replay what came after this message (for clients that cannot set Last-Event-ID)'),
+});
+const streamHeaders = z.object({ 'Last-Event-ID': messageId.optional() });
 const HEARTBEAT_MS = 15_000;
+/**
+ * At most this many messages are replayed on a reconnect; past that, the stream sends `event: reset`
+ * instead and the client reloads its list, which pages through any number.
+ */
+const MAX_REPLAY = 200;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** Inbox token: that subscriber's inbox. Admin key: any subscriber of the tenant, named by ?subscriberId=. */
 function ownerOf(principal: Principal, query: unknown): InboxOwner {
@@ -60,8 +74,15 @@ export class InboxController {
     return this.inbox.archive(ownerOf(principal, query), id);
   }
 
-  /** Server-Sent Events: `event: message` with the item for each new message, until the client leaves. */
+  /**
+   * Server-Sent Events: `event: message` (its `id:` is the message id) for each new message. With
+   * `Last-Event-ID` (or `?after=`) the messages the inbox got after that one come first, then the live
+   * ones, none twice. The server ends a stream with `event: expired` when its token expires (reconnect
+   * with a fresh token and the last id), `event: revoked` when its key or tenant is revoked, and
+   * `event: shutdown` when this api stops.
+   */
   @Get('stream')
+  @ApiInput({ query: streamQuery, headers: streamHeaders })
   async stream(
     @CurrentPrincipal() principal: Principal,
     @Query() query: unknown,
@@ -69,11 +90,23 @@ export class InboxController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const owner = ownerOf(principal, query);
+    const after = lastEventId(request, query);
+    // Live first, held back until the replay is out: a message written while the replay is read is then
+    // in the replay, in the held messages or in both (and sent once), never in neither.
+    const held: string[] = [];
+    let holding = true;
+    const stop = await this.live.listen(owner.tenantId, owner.subscriberId, (json) =>
+      holding ? held.push(json) : send(idOf(json), json),
+    );
+    let replay: Awaited<ReturnType<InboxService['after']>> | undefined;
+    try {
+      replay = after === undefined ? undefined : await this.inbox.after(owner, after, MAX_REPLAY);
+    } catch (err) {
+      stop();
+      throw err;
+    }
+
     const raw = reply.raw;
-    const stop = await this.live.listen(owner.tenantId, owner.subscriberId, (json) => {
-      const id = (JSON.parse(json) as { id: string }).id;
-      raw.write(`id: ${id}\nevent: message\ndata: ${json}\n\n`);
-    });
     reply.hijack();
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -83,16 +116,58 @@ export class InboxController {
       'x-request-id': String(request.id),
     });
     raw.write('retry: 3000\n: connected\n\n');
+    const send = (id: string, json: string) => raw.write(`id: ${id}\nevent: message\ndata: ${json}\n\n`);
+    // The client cannot be brought up to date from the stream: it reloads its list (GET /v1/inbox).
+    if (replay === null) raw.write(sseEvent('reset', { reason: 'unknown_id' }));
+    if (replay?.overflow) raw.write(sseEvent('reset', { reason: 'too_many', limit: MAX_REPLAY }));
+    const replayed = new Set<string>();
+    for (const item of replay?.items ?? []) {
+      send(item.id, JSON.stringify(item));
+      replayed.add(item.id);
+    }
+    for (const json of held) if (!replayed.has(idOf(json))) send(idOf(json), json);
+    holding = false;
+
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), HEARTBEAT_MS);
-    const cleanup = () => {
+    // setTimeout holds at most ~24.8 days: a token living longer (a large INBOX_TOKEN_TTL_SECONDS) sees its
+    // stream end early as `expired`, and the client reconnects as it would at the real expiry.
+    const expiry =
+      principal.kind === 'inbox'
+        ? setTimeout(() => end('expired'), Math.min(principal.expiresAt * 1000 - Date.now(), MAX_TIMEOUT_MS))
+        : undefined;
+    let ended = false;
+    const end = (reason?: StreamEnd) => {
+      if (ended) return;
+      ended = true;
       clearInterval(heartbeat);
+      clearTimeout(expiry);
       stop();
       forget();
+      if (reason) raw.end(sseEvent(reason, {}));
     };
-    const forget = this.live.onShutdown(() => {
-      raw.end('event: shutdown\ndata: {}\n\n');
-      cleanup();
-    });
-    request.raw.on('close', cleanup);
+    const keyId = principal.kind === 'key' || principal.kind === 'inbox' ? principal.keyId : undefined;
+    const forget = this.live.track({ tenantId: owner.tenantId, keyId, end });
+    raw.on('close', () => end());
+    // The client may have gone while the replay was read: its 'close' came before anyone listened.
+    if (raw.destroyed) end();
   }
+}
+
+/** The message id an announcement carries (the worker publishes the inbox item as JSON). */
+function idOf(json: string): string {
+  return (JSON.parse(json) as { id: string }).id;
+}
+
+function sseEvent(name: string, data: object): string {
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * The message a reconnecting client saw last. The header wins over `?after=`: a browser's EventSource
+ * sends the header on each reconnect, while its URL keeps the `after` of the first connect.
+ */
+function lastEventId(request: FastifyRequest, query: unknown): string | undefined {
+  const header = request.headers['last-event-id'];
+  if (header !== undefined) return parse(messageId, header, 'Last-Event-ID header');
+  return parse(streamQuery, query, 'query').after;
 }

@@ -71,6 +71,34 @@ export class InboxService {
     );
   }
 
+  /**
+   * What the subscriber's inbox got after message `afterId`, oldest first, in the live stream's order
+   * (created_at, then id: ids are hashes, not times, so time orders them; the inbox index serves it).
+   * Archived messages are left out, as from the list. `null` when `afterId` is not one of the
+   * subscriber's messages; `overflow` when more than `limit` came after it (none are returned then).
+   */
+  async after(
+    owner: InboxOwner,
+    afterId: string,
+    limit: number,
+  ): Promise<{ items: ReturnType<typeof inboxItem>[]; overflow: boolean } | null> {
+    const anchor = await this.prisma.inboxMessage.findFirst({
+      where: { id: afterId, ...owner },
+      select: { id: true, createdAt: true },
+    });
+    if (!anchor) return null;
+    const rows = await this.prisma.inboxMessage.findMany({
+      where: {
+        ...owner,
+        archivedAt: null,
+        OR: [{ createdAt: { gt: anchor.createdAt } }, { createdAt: anchor.createdAt, id: { gt: anchor.id } }],
+      },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: limit + 1,
+    });
+    return rows.length > limit ? { items: [], overflow: true } : { items: rows.map(inboxItem), overflow: false };
+  }
+
   private async find(owner: InboxOwner, id: string): Promise<MessageRow> {
     const message = isUuid(id) ? await this.prisma.inboxMessage.findFirst({ where: { id, ...owner } }) : null;
     if (!message) throw Problem.notFound(`Inbox message ${id}`);

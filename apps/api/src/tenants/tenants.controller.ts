@@ -63,6 +63,17 @@ export class TenantsController {
     await this.smsSenders.release(id);
   }
 
+  /**
+   * Revokes (suspends) a tenant: from now on its keys and inbox tokens are refused (401), on every api
+   * replica within seconds, and its live inbox streams end. Nothing of its data is deleted.
+   */
+  @Delete('tenants/:id')
+  @Auth('root')
+  @HttpCode(204)
+  async revokeTenant(@Param('id') id: string): Promise<void> {
+    if (!isUuid(id) || !(await this.keys.revokeTenant(id))) throw Problem.notFound(`Tenant ${id}`);
+  }
+
   @Post('keys')
   @Auth('admin')
   @ApiInput({ body: keyInput })
