@@ -6,7 +6,19 @@ import { diffShapes, introspect, shapeFromDmmf, type SchemaShape } from '../help
 
 // Objects the migrations create on purpose although schema.prisma cannot express them
 // (the trigger and its function are not compared at all).
-const SQL_ONLY = ['_prisma_migrations', 'outbox_unpublished_idx', 'deliveries_unfinished_idx'];
+const SQL_ONLY = [
+  '_prisma_migrations',
+  'outbox_unpublished_idx',
+  // partial and expression indexes of the periodic statements (20261207030000_retention)
+  'events_idempotency_key_created_at_idx',
+  'events_stuck_idx',
+  'events_finished_idx',
+  'events_retained_until_idx',
+  'deliveries_stuck_idx',
+  'deliveries_dead_idx',
+  'inbox_messages_archived_idx',
+  'outbox_published_idx',
+];
 
 async function databaseShape(url: string, extraSql?: string): Promise<SchemaShape> {
   const client = new Client({ connectionString: url });

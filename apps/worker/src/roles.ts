@@ -15,6 +15,7 @@ import { FanoutProcessor } from './fanout/fanout.processor';
 import { FanoutUseCase } from './fanout/fanout.usecase';
 import { DeadLetterCopier } from './dlq/dead-letter-copier';
 import { DeliverySweepService } from './housekeeping/delivery-sweep.service';
+import { RetentionService } from './housekeeping/retention.service';
 import { OutboxRelayService } from './relay/outbox-relay.service';
 import { RateLimitGate } from './channels/rate-limit-gate';
 
@@ -63,7 +64,8 @@ export const ROLES: Record<WorkerRole, RoleSpec> = {
     processor: InappProcessor,
   },
   housekeeping: {
-    produces: [QueueName.Fanout, ...DELIVERY_QUEUES],
-    providers: [DeliverySweepService],
+    // dead-letter: expired dead letters' copies are removed from it
+    produces: [QueueName.Fanout, ...DELIVERY_QUEUES, QueueName.DeadLetter],
+    providers: [DeliverySweepService, RetentionService],
   },
 };

@@ -222,6 +222,22 @@ export const configSchema = z
     // (or past its lease in sending) before the sweep makes sure a job exists for it.
     HOUSEKEEPING_INTERVAL_MS: int(15_000, 100),
     STUCK_AFTER_SECONDS: int(120, 1),
+    // Retention, purged by the housekeeping role on the same interval: how long finished data is kept.
+    // 0 keeps it for ever. Work still in motion is never purged (DECISIONS.md #5).
+    // Idempotency keys are released (cleared on their event, which stays) this long after the event came.
+    RETENTION_IDEMPOTENCY_KEY_HOURS: int(24, 0),
+    // Finished events with their deliveries and attempts, from when the event finished; feedback events
+    // (bounces, receipts, opt-outs as received) from when they came.
+    RETENTION_EVENTS_DAYS: int(30, 0),
+    // Dead deliveries stay replayable this long after dying, then leave the dead-letter queue as `failed`.
+    RETENTION_DEAD_LETTERS_DAYS: int(30, 0),
+    // Inbox messages the subscriber archived (hidden from every listing), from when they were archived.
+    RETENTION_ARCHIVED_INBOX_DAYS: int(30, 0),
+    // Outbox rows after the relay published them (only a relay log by then).
+    RETENTION_PUBLISHED_OUTBOX_HOURS: int(1, 0),
+    // Rows per purge statement, and statements per kind in one pass: the most one pass does.
+    RETENTION_BATCH_SIZE: int(500, 1),
+    RETENTION_BATCHES_PER_PASS: int(10, 1),
 
     // Tracing (OpenTelemetry): where spans go. none: nothing is set up and spans cost nothing;
     // console: one line per span on stdout; otlp: batched to an OTLP/HTTP collector at

@@ -120,6 +120,16 @@ function toConfig(env: RawConfig) {
       webhook: env.PROVIDER_RATE_WEBHOOK,
     },
     housekeeping: { intervalMs: env.HOUSEKEEPING_INTERVAL_MS, stuckAfterSeconds: env.STUCK_AFTER_SECONDS },
+    /** how long finished data is kept, in seconds (0: for ever), and how much one purge pass does */
+    retention: {
+      idempotencyKeySeconds: env.RETENTION_IDEMPOTENCY_KEY_HOURS * 3600,
+      eventSeconds: env.RETENTION_EVENTS_DAYS * 86_400,
+      deadLetterSeconds: env.RETENTION_DEAD_LETTERS_DAYS * 86_400,
+      archivedInboxSeconds: env.RETENTION_ARCHIVED_INBOX_DAYS * 86_400,
+      publishedOutboxSeconds: env.RETENTION_PUBLISHED_OUTBOX_HOURS * 3600,
+      batchSize: env.RETENTION_BATCH_SIZE,
+      batchesPerPass: env.RETENTION_BATCHES_PER_PASS,
+    },
     tracing: {
       exporter: env.TRACING_EXPORTER,
       /** the collector's OTLP/HTTP traces URL (used by the otlp exporter) */

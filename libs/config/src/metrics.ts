@@ -69,6 +69,13 @@ export class HeraldMetrics {
     registers: [this.registry],
   });
 
+  readonly retentionPurged = new Counter({
+    name: 'herald_retention_purged_total',
+    help: 'What the retention purge removed, by kind (idempotency_keys: released; dead_letters: expired to failed)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   private readonly collectors = new Set<ScrapeCollector>();
 
   constructor() {

@@ -7,7 +7,7 @@ import { PG_POOL } from './pg-pool';
 const CHECK_TIMEOUT_MS = 2000;
 
 // The relay publishes in id order; the partial index on unpublished rows makes this one index probe.
-const OLDEST_UNPUBLISHED = `
+export const OLDEST_UNPUBLISHED = `
 SELECT extract(epoch FROM now() - created_at)::float8 AS "ageSeconds"
 FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1`;
 

@@ -9,3 +9,4 @@ export * from './migrate';
 export * from './feedback-events';
 export * from './suppressions';
 export * from './db-probes';
+export * from './retention';

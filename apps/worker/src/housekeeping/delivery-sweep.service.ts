@@ -13,25 +13,33 @@ const BATCH = 500;
 const SWEEP_LOCK = 0x4845_5244;
 
 // Deliveries still in motion whose last sign of life (change, due time, lease) is too old: their
-// job may be gone (Redis lost its data, a failed enqueue). Oldest first, a bounded batch per tick.
-const STUCK_DELIVERIES = `
+// job may be gone (Redis lost its data, a failed enqueue). Oldest sign of life first, a bounded batch
+// per tick. The index deliveries_stuck_idx is on exactly this GREATEST, over these states only, so a
+// delivery waiting for a later not_before (quiet hours, a digest window, a retry) is never read.
+export const STUCK_DELIVERIES = `
 SELECT id, tenant_id AS "tenantId", channel, status
 FROM deliveries
 WHERE status IN ('pending', 'queued', 'deferred', 'sending')
   AND GREATEST(updated_at, not_before, lease_until) < now() - make_interval(secs => $1)
-ORDER BY updated_at
+ORDER BY GREATEST(updated_at, not_before, lease_until)
 LIMIT $2`;
+
+export const MARK_STUCK_QUEUED = `UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'`;
 
 // Events handed to the fan-out queue but never fanned out (their job lost with Redis's data). A topic
 // event stays `accepted` while its batches run, each one touching updated_at: only a stalled one is stuck.
-const STUCK_EVENTS = `
+// Read from the events (index events_stuck_idx: `accepted` ones by GREATEST(updated_at, send_at), which
+// skips a NULL send_at), not from the outbox: an event the relay handed over long ago may have no
+// outbox row any more (retention purges published rows), and counts as published long ago.
+export const STUCK_EVENTS = `
 SELECT e.id AS "eventId", e.tenant_id AS "tenantId"
-FROM outbox o JOIN events e ON e.id = o.event_id
-WHERE o.published_at < now() - make_interval(secs => $1)
-  AND e.status = 'accepted'
-  AND e.updated_at < now() - make_interval(secs => $1)
-  AND (e.send_at IS NULL OR e.send_at < now() - make_interval(secs => $1))
-ORDER BY o.id
+FROM events e
+WHERE e.status = 'accepted'
+  AND GREATEST(e.updated_at, e.send_at) < now() - make_interval(secs => $1)
+  AND NOT EXISTS (
+    SELECT 1 FROM outbox o
+    WHERE o.event_id = e.id AND (o.published_at IS NULL OR o.published_at >= now() - make_interval(secs => $1)))
+ORDER BY GREATEST(e.updated_at, e.send_at)
 LIMIT $2`;
 
 export interface SweepResult {
@@ -86,10 +94,7 @@ export class DeliverySweepService implements OnApplicationBootstrap, OnApplicati
       }
       const pending = deliveries.rows.filter((d) => d.status === 'pending').map((d) => d.id);
       if (pending.length) {
-        await client.query(
-          `UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'`,
-          [pending],
-        );
+        await client.query(MARK_STUCK_QUEUED, [pending]);
       }
 
       const events = await client.query<{ eventId: string; tenantId: string }>(STUCK_EVENTS, [

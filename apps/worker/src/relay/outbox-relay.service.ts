@@ -9,7 +9,7 @@ import { QueueName, assertQueueReachable, type JobOf } from '@herald/queue';
 
 // SKIP LOCKED lets any number of relays drain the outbox side by side, each taking rows no
 // other relay holds; a relay that dies mid-batch rolls back and its rows become visible again.
-const CLAIM = `
+export const CLAIM = `
 SELECT o.id, o.event_id AS "eventId", o.tenant_id AS "tenantId", e.send_at AS "sendAt",
   e.trace_parent AS "traceParent", e.correlation_id AS "correlationId"
 FROM outbox o JOIN events e ON e.id = o.event_id
@@ -17,7 +17,7 @@ WHERE o.published_at IS NULL
 ORDER BY o.id
 LIMIT $1
 FOR UPDATE OF o SKIP LOCKED`;
-const MARK_PUBLISHED = `UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`;
+export const MARK_PUBLISHED = `UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`;
 const MAX_BACKOFF_MS = 5000;
 
 /**
