@@ -1,3 +1,4 @@
+import { signWebhook } from '@herald/channels';
 import { signInboxToken } from '@herald/core';
 import { InboxService } from '../../apps/api/src/inbox/inbox.service';
 import { isolatedEnv, startHerald, TEST_ROOT_KEY, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
@@ -140,6 +141,26 @@ describe('inbox streams end with their token, key or tenant; reconnects replay w
     ];
     const otherStream = await stream(apiB, '/v1/inbox/stream', bearer(await tokenOf(other.admin, 'gus')));
     expect((await client(apiB.url, tenant.keys.ingest)('GET', '/v1/events')).status).toBe(200);
+    // An inbound hook source of the tenant: signed posts become events until the tenant is suspended.
+    const source = (
+      await tenant.admin('POST', '/v1/sources', {
+        name: 'shop',
+        eventType: 'order.shipped',
+        mapping: { subscriberId: '/user' },
+      })
+    ).body as { id: string; secret: string };
+    let hookId = 0;
+    const hook = () => {
+      const payload = JSON.stringify({ user: 'gus' });
+      const headers = signWebhook({
+        id: `msg_${++hookId}`,
+        timestamp: Math.floor(Date.now() / 1000),
+        payload,
+        secret: source.secret,
+      });
+      return client(apiB.url)('POST', `/v1/hooks/${source.id}`, payload, { ...headers });
+    };
+    expect((await hook()).status).toBe(202);
 
     expect((await tenant.admin('DELETE', `/v1/tenants/${tenant.id}`)).status).toBe(403);
     expect((await root('DELETE', '/v1/tenants/00000000-0000-4000-8000-000000000000')).status).toBe(404);
@@ -169,6 +190,7 @@ describe('inbox streams end with their token, key or tenant; reconnects replay w
       );
     }
     expect(await streamAnswer(apiB, token)).toBe(401);
+    expect((await hook()).status).toBe(404);
 
     // The other tenant goes on.
     const id = await deliver(other, 'gus', 'G-1');

@@ -64,7 +64,9 @@ export class HooksController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const source = isUuid(sourceId) ? await this.prisma.source.findUnique({ where: { id: sourceId } }) : null;
-    if (!source) throw Problem.notFound(`Source ${sourceId}`);
+    // A suspended tenant's sources take nothing, as its keys take nothing (DELETE /v1/tenants/:id).
+    const tenant = source && (await this.prisma.tenant.findUnique({ where: { id: source.tenantId } }));
+    if (!source || !tenant || tenant.revokedAt) throw Problem.notFound(`Source ${sourceId}`);
 
     const verification = verifyWebhook(request.headers, request.rawBody ?? '', source.secret);
     if (!verification.valid) throw new SignatureRejected(verification.reason);
