@@ -1,7 +1,13 @@
 import type { Pool } from 'pg';
 import { commandsProcessed, sampleEvent } from './baselines';
-import { createTenant, sendBatch, sendEvent, until, type Api } from './herald';
+import { createTenant, createTopic, sendBatch, sendEvent, until, type Api } from './herald';
 import { load, type LoadResult } from './load';
+import type { NodeProcess } from './processes';
+
+export interface Cost {
+  pgCommits: number;
+  redisCommands: number;
+}
 
 export interface Throughput {
   events: number;
@@ -12,11 +18,13 @@ export interface Throughput {
   webhookPerSecond: number;
   seconds: number;
   /**
-   * What one delivery (in-app or webhook) cost, counted rather than timed, so it does not drift
-   * with the machine's load: Postgres transactions committed and Redis commands processed over the
-   * run (api, relay, fan-out and delivery together), per delivery.
+   * What one delivery cost, counted rather than timed, so it does not drift with the machine's load:
+   * Postgres transactions committed and Redis commands processed over the run (api, relay, fan-out and
+   * delivery together) per delivery — in-app and webhook deliveries both count, so at fan-out 1 an event
+   * is two deliveries. `raw` is everything counted; `net` leaves out what the same processes do when idle
+   * (relay and housekeeping polls, BullMQ's own timers), measured over a quiet window just before.
    */
-  perDelivery: { pgCommits: number; redisCommands: number };
+  perDelivery: { raw: Cost; net: Cost };
 }
 
 /** Counts of the tenant's sent deliveries by channel, and of its inbox messages. */
@@ -32,9 +40,9 @@ async function progress(pool: Pool, tenantId: string) {
 }
 
 /**
- * Waits until every event of the tenant has its `fanout` in-app messages and one webhook delivery
- * (when `webhooks`); throws — the smoke test's failure — when Herald does not get there in time.
- * Returns how many times it looked (each look is a transaction of the harness's own, not Herald's).
+ * Waits until the tenant has `expected` in-app messages (and webhook deliveries); throws — the smoke
+ * test's failure — when Herald does not get there in time. Returns how many times it looked (each look
+ * is a transaction of the harness's own, not Herald's).
  */
 export async function waitDelivered(
   pool: Pool,
@@ -63,14 +71,30 @@ export async function waitDelivered(
   }
 }
 
+interface Counters {
+  commits: number;
+  commands: number;
+  at: number;
+}
+
 /** Commits in this database and commands Redis processed so far (the counters the cost per delivery is read from). */
-async function counters(pool: Pool, redisUrl: string): Promise<{ commits: number; commands: number }> {
+async function counters(pool: Pool, redisUrl: string): Promise<Counters> {
   // Postgres publishes a backend's counts when it goes idle, at most once a second.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const { rows } = await pool.query<{ commits: string }>(
     'SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()',
   );
-  return { commits: Number(rows[0].commits), commands: await commandsProcessed(redisUrl) };
+  return { commits: Number(rows[0].commits), commands: await commandsProcessed(redisUrl), at: performance.now() };
+}
+
+/** Commits and commands per second while Herald's processes idle (the harness's own reads taken out). */
+async function idleRate(pool: Pool, redisUrl: string, seconds = 5): Promise<Cost> {
+  const a = await counters(pool, redisUrl);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const b = await counters(pool, redisUrl);
+  const elapsed = (b.at - a.at) / 1000;
+  // one harness read (the second counters) sits between them; a Redis INFO is one command each
+  return { pgCommits: (b.commits - a.commits - 1) / elapsed, redisCommands: (b.commands - a.commands - 2) / elapsed };
 }
 
 /** Rate of the tenant's `channel` deliveries over first event accepted → last one sent, by the database's clock. */
@@ -87,7 +111,7 @@ async function rateOf(pool: Pool, tenantId: string, channel: string): Promise<{ 
 /**
  * End to end: `events` events of `fanout` recipients each, sent through the batch endpoint as fast
  * as it takes them, to a rule with in-app and webhook channels (one webhook per event, to the
- * sandbox receiver); measured until the last delivery is sent.
+ * bench's receiver); measured until the last delivery is sent.
  */
 export async function endToEnd(
   api: Api,
@@ -95,6 +119,7 @@ export async function endToEnd(
   opts: { events: number; fanout: number; webhookUrl: string; timeoutMs: number; label: string; redisUrl: string },
 ): Promise<Throughput> {
   const tenant = await createTenant(api.url, `bench-${opts.label}-${Date.now()}`, opts.webhookUrl);
+  const idle = await idleRate(pool, opts.redisUrl);
   const before = await counters(pool, opts.redisUrl);
   const perBatch = Math.max(1, Math.floor(500 / opts.fanout));
   const batches: object[][] = [];
@@ -120,10 +145,18 @@ export async function endToEnd(
   const deliveries = inapp.n + webhook.n;
   // The harness's own transactions in between: the first counters read, the looks, the two rates.
   const harnessCommits = 1 + looks + 2;
+  const raw = {
+    pgCommits: (after.commits - before.commits - harnessCommits) / deliveries,
+    redisCommands: (after.commands - before.commands) / deliveries,
+  };
+  const idleSeconds = (after.at - before.at) / 1000;
   return {
     perDelivery: {
-      pgCommits: (after.commits - before.commits - harnessCommits) / deliveries,
-      redisCommands: (after.commands - before.commands) / deliveries,
+      raw,
+      net: {
+        pgCommits: raw.pgCommits - (idle.pgCommits * idleSeconds) / deliveries,
+        redisCommands: raw.redisCommands - (idle.redisCommands * idleSeconds) / deliveries,
+      },
     },
     events: opts.events,
     fanout: opts.fanout,
@@ -140,6 +173,19 @@ export interface Latency {
   p50Ms: number;
   p99Ms: number;
   sent: number;
+}
+
+/** p50/p99 of trigger → sent (ms) over the tenant's sent deliveries. */
+async function triggerToSent(pool: Pool, tenantId: string): Promise<{ p50: number; p99: number; n: number }> {
+  const { rows } = await pool.query<{ p50: number; p99: number; n: number }>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
+            count(*)::int AS n
+     FROM (SELECT extract(epoch FROM d.sent_at - e.created_at) * 1000 AS ms
+           FROM deliveries d JOIN events e ON e.id = d.event_id
+           WHERE d.tenant_id = $1 AND d.status = 'sent') t`,
+    [tenantId],
+  );
+  return rows[0];
 }
 
 /** Trigger → sent of in-app deliveries (fan-out 1) at a fixed offered load through POST /v1/events. */
@@ -159,37 +205,60 @@ export async function latencyAt(
     uniqueKeys: true,
   });
   await waitDelivered(pool, tenant.id, { inapp: offered.ok, webhook: 0 }, opts.timeoutMs);
-  const { rows } = await pool.query<{ p50: number; p99: number; n: number }>(
-    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
-            count(*)::int AS n
-     FROM (SELECT extract(epoch FROM d.sent_at - e.created_at) * 1000 AS ms
-           FROM deliveries d JOIN events e ON e.id = d.event_id
-           WHERE d.tenant_id = $1 AND d.status = 'sent') t`,
-    [tenant.id],
-  );
-  return {
-    offeredPerSecond: opts.rate,
-    achievedPerSecond: offered.rps,
-    p50Ms: rows[0].p50,
-    p99Ms: rows[0].p99,
-    sent: rows[0].n,
-  };
+  const { p50, p99, n } = await triggerToSent(pool, tenant.id);
+  return { offeredPerSecond: opts.rate, achievedPerSecond: offered.rps, p50Ms: p50, p99Ms: p99, sent: n };
 }
 
-export interface BigSend {
+export interface TopicSend {
   recipients: number;
   deliveriesPerSecond: number;
   seconds: number;
+  /** the worker's RSS while it ran (MB; samples every 200 ms) */
+  workerRssMb: { p50: number; max: number; samples: number };
+  /** a small tenant's single events, sent beside the broadcast: its trigger → sent */
+  smallTenant: { sent: number; p50Ms: number; p99Ms: number; perSecond: number };
 }
 
-/** One big send: `recipients` subscribers as events of 1,000 recipients (the most one event takes). */
-export async function bigSend(api: Api, pool: Pool, opts: { recipients: number; timeoutMs: number }): Promise<BigSend> {
-  const tenant = await createTenant(api.url, `bench-big-${Date.now()}`);
-  const perEvent = Math.min(1000, opts.recipients);
-  for (let i = 0; i < opts.recipients; i += perEvent) {
-    await sendEvent(api.url, tenant, sampleEvent(Math.min(perEvent, opts.recipients - i), `big${i}`));
+/**
+ * One event to a topic of `recipients` members (a broadcast), while another tenant sends single events
+ * at `smallRate`/s until the broadcast is done (DECISIONS.md #10: one tenant's broadcast must not hold
+ * back another's password reset). The topic is filled before the clock starts.
+ */
+export async function topicSend(
+  api: Api,
+  pool: Pool,
+  worker: NodeProcess,
+  opts: { recipients: number; smallRate: number; timeoutMs: number },
+): Promise<TopicSend> {
+  const big = await createTenant(api.url, `bench-topic-${Date.now()}`);
+  const small = await createTenant(api.url, `bench-small-${Date.now()}`);
+  await createTopic(api.url, big, 'everyone', opts.recipients);
+  const samplesFrom = worker.rss.samples.length;
+  await sendEvent(api.url, big, { type: 'order.shipped', to: { topic: 'everyone' }, data: { orderId: 'B' } });
+  let broadcasting = true;
+  let smallSent = 0;
+  const trickle = (async () => {
+    const gap = 1000 / opts.smallRate;
+    for (let next = performance.now(); broadcasting; next += gap) {
+      await sendEvent(api.url, small, sampleEvent(1, `small-${smallSent++}`));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next + gap - performance.now())));
+    }
+  })();
+  try {
+    await waitDelivered(pool, big.id, { inapp: opts.recipients, webhook: 0 }, opts.timeoutMs);
+  } finally {
+    broadcasting = false;
+    await trickle;
   }
-  await waitDelivered(pool, tenant.id, { inapp: opts.recipients, webhook: 0 }, opts.timeoutMs);
-  const inapp = await rateOf(pool, tenant.id, 'inapp');
-  return { recipients: opts.recipients, deliveriesPerSecond: inapp.n / inapp.seconds, seconds: inapp.seconds };
+  await waitDelivered(pool, small.id, { inapp: smallSent, webhook: 0 }, opts.timeoutMs);
+  const rate = await rateOf(pool, big.id, 'inapp');
+  const smallLatency = await triggerToSent(pool, small.id);
+  const rss = worker.rss.samples.slice(samplesFrom).sort((a, b) => a - b);
+  return {
+    recipients: opts.recipients,
+    deliveriesPerSecond: rate.n / rate.seconds,
+    seconds: rate.seconds,
+    workerRssMb: { p50: rss[Math.floor(rss.length / 2)] ?? 0, max: rss[rss.length - 1] ?? 0, samples: rss.length },
+    smallTenant: { sent: smallLatency.n, p50Ms: smallLatency.p50, p99Ms: smallLatency.p99, perSecond: opts.smallRate },
+  };
 }

@@ -1,6 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import { freePort } from '../libs/services/src/free-port';
-import { ENTRY, startNode, type NodeProcess } from './processes';
+import { startNode, type NodeProcess } from './processes';
+import type { Target } from './targets';
 
 export const ROOT_KEY = 'bench-root-key-0123456789abcdef0123';
 
@@ -15,15 +20,17 @@ export interface HeraldEnv {
 }
 
 /**
- * The environment of Herald's processes. LOG_LEVEL=warn: at `info` pino writes a line per request
- * and per job, which measures the log pipe more than Herald. The per-key API rate limit is off, as
- * one key sends everything here.
+ * The environment of Herald's processes: production mode, as deployed (HERALD_SANDBOX=on as DECISIONS.md #4
+ * says for the bench; its channels are in-app and webhook, to the bench's own receiver on loopback).
+ * LOG_LEVEL=warn: at `info` pino writes a line per request and per job, which measures the log pipe more
+ * than Herald. The per-key API rate limit is off, as one key sends everything here.
  */
 function processEnv(env: HeraldEnv, extra: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     NODE_ENV: 'production',
+    HERALD_SANDBOX: 'on',
     HERALD_ROOT_KEY: ROOT_KEY,
     DATABASE_URL: env.databaseUrl,
     REDIS_URL: env.redisUrl,
@@ -38,15 +45,25 @@ function processEnv(env: HeraldEnv, extra: Record<string, string> = {}): Record<
   };
 }
 
+/** Applies the target's own migrations (its schema, whatever the current one is) to `databaseUrl`. */
+export function migrateFor(target: Target, databaseUrl: string): void {
+  const result = spawnSync(process.execPath, [target.entries.migrate], {
+    cwd: target.root,
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`migrating for ${target.label} failed: ${result.stdout}${result.stderr}`);
+}
+
 export interface Api {
   proc: NodeProcess;
   url: string;
 }
 
-/** `node dist/apps/api/src/main.js` on a free port, once /health/ready answers 200. */
-export async function startApi(env: HeraldEnv): Promise<Api> {
+/** An api entry point (the api alone, or `npm start`'s all-in-one) on a free port, once /health/ready answers. */
+async function startHttp(target: Target, env: HeraldEnv, entry: string, extra: Record<string, string>): Promise<Api> {
   const port = await freePort();
-  const proc = startNode(ENTRY.api, [], processEnv(env, { PORT: String(port) }), env.nodeArgs);
+  const proc = startNode(entry, [], processEnv(env, { PORT: String(port), ...extra }), env.nodeArgs, 200, target.root);
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<never>((_, reject) =>
     proc.firstLine().then(
@@ -55,21 +72,44 @@ export async function startApi(env: HeraldEnv): Promise<Api> {
     ),
   );
   exited.catch(() => undefined);
-  await Promise.race([until(async () => (await fetch(`${url}/health/ready`)).ok, 60_000, 'api ready'), exited]);
+  await Promise.race([until(async () => (await fetch(`${url}/health/ready`)).ok, 120_000, 'api ready'), exited]);
   return { proc, url };
+}
+
+/** `node dist/apps/api/src/main.js`. */
+export function startApi(target: Target, env: HeraldEnv): Promise<Api> {
+  return startHttp(target, env, target.entries.api, {});
+}
+
+/**
+ * `npm start`'s entry (`node dist/apps/herald/src/main.js`): the api and every worker role in one process,
+ * against the bench's Redis and Postgres (set, so it starts no local services of its own).
+ */
+export function startAllInOne(target: Target, env: HeraldEnv): Promise<Api> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-data-'));
+  return startHttp(target, env, target.entries.herald, { HERALD_DATA_DIR: dataDir });
 }
 
 export const WORKER_ROLES = 'relay,fanout,inapp,webhook';
 
-/** `count` × `node dist/apps/worker/src/main.js --roles …`, once each has its workers on the in-app queue. */
-export async function startWorkers(env: HeraldEnv, count: number): Promise<NodeProcess[]> {
-  const queue = new Queue('deliver.inapp', { connection: { url: env.redisUrl }, prefix: `{${env.queuePrefix}}` });
+/**
+ * `count` × `node dist/apps/worker/src/main.js --roles …`, once each has its workers on the queue of its
+ * first channel role (in-app by default).
+ */
+export async function startWorkers(
+  target: Target,
+  env: HeraldEnv,
+  count: number,
+  roles = WORKER_ROLES,
+): Promise<NodeProcess[]> {
+  const channel = roles.split(',').find((r) => ['inapp', 'webhook', 'email', 'sms', 'push'].includes(r)) ?? 'inapp';
+  const queue = new Queue(`deliver.${channel}`, { connection: { url: env.redisUrl }, prefix: `{${env.queuePrefix}}` });
   try {
     const before = (await queue.getWorkers()).length;
     const procs = Array.from({ length: count }, () =>
-      startNode(ENTRY.worker, ['--roles', WORKER_ROLES], processEnv(env), env.nodeArgs),
+      startNode(target.entries.worker, ['--roles', roles], processEnv(env), env.nodeArgs, 200, target.root),
     );
-    await until(async () => (await queue.getWorkers()).length >= before + count, 60_000, 'workers ready');
+    await until(async () => (await queue.getWorkers()).length >= before + count, 120_000, 'workers ready');
     return procs;
   } finally {
     await queue.close();
@@ -96,7 +136,7 @@ export interface Tenant {
   adminKey: string;
 }
 
-async function call(url: string, key: string, method: string, path: string, body?: unknown) {
+export async function call(url: string, key: string, method: string, path: string, body?: unknown) {
   const response = await fetch(url + path, {
     method,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -131,13 +171,25 @@ export async function createTenant(apiUrl: string, name: string, webhookUrl?: st
   return tenant;
 }
 
-/** POST /v1/events/batch; fails unless every event was accepted. */
-export async function sendBatch(apiUrl: string, tenant: Tenant, events: object[]): Promise<void> {
+/** The tenant's topic `key` with `members` subscribers (`member-0` …), added 1,000 per request. */
+export async function createTopic(apiUrl: string, tenant: Tenant, key: string, members: number): Promise<void> {
+  for (let i = 0; i < members; i += 1000) {
+    const add = Array.from({ length: Math.min(1000, members - i) }, (_, j) => `member-${i + j}`);
+    await call(apiUrl, tenant.adminKey, 'PUT', `/v1/topics/${key}/subscribers`, { add });
+  }
+}
+
+/**
+ * POST /v1/events/batch; fails unless every event was accepted, counted item by item (a 207 is the
+ * envelope, not a promise that each event went in). Returns how many were accepted.
+ */
+export async function sendBatch(apiUrl: string, tenant: Tenant, events: object[]): Promise<number> {
   const answer = (await call(apiUrl, tenant.ingestKey, 'POST', '/v1/events/batch', { events })) as {
     results: { status: number }[];
   };
   const refused = answer.results.filter((r) => r.status !== 202);
   if (refused.length) throw new Error(`batch: ${refused.length} events refused: ${JSON.stringify(refused[0])}`);
+  return answer.results.length;
 }
 
 /** POST /v1/events; fails unless accepted. */

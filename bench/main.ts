@@ -1,52 +1,63 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { WebhookReceiver } from '@herald/sandbox';
 import { ensureBuilt } from '../test/helpers/processes';
-import { bareHttp, bullmqRate, pgInsertRate, sampleEvent } from './baselines';
-import { bigSend, endToEnd, latencyAt, type Throughput } from './e2e';
-import { createTenant, startApi, startWorkers, type Api, type HeraldEnv } from './herald';
-import { load } from './load';
-import { killAll, type NodeProcess } from './processes';
+import { baselines, type BaselineSize } from './baselines';
+import { endToEnd, latencyAt, topicSend, type Throughput } from './e2e';
+import { migrateFor, startAllInOne, startApi, startWorkers, type Api, type HeraldEnv } from './herald';
+import { measureIngest } from './ingest';
+import { killAll, rssMb, type NodeProcess } from './processes';
 import { summarizeProfiles } from './profile-summary';
-import { ratios, report, type Results } from './report';
+import { ratios, report, type Results, type TargetResults } from './report';
 import { startServices } from './services';
+import { currentTarget, refTarget, type Target } from './targets';
 
 /**
- * `npm run bench [-- --quick] [-- --profile]`. Full: every figure of issue 10. --quick: the same
- * path on small numbers, as CI's smoke test (fails when Herald does not deliver; no thresholds).
- * --profile: Herald's processes run with --cpu-prof; their top self-time functions are printed.
- * --set KEY=VALUE (repeatable): a setting for Herald's processes, e.g. --set CONCURRENCY_FANOUT=32.
+ * `npm run bench [-- --quick] [-- --baseline-ref <ref>] [-- --profile] [-- --set KEY=VALUE]`.
+ * Full: every figure of issue 19, for this checkout and, with --baseline-ref, for another commit built
+ * beside it and measured in the same run (before → after side by side). Baselines are measured before and
+ * after the targets' runs, each warmed up as Herald is, and ratios use their mean; a drift between the two
+ * shows in the table. --quick: the same path on small numbers, as CI's smoke test (fails when Herald does
+ * not deliver; no thresholds). --profile: Herald's processes run with --cpu-prof; their top self-time
+ * functions are printed. --set KEY=VALUE (repeatable): a setting for Herald's processes.
  */
-const quick = process.argv.includes('--quick');
-const profile = process.argv.includes('--profile');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const profile = argv.includes('--profile');
+const flag = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+};
 const size = quick
   ? {
       seconds: 1,
+      warmupSeconds: 1,
       connections: 16,
       jobs: 1000,
       e2eEvents: 60,
       latencyRate: 100,
       latencySeconds: 1,
       big: 500,
-      scale: [1],
+      smallRate: 5,
+      scaleRuns: 1,
     }
   : {
       seconds: 10,
+      warmupSeconds: 3,
       connections: 64,
       jobs: 20_000,
       e2eEvents: 2000,
       latencyRate: 1000,
       latencySeconds: 10,
       big: 100_000,
-      scale: [1, 2, 4],
+      smallRate: 20,
+      scaleRuns: 3,
     };
-const timeoutMs = quick ? 30_000 : 900_000;
-/** --big=N: the size of the big send (default 100,000; 500 with --quick) */
-const bigFlag = process.argv.find((a) => a.startsWith('--big='));
-if (bigFlag) size.big = Number(bigFlag.slice('--big='.length));
-/** Herald's default DATABASE_POOL_SIZE: the raw insert baseline gets the same pool. */
+if (flag('--big')) size.big = Number(flag('--big'));
+const timeoutMs = quick ? 60_000 : 900_000;
+/** Herald's default DATABASE_POOL_SIZE: the raw insert baselines get the same pool. */
 const POOL_SIZE = 20;
 
 const stamp = new Date().toISOString().replace(/:/g, '-').slice(0, 16);
@@ -55,75 +66,52 @@ const log = (line: string) => console.log(`[bench] ${line}`);
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
-  process.env.HERALD_QUEUE_PREFIX ??= `bench${Date.now()}`;
   const build = await ensureBuilt();
   log(`dist: ${build.built ? `built in ${build.seconds.toFixed(0)} s` : build.reason}`);
+  const baselineRef = flag('--baseline-ref');
+  const targets: Target[] = [...(baselineRef ? [refTarget(baselineRef, log)] : []), currentTarget()];
   const services = await startServices(log);
   const receiver = await WebhookReceiver.start();
-  const pool = new Pool({ connectionString: services.databaseUrl, max: 4 });
   const profileDir = path.join(resultsDir, `profiles-${stamp}.tmp`);
-  const env: HeraldEnv = {
-    databaseUrl: services.databaseUrl,
-    redisUrl: services.redisUrl,
-    queuePrefix: `bench${Date.now()}`,
-    nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-    settings: Object.fromEntries(
-      process.argv.flatMap((a, i) => (a === '--set' ? [process.argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])),
-    ),
+  const settings = Object.fromEntries(
+    argv.flatMap((a, i) => (a === '--set' ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])),
+  );
+  const baselineSize: BaselineSize = {
+    seconds: size.seconds,
+    connections: size.connections,
+    jobs: size.jobs,
+    poolSize: POOL_SIZE,
+    warmupSeconds: size.warmupSeconds,
   };
-  let api: Api | undefined;
-  let workers: NodeProcess[] = [];
+  const created: string[] = [];
   try {
-    log('baselines');
-    const pgInsertsPerSecond = await pgInsertRate(services.databaseUrl, {
-      seconds: size.seconds,
-      connections: size.connections,
-      poolSize: POOL_SIZE,
-    });
-    const bullmq = await bullmqRate(services.redisUrl, { jobs: size.jobs, concurrency: 16 });
-    const http = await bareHttp({ seconds: size.seconds, connections: size.connections });
-
-    log('ingest');
-    api = await startApi(env);
-    const ingest = await measureIngest(api, pool);
-
-    log('end to end, 1 worker');
-    workers = await startWorkers(env, 1);
-    const e2e1 = await e2e(api, pool, receiver, services.redisUrl, 1);
-    const e2e10 = await e2e(api, pool, receiver, services.redisUrl, 10);
-    // The issue's 1,000 events/s, or what one worker was just seen to sustain end to end (80 % of
-    // it) when that is less: a load it cannot keep up with measures its backlog, not its latency.
-    const latencyRate = Math.max(1, Math.min(size.latencyRate, Math.floor(0.8 * e2e1.inappPerSecond)));
-    const latency = await latencyAt(api, pool, {
-      rate: latencyRate,
-      seconds: size.latencySeconds,
-      connections: size.connections,
-      timeoutMs,
-    });
-    log(`${size.big} recipients`);
-    const rssFrom = workers[0].rss.samples.length;
-    const big = await bigSend(api, pool, { recipients: size.big, timeoutMs });
-    const bigRss = workers[0].rss.samples.slice(rssFrom);
-    const workerPeakMb = workers[0].rss.peakMb;
-    await stopAll(workers);
-
-    const scale: { workers: number; fanout1: Throughput; fanout10: Throughput }[] = [
-      { workers: 1, fanout1: e2e1, fanout10: e2e10 },
-    ];
-    for (const count of size.scale.filter((n) => n > 1)) {
-      log(`end to end, ${count} workers`);
-      workers = await startWorkers(env, count);
-      scale.push({
-        workers: count,
-        fanout1: await e2e(api, pool, receiver, services.redisUrl, 1),
-        fanout10: await e2e(api, pool, receiver, services.redisUrl, 10),
-      });
-      await stopAll(workers);
+    log('baselines (before)');
+    const before = await baselines(services, baselineSize);
+    const measured: TargetResults[] = [];
+    for (const target of targets) {
+      log(`target ${target.label} (${target.commit})`);
+      // Each target its own database, migrated by its own migrations, and its own queue prefix.
+      const name = `herald_bench_${target.commit.replace(/\W/g, '_')}_${Date.now()}`;
+      const databaseUrl = await createDatabase(services.databaseUrl, name);
+      created.push(name);
+      migrateFor(target, databaseUrl);
+      const env: HeraldEnv = {
+        databaseUrl,
+        redisUrl: services.redisUrl,
+        queuePrefix: `bench${Date.now()}`,
+        nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+        settings,
+      };
+      const pool = new Pool({ connectionString: databaseUrl, max: 4 });
+      try {
+        measured.push(await measureTarget(target, env, pool, receiver));
+      } finally {
+        killAll();
+        await pool.end();
+      }
     }
-    workers = [];
-    const apiPeakMb = api.proc.rss.peakMb;
-    await api.proc.stop();
-    api = undefined;
+    log('baselines (after)');
+    const after = await baselines(services, baselineSize);
 
     const results: Results = {
       at: new Date().toISOString(),
@@ -134,18 +122,8 @@ async function main(): Promise<void> {
         node: process.version,
         loadavg: os.loadavg(),
       },
-      baselines: {
-        pgInsertsPerSecond,
-        bullmqJobsPerSecond: bullmq.jobsPerSecond,
-        bullmqRedisCommandsPerJob: bullmq.commandsPerJob,
-        http,
-      },
-      ingest,
-      e2e: { fanout1: e2e1, fanout10: e2e10 },
-      latency,
-      rss: { apiPeakMb, workerPeakMb },
-      bigSend: { ...big, rssMb: quartiles(bigRss), rssSamples: bigRss.length },
-      scale,
+      baselines: { before, after },
+      targets: measured,
       seconds: (Date.now() - startedAt) / 1000,
     };
     report(results);
@@ -155,81 +133,115 @@ async function main(): Promise<void> {
     log(`written to ${path.relative(process.cwd(), file)}`);
     if (profile) summarizeProfiles(profileDir);
   } finally {
-    await stopAll(workers);
-    await api?.proc.stop();
     killAll();
-    await pool.end();
     await receiver.stop();
+    await dropDatabases(services.databaseUrl, created);
     await services.stop();
   }
 }
 
-async function measureIngest(api: Api, pool: Pool): Promise<Results['ingest']> {
-  // No rule and no worker yet: ingest alone; what it wrote is marked published afterwards so the
-  // end-to-end runs start from an empty outbox.
-  const tenant = await createTenant(api.url, `bench-ingest-${Date.now()}`);
-  const headers = { authorization: `Bearer ${tenant.ingestKey}` };
-  const common = { headers, connections: size.connections, seconds: size.seconds };
-  // Warm-up, not measured: the pool's connections open and V8 compiles the hot path.
-  const warmup = await load({
-    ...common,
-    seconds: quick ? 1 : 3,
-    url: `${api.url}/v1/events`,
-    body: JSON.stringify(sampleEvent()),
-    uniqueKeys: true,
-  });
-  const single = await load({
-    ...common,
-    url: `${api.url}/v1/events`,
-    body: JSON.stringify(sampleEvent()),
-    uniqueKeys: true,
-  });
-  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1', [
-    tenant.id,
-  ]);
-  if (rows[0].n < single.ok + warmup.ok)
-    throw new Error(`ingest answered 202 ${single.ok} times but ${rows[0].n} events are stored`);
-  const batchEvents = Array.from({ length: 100 }, () => sampleEvent());
-  const batch = await load({
-    ...common,
-    url: `${api.url}/v1/events/batch`,
-    body: JSON.stringify({ events: batchEvents }),
-  });
-  const halfLoad = await load({
-    ...common,
-    url: `${api.url}/v1/events`,
-    body: JSON.stringify(sampleEvent()),
-    uniqueKeys: true,
-    rate: Math.max(1, Math.round(single.rps / 2)),
-  });
+async function measureTarget(
+  target: Target,
+  env: HeraldEnv,
+  pool: Pool,
+  receiver: WebhookReceiver,
+): Promise<TargetResults> {
+  const ingestSize = { seconds: size.seconds, connections: size.connections, warmupSeconds: size.warmupSeconds };
+  log(`${target.label}: ingest, api alone`);
+  let api: Api | undefined = await startApi(target, env);
+  const split = await measureIngest(api, pool, ingestSize, `${target.label}-split`);
+  // Ingest's events are nobody's to deliver: marked published, the relay starts from an empty outbox.
   await pool.query('UPDATE outbox SET published_at = now() WHERE published_at IS NULL');
+
+  log(`${target.label}: idle one-role worker`);
+  const [idle] = await startWorkers(target, env, 1, 'inapp');
+  await new Promise((resolve) => setTimeout(resolve, quick ? 1000 : 5000));
+  const idleWorkerMb = rssMb(idle.pid) ?? 0;
+  await idle.stop();
+
+  log(`${target.label}: end to end, 1 worker`);
+  let workers = await startWorkers(target, env, 1);
+  const e2e = (fanout: number, label: string) =>
+    endToEnd(api!, pool, {
+      events: Math.ceil(size.e2eEvents / fanout),
+      fanout,
+      webhookUrl: receiver.urlFor('/hooks/bench'),
+      timeoutMs,
+      label: `${target.label}-${label}`,
+      redisUrl: env.redisUrl,
+    });
+  const fanout1 = await e2e(1, 'f1');
+  const fanout10 = await e2e(10, 'f10');
+  // The issue's 1,000 events/s, or what one worker was just seen to sustain end to end (80 % of it) when
+  // that is less: a load it cannot keep up with measures its backlog, not its latency.
+  const latencyRate = Math.max(1, Math.min(size.latencyRate, Math.floor(0.8 * fanout1.inappPerSecond)));
+  log(`${target.label}: trigger → sent at ${latencyRate}/s`);
+  const latency = await latencyAt(api, pool, {
+    rate: latencyRate,
+    seconds: size.latencySeconds,
+    connections: size.connections,
+    timeoutMs,
+  });
+  log(`${target.label}: topic send to ${size.big}, a small tenant beside it`);
+  const topic = await topicSend(api, pool, workers[0], { recipients: size.big, smallRate: size.smallRate, timeoutMs });
+  await stopAll(workers);
+
+  const scale = { one: [fanout10.inappPerSecond], two: [] as number[] };
+  for (let run = 0; run < size.scaleRuns; run++) {
+    for (const count of [2, 1]) {
+      if (count === 1 && run === 0) continue; // the run above is the first one-worker sample
+      log(`${target.label}: end to end, ${count} workers (run ${run + 1})`);
+      workers = await startWorkers(target, env, count);
+      const result: Throughput = await e2e(10, `scale${count}-${run}`);
+      (count === 1 ? scale.one : scale.two).push(result.inappPerSecond);
+      await stopAll(workers);
+    }
+  }
+  await api.proc.stop();
+  api = undefined;
+
+  log(`${target.label}: ingest, all-in-one`);
+  const allInOne = await startAllInOne(target, env);
+  const ingestAllInOne = await measureIngest(allInOne, pool, ingestSize, `${target.label}-all`);
+  await allInOne.proc.stop();
+
   return {
-    single,
-    stored: rows[0].n - warmup.ok,
-    batch: { ...batch, eventsPerSecond: batch.rps * batchEvents.length, eventsPerRequest: batchEvents.length },
-    halfLoad,
+    label: target.label,
+    commit: target.commit,
+    ingest: { split, allInOne: ingestAllInOne },
+    e2e: { fanout1, fanout10 },
+    latency,
+    topicSend: topic,
+    idleWorkerMb,
+    scale,
   };
 }
 
-function e2e(api: Api, pool: Pool, receiver: WebhookReceiver, redisUrl: string, fanout: number): Promise<Throughput> {
-  return endToEnd(api, pool, {
-    events: Math.ceil(size.e2eEvents / fanout),
-    fanout,
-    webhookUrl: receiver.urlFor('/hooks/bench'),
-    timeoutMs,
-    label: `f${fanout}`,
-    redisUrl,
-  });
+async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabases(adminUrl: string, names: string[]): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    for (const name of names) await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+  } finally {
+    await client.end();
+  }
 }
 
 async function stopAll(procs: NodeProcess[]): Promise<void> {
   await Promise.all(procs.map((p) => p.stop()));
-}
-
-function quartiles(samples: number[]): { p25: number; p50: number; p75: number; max: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return { p25: at(0.25), p50: at(0.5), p75: at(0.75), max: at(1) };
 }
 
 main().then(

@@ -3,10 +3,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.join(__dirname, '..');
-export const ENTRY = {
-  api: path.join(ROOT, 'dist', 'apps', 'api', 'src', 'main.js'),
-  worker: path.join(ROOT, 'dist', 'apps', 'worker', 'src', 'main.js'),
-};
 
 export interface NodeProcess {
   child: ChildProcess;
@@ -32,10 +28,11 @@ export function startNode(
   env: Record<string, string>,
   nodeArgs: string[] = [],
   sampleMs = 200,
+  cwd = ROOT,
 ): NodeProcess {
   const hook = file.endsWith('.ts') ? ['-r', path.join(__dirname, 'register.js')] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...hook, file, ...args], {
-    cwd: ROOT,
+    cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
