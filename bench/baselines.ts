@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
-import { GroupCommit } from '../apps/api/src/ingest/group-commit';
+import { GroupCommit } from '@herald/db';
 import { defaultJobOptions } from '@herald/queue';
 import { load, warmUp, type LoadResult } from './load';
 import { startNode } from './processes';

@@ -124,7 +124,7 @@ describe('digests, through HTTP with the workers running', () => {
     const fanout = herald.app.get(FanoutUseCase, { strict: false });
     await eventually(async () => ((await deliveriesOf(ids[2])).length ? true : undefined), 30_000, 'the fan-out');
     await pool.query(`UPDATE events SET status = 'accepted' WHERE id = $1`, [ids[2]]);
-    await fanout.run({ eventId: ids[2], tenantId: tenant.id });
+    await fanout.run({ tenantId: tenant.id, eventIds: [ids[2]] });
 
     const { inbox } = await settled('eli', ids, 2);
     const byFirst = (a: number[], b: number[]) => a[0] - b[0];
@@ -134,7 +134,7 @@ describe('digests, through HTTP with the workers running', () => {
     // Redelivered after its digest was sent: the event stays where it went, and no new digest opens
     // (one would swallow the next event of key a).
     await pool.query(`UPDATE events SET status = 'accepted' WHERE id = ANY($1::uuid[])`, [ids]);
-    for (const id of ids) await fanout.run({ eventId: id, tenantId: tenant.id });
+    await fanout.run({ tenantId: tenant.id, eventIds: ids });
     const [control] = await sendBatch('task.updated', 'eli', [{ x: 9, project: { id: 'a' } }]);
     const after = await settled('eli', [...ids, control], 3);
     expect(after.inbox.map((m) => numbersIn(m.body)).sort(byFirst)).toEqual([[1, 3], [2], [9]]);

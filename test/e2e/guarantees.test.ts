@@ -73,14 +73,15 @@ describe('delivery guarantees: retries, dead letters, rate limits, exactly-once 
       ]);
     });
 
-    it('a permanent error: one attempt, failed, and BullMQ does not retry the job', async () => {
+    it('a permanent error: one attempt, failed, and nothing left to try it again', async () => {
       const id = await send('retry.email', { subscriberId: 'bo', email: 'bounce@example.com' });
       const event = await waitForDeliveries(tenant.ingest, id, 'failed');
       const delivery = event.deliveries[0];
       expect(delivery.attempts).toEqual([expect.objectContaining({ outcome: 'bad_address', code: '550' })]);
-      expect(await queue(QueueName.DeliverEmail).getJobState(delivery.id)).toBe('failed');
-      const job = await queue(QueueName.DeliverEmail).getJob(delivery.id);
-      expect(job?.attemptsMade).toBe(1);
+      // No job (of its batch or of its own) waits to send it again.
+      const email = queue(QueueName.DeliverEmail);
+      const pending = await email.getJobs(['waiting', 'delayed', 'prioritized', 'active']);
+      expect(pending.filter((job) => (job.data.deliveryIds as string[]).includes(delivery.id))).toEqual([]);
     });
   });
 
@@ -298,7 +299,7 @@ describe('delivery guarantees: retries, dead letters, rate limits, exactly-once 
       await queue(QueueName.DeliverWebhook).addBulk(
         [1, 2, 3].map((n) => ({
           name: QueueName.DeliverWebhook,
-          data: { deliveryId, tenantId: tenant.id },
+          data: { deliveryIds: [deliveryId], tenantId: tenant.id },
           opts: { jobId: `${deliveryId}-again-${n}` },
         })),
       );

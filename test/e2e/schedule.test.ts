@@ -72,9 +72,9 @@ describe('scheduled events and their cancellation, through HTTP with the workers
     const id = await send('cal', inFuture(3600));
     expect((await tenant.ingest('DELETE', `/v1/events/${id}`)).status).toBe(200);
     const fanout = herald.app.get(FanoutUseCase, { strict: false });
-    await expect(fanout.run({ eventId: id, tenantId: tenant.id })).resolves.toEqual({
-      status: 'skipped',
-      reason: 'event cancelled',
+    await expect(fanout.run({ tenantId: tenant.id, eventIds: [id] })).resolves.toEqual({
+      deliveries: 0,
+      events: { [id]: 'skipped: event cancelled' },
     });
     expect((await tenant.ingest('GET', `/v1/events/${id}`)).body).toMatchObject({
       status: 'cancelled',

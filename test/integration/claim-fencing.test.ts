@@ -1,13 +1,7 @@
 import { Pool } from 'pg';
 import { deliveryId, newId } from '@herald/core';
 import { SandboxHub } from '@herald/sandbox';
-import {
-  claimDelivery,
-  finishDelivery,
-  holdBackDelivery,
-  releaseDelivery,
-  type ClaimedDelivery,
-} from '../../apps/worker/src/channels/delivery-claim';
+import { DeliveriesRepository, type ClaimedDelivery } from '@herald/db';
 import { isolatedEnv, startHerald, type IsolatedEnv } from '../helpers/herald';
 import { eventually } from '../helpers/http';
 import { createTenant } from '../helpers/tenant';
@@ -19,11 +13,13 @@ import { createTenant } from '../helpers/tenant';
 describe('delivery claims: fencing and lease renewal', () => {
   let isolated: IsolatedEnv;
   let pool: Pool;
+  let deliveries: DeliveriesRepository;
   const tenantId = newId();
 
   beforeAll(async () => {
     isolated = await isolatedEnv('claim-fencing');
     pool = new Pool({ connectionString: isolated.env.DATABASE_URL });
+    deliveries = new DeliveriesRepository(pool);
     await pool.query(`INSERT INTO tenants (id, name) VALUES ($1, 'fencing')`, [tenantId]);
   });
   afterAll(async () => {
@@ -48,12 +44,14 @@ describe('delivery claims: fencing and lease renewal', () => {
 
   /** The first claimant's lease runs out (moved into the past) and a second worker claims the delivery. */
   async function takenOver(id: string): Promise<{ stale: ClaimedDelivery; current: ClaimedDelivery }> {
-    const first = await claimDelivery(pool, id, 30);
-    if (!first.claimed) throw new Error('first claim failed');
+    const [first] = (await deliveries.claim(tenantId, [id], 30)).claimed;
+    if (!first) throw new Error('first claim failed');
+    // A second claim under a live lease is told so, and takes nothing.
+    expect((await deliveries.claim(tenantId, [id], 30)).leased).toEqual([{ id, leaseUntil: expect.any(Date) }]);
     await pool.query(`UPDATE deliveries SET lease_until = now() - interval '1 second' WHERE id = $1`, [id]);
-    const second = await claimDelivery(pool, id, 30);
-    if (!second.claimed) throw new Error('take-over failed');
-    return { stale: first.delivery, current: second.delivery };
+    const [second] = (await deliveries.claim(tenantId, [id], 30)).claimed;
+    if (!second) throw new Error('take-over failed');
+    return { stale: first, current: second };
   }
 
   const state = async (id: string) =>
@@ -70,20 +68,29 @@ describe('delivery claims: fencing and lease renewal', () => {
     const { stale, current } = await takenOver(id);
     expect([stale.attempt, current.attempt]).toEqual([1, 2]);
 
-    await finishDelivery(pool, stale, {
-      status: 'failed',
-      reason: 'stale worker',
-      attempt: { outcome: 'permanent', provider: 'smtp', message: 'late answer' },
-    });
-    await holdBackDelivery(pool, stale, { status: 'rate_limited', reason: 'stale worker' });
-    await releaseDelivery(pool, stale);
+    const stillMine = await deliveries.finish([
+      {
+        delivery: stale,
+        end: {
+          status: 'failed',
+          reason: 'stale worker',
+          attempt: { outcome: 'permanent', provider: 'smtp', message: 'late answer' },
+        },
+      },
+    ]);
+    expect(stillMine).toEqual(new Set());
+    await deliveries.holdBack([{ delivery: stale, hold: { status: 'rate_limited', reason: 'stale worker' } }]);
+    await deliveries.release([stale]);
+    expect(await deliveries.renewLeases([stale], 30)).toEqual(new Set());
     expect(await state(id)).toEqual({ status: 'sending', attempts: 2, providerMessageId: null, lastError: null });
 
-    await finishDelivery(pool, current, {
-      status: 'sent',
-      providerMessageId: 'msg-2',
-      attempt: { outcome: 'ok', provider: 'smtp' },
-    });
+    expect(await deliveries.renewLeases([current], 30)).toEqual(new Set([id]));
+    await deliveries.finish([
+      {
+        delivery: current,
+        end: { status: 'sent', providerMessageId: 'msg-2', attempt: { outcome: 'ok', provider: 'smtp' } },
+      },
+    ]);
     expect(await state(id)).toEqual({ status: 'sent', attempts: 2, providerMessageId: 'msg-2', lastError: null });
     // Both attempts happened and both are on record; only the current claim decided the status.
     const attempts = await pool.query(

@@ -16,7 +16,7 @@ import {
   STUCK_DELIVERIES,
   STUCK_EVENTS,
 } from '../../apps/worker/src/housekeeping/delivery-sweep.service';
-import { CLAIM, MARK_PUBLISHED } from '../../apps/worker/src/relay/outbox-relay.service';
+import { CLAIM_OUTBOX as CLAIM, MARK_PUBLISHED } from '@herald/db';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases';
 
 const ID = '00000000-0000-4000-8000-000000000001';

@@ -178,7 +178,7 @@ describe('retention: finished data goes in bounded batches, work in motion stays
     );
     const deadLetters = herald.app.get<Queue>(getQueueToken(QueueName.DeadLetter), { strict: false });
     const deadOldDelivery = await deliveryOf(deadOld);
-    await herald.app.get(DeadLetterCopier).copy(deadOldDelivery);
+    await herald.app.get(DeadLetterCopier).copy([deadOldDelivery]);
     expect(await deadLetters.getJob(deadOldDelivery)).toBeDefined();
 
     // Scheduled for tomorrow: one still waiting (accepted), one cancelled before it was due.

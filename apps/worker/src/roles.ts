@@ -3,7 +3,8 @@ import type { WorkerRole } from '@herald/config';
 import { DELIVERY_QUEUES, QueueName } from '@herald/queue';
 import { DeliverExternalUseCase } from './channels/deliver-external.usecase';
 import { DeliverInappUseCase } from './channels/deliver-inapp.usecase';
-import { DeliveryRunner } from './channels/delivery-runner';
+import { DeliveryBatchRunner } from './channels/delivery-batch';
+import { OutcomeRecorder } from './channels/outcome-recorder';
 import {
   EmailProcessor,
   InappProcessor,
@@ -30,7 +31,7 @@ interface RoleSpec {
   provider?: 'email' | 'sms' | 'push' | 'webhook';
 }
 
-const deliveryRunner = [DeliveryRunner, RateLimitGate, DeadLetterCopier];
+const deliveryRunner = [DeliveryBatchRunner, RateLimitGate, DeadLetterCopier];
 
 const external = (
   channel: 'email' | 'sms' | 'push' | 'webhook',
@@ -39,7 +40,7 @@ const external = (
 ): RoleSpec => ({
   consumes: queue,
   produces: [QueueName.DeadLetter],
-  providers: [...deliveryRunner, DeliverExternalUseCase],
+  providers: [...deliveryRunner, DeliverExternalUseCase, OutcomeRecorder],
   processor,
   provider: channel,
 });

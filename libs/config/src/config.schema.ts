@@ -124,6 +124,10 @@ export const configSchema = z
     CONCURRENCY_FANOUT: int(8, 1),
     // Topic members per fan-out batch (one job each): what a fan-out worker holds in memory at once.
     FANOUT_BATCH_SIZE: int(1000, 1),
+    // Work moves in batches: events per fan-out job (from the relay), and deliveries per channel job (from
+    // the fan-out). A retry, a deferral or a sweep's re-enqueue is a job of one delivery.
+    FANOUT_JOB_EVENTS: int(100, 1),
+    DELIVERY_JOB_SIZE: int(100, 1),
     CONCURRENCY_INAPP: int(16, 1),
     SHUTDOWN_GRACE_MS: int(10000, 0),
     CONCURRENCY_EMAIL: int(8, 1),

@@ -44,7 +44,8 @@ function toConfig(env: RawConfig) {
     apiRateLimit: { perSecond: env.API_RATE_LIMIT_PER_SECOND, burst: env.API_RATE_LIMIT_BURST },
     deliveryLeaseSeconds: env.DELIVERY_LEASE_SECONDS,
     concurrency: { fanout: env.CONCURRENCY_FANOUT, inapp: env.CONCURRENCY_INAPP },
-    fanout: { batchSize: env.FANOUT_BATCH_SIZE },
+    fanout: { batchSize: env.FANOUT_BATCH_SIZE, eventsPerJob: env.FANOUT_JOB_EVENTS },
+    deliveryJobSize: env.DELIVERY_JOB_SIZE,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     channelConcurrency: {
       email: env.CONCURRENCY_EMAIL,

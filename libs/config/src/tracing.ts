@@ -126,7 +126,8 @@ export function tracer(): Tracer {
 const propagator = new W3CTraceContextPropagator();
 
 /** The span's W3C traceparent, to carry in a row or a job; undefined for a no-op span. */
-export function traceParentOf(span: Span): string | undefined {
+export function traceParentOf(span: Span | undefined): string | undefined {
+  if (!span) return undefined;
   const carrier: { traceparent?: string } = {};
   propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
   return carrier.traceparent;

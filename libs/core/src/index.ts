@@ -17,3 +17,4 @@ export * from './json';
 export * from './json-pointer';
 export * from './trace-context';
 export * from './storable-text';
+export * from './semaphore';

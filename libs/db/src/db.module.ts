@@ -1,16 +1,22 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import type { Pool } from 'pg';
+import { DeliveriesRepository } from './deliveries.repository';
+import { DeliveryContextRepository } from './delivery-context.repository';
+import { FanoutRepository } from './fanout.repository';
 import { PG_POOL, createPool } from './pg-pool';
 import { PrismaService } from './prisma.service';
+
+const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
 
 @Global()
 @Module({
   providers: [
     { provide: PG_POOL, inject: [HERALD_CONFIG], useFactory: (config: HeraldConfig) => createPool(config) },
     PrismaService,
+    ...REPOSITORIES,
   ],
-  exports: [PG_POOL, PrismaService],
+  exports: [PG_POOL, PrismaService, ...REPOSITORIES],
 })
 export class DbModule implements OnApplicationShutdown {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}

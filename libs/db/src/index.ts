@@ -10,3 +10,8 @@ export * from './feedback-events';
 export * from './suppressions';
 export * from './db-probes';
 export * from './retention';
+export * from './group-commit';
+export * from './deliveries.repository';
+export * from './delivery-context.repository';
+export * from './fanout.repository';
+export * from './outbox.repository';

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import type { Channel } from '@herald/core';
 import { PG_POOL, PrismaService, inTransaction, type Prisma } from '@herald/db';
-import { QueueClients, QueueName, enqueueDeliveries, ensureDeliveryJob, type DeliveryRef } from '@herald/queue';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { QueueClients, QueueName, enqueueDeliveryBatches, ensureDeliveryJob, type DeliveryRef } from '@herald/queue';
 import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
 
@@ -44,6 +45,7 @@ export class DeadLettersService {
     @Inject(PrismaService) private readonly prisma: PrismaService,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(QueueClients) private readonly queues: QueueClients,
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 
   async list(tenantId: string, filter: DeadLetterFilter & { cursor?: string; limit: number }) {
@@ -134,7 +136,10 @@ export class DeadLettersService {
       const dlq = this.queues.get(QueueName.DeadLetter);
       await Promise.all(deliveries.map((d) => dlq.remove(d.id)));
       if (deliveries.length === 1) await ensureDeliveryJob(this.queues.deliveries, deliveries[0]);
-      else await enqueueDeliveries(this.queues.deliveries, deliveries);
+      else {
+        const batch = deliveries.map((d) => ({ ...d, lane: 'normal' as const }));
+        await enqueueDeliveryBatches(this.queues.deliveries, batch, this.config.deliveryJobSize);
+      }
     } catch (err) {
       this.logger.warn(`replayed deliveries left for the housekeeping sweep: ${(err as Error).message}`);
     }

@@ -3,11 +3,10 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Pool } from 'pg';
 import { HERALD_CONFIG, HeraldMetrics, contextOf, inSpan, traceParentOf, type HeraldConfig } from '@herald/config';
 import { newId, recipientsOf, requestHash, type EventInput } from '@herald/core';
-import { PG_POOL, isDatabaseUnavailable } from '@herald/db';
 import { EventSchemas } from '../event-types/event-schemas.service';
 import { dataErrors } from '../event-types/json-schema';
 import type { FieldError } from '../http/problem';
-import { GroupCommit, RowFailure } from './group-commit';
+import { GroupCommit, PG_POOL, RowFailure, isDatabaseUnavailable } from '@herald/db';
 
 export interface IngestItem {
   tenantId: string;

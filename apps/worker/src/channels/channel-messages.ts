@@ -1,9 +1,7 @@
-import type { Pool } from 'pg';
 import { TemplateError, renderChannelTemplate, webhookBody, type ChannelMessages } from '@herald/channels';
-import type { SuppressibleChannel } from '@herald/core';
-import { findSuppression } from '@herald/db';
-import type { ClaimedDelivery } from './delivery-claim';
-import { activeDeviceTokens, type DeliveryContext } from './delivery-context';
+import { normalizeAddress, type SuppressibleChannel } from '@herald/core';
+import { suppressionKey, type ClaimedDelivery, type DeliveryContextRepository, type SuppressionHit } from '@herald/db';
+import type { DeliveryContext } from './delivery-context';
 
 export type ExternalChannel = keyof ChannelMessages;
 
@@ -18,14 +16,43 @@ export class Undeliverable extends Error {
   }
 }
 
+/** What a batch's messages are checked against, read once for the whole batch. */
+export interface BatchLookups {
+  /** live suppressions of the batch's addresses (DeliveryContextRepository.suppressions) */
+  suppressions: Map<string, SuppressionHit>;
+  /** active push tokens by subscriber id */
+  tokens: Map<string, string[]>;
+}
+
+/** Reads a batch's suppressions (email, SMS) or push tokens in one query. */
+export async function batchLookups(
+  contexts: DeliveryContextRepository,
+  tenantId: string,
+  channel: ExternalChannel,
+  items: { delivery: ClaimedDelivery; context: DeliveryContext }[],
+): Promise<BatchLookups> {
+  const lookups: BatchLookups = { suppressions: new Map(), tokens: new Map() };
+  if (channel === 'email' || channel === 'sms') {
+    const addresses = items.flatMap(({ context }) => {
+      const address = channel === 'email' ? context.subscriber?.email : context.subscriber?.phone;
+      return address ? [{ channel, address }] : [];
+    });
+    lookups.suppressions = await contexts.suppressions(tenantId, addresses);
+  } else if (channel === 'push') {
+    const subscribers = items.flatMap(({ delivery }) => (delivery.subscriberId ? [delivery.subscriberId] : []));
+    lookups.tokens = await contexts.activeTokens(tenantId, [...new Set(subscribers)]);
+  }
+  return lookups;
+}
+
 /**
  * Turns a claimed delivery, its context and the rule's template into what the channel's provider
  * sends. Throws Undeliverable when there is nobody to send to or the template cannot render.
  */
 export async function buildMessage<C extends ExternalChannel>(
-  pool: Pool,
   delivery: ClaimedDelivery,
   context: DeliveryContext,
+  lookups: BatchLookups,
 ): Promise<ChannelMessages[C]> {
   if (!context.template) {
     throw new Undeliverable('failed', 'no_rule', `the event type no longer has a ${delivery.channel} rule`);
@@ -34,18 +61,18 @@ export async function buildMessage<C extends ExternalChannel>(
   switch (delivery.channel) {
     case 'email': {
       const to = context.subscriber?.email ?? noAddress('email address');
-      await refuseSuppressed(pool, delivery, 'email', to);
+      refuseSuppressed(lookups, 'email', to);
       const parts = rendered as { subject: string; html?: string; text?: string };
       return { to, subject: parts.subject, html: parts.html, text: parts.text } as ChannelMessages[C];
     }
     case 'sms': {
       const to = context.subscriber?.phone ?? noAddress('phone number');
-      await refuseSuppressed(pool, delivery, 'sms', to);
+      refuseSuppressed(lookups, 'sms', to);
       const from = context.smsFrom ?? undefined;
       return { to, from, body: (rendered as { body: string }).body } as ChannelMessages[C];
     }
     case 'push': {
-      const tokens = await activeDeviceTokens(pool, delivery.tenantId, delivery.subscriberId!);
+      const tokens = lookups.tokens.get(delivery.subscriberId!) ?? [];
       if (tokens.length === 0) noAddress('active push device');
       const parts = rendered as { title: string; body: string; data?: Record<string, string> };
       return { tokens, title: parts.title, body: parts.body, data: parts.data } as ChannelMessages[C];
@@ -92,13 +119,9 @@ function webhookPayload(context: DeliveryContext, rendered: string | undefined):
  * A suppressed address is never sent to, critical rule or not: a hard bounce or an opt-out (STOP)
  * is the recipient's or their provider's final word.
  */
-async function refuseSuppressed(
-  pool: Pool,
-  delivery: ClaimedDelivery,
-  channel: SuppressibleChannel,
-  address: string,
-): Promise<void> {
-  const suppression = await findSuppression(pool, delivery.tenantId, channel, address);
+function refuseSuppressed(lookups: BatchLookups, channel: SuppressibleChannel, address: string): void {
+  const normalized = normalizeAddress(channel, address);
+  const suppression = normalized ? lookups.suppressions.get(suppressionKey(channel, normalized)) : undefined;
   if (suppression) {
     throw new Undeliverable(
       'suppressed',

@@ -1,82 +1,91 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { SpanKind } from '@opentelemetry/api';
-import type { Pool } from 'pg';
 import type { ChannelMessages, SendResult } from '@herald/channels';
 import { HERALD_CONFIG, HeraldMetrics, inSpan, type HeraldConfig } from '@herald/config';
-import { retryDelay } from '@herald/core';
-import { PG_POOL, inTransaction, whileDatabaseUnavailable } from '@herald/db';
-import { buildMessage, Undeliverable, type ExternalChannel } from './channel-messages';
+import { Semaphore, retryDelay } from '@herald/core';
+import { DeliveriesRepository, DeliveryContextRepository, type ClaimedDelivery } from '@herald/db';
+import { batchLookups, buildMessage, Undeliverable, type BatchLookups, type ExternalChannel } from './channel-messages';
 import { ProviderChain, providerToken, type AnyProvider } from './channel-providers';
-import { finishDelivery, insertAttempt, renewLease, type AttemptRecord, type ClaimedDelivery } from './delivery-claim';
 import type { DeliveryContext } from './delivery-context';
-import { applySendFeedback } from './send-feedback';
-
-export type ExternalOutcome = 'sent' | 'failed' | 'skipped' | 'suppressed' | 'retry' | 'dead';
-
-export interface ExternalResult {
-  outcome: ExternalOutcome;
-  result?: SendResult;
-  /** 'retry': how long until the next attempt */
-  retryInMs?: number;
-}
+import type { Finished } from './delivery-batch';
+import { OutcomeRecorder } from './outcome-recorder';
+import { RateLimitGate } from './rate-limit-gate';
 
 type ChannelMessage = ChannelMessages[ExternalChannel];
 
-// A failover inside one run: the failed provider's attempt row, and the claim moved on to the next
-// attempt number (its lease renewed), in one statement; nothing when the claim was lost meanwhile.
-const FAIL_OVER = `
-WITH next AS (
-  UPDATE deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), updated_at = now()
-  WHERE id = $1 AND status = 'sending' AND attempts = $3
-  RETURNING attempts
-), attempted AS (
-  ${insertAttempt(['$1', '$3', '$4', '$5', '$6', '$7'], 'EXISTS (SELECT 1 FROM next)')}
-)
-SELECT attempts FROM next`;
-
 /**
- * Email, SMS, push and webhook: render, call the channel's providers in order, and record what each
- * answered. A retryable answer moves the delivery to the next provider at once (a channel with
- * fallbacks); when the last one also answers retryable the delivery is retried after the provider's
- * Retry-After or our backoff until the channel's attempt budget is spent, then it is dead. Every
- * provider call is an attempt. The runner moves the job.
+ * Email, SMS, push and webhook, a batch at a time: the batch's suppressions (or push tokens) read once,
+ * then each delivery rendered and sent, at most CONCURRENCY_<CHANNEL> sends in flight per process,
+ * and each answer recorded as it comes (OutcomeRecorder group-commits them). A send goes down the
+ * channel's providers while they answer retryable (a channel with fallbacks); when the last one also
+ * answers retryable the delivery is retried after the provider's Retry-After or our backoff, on its own,
+ * until the channel's attempt budget is spent, then it is dead. Every provider call is an attempt.
  */
 @Injectable()
 export class DeliverExternalUseCase {
   private readonly logger = new Logger('delivery');
+  private readonly inFlight = new Map<ExternalChannel, Semaphore>();
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    @Inject(DeliveryContextRepository) private readonly contexts: DeliveryContextRepository,
+    @Inject(OutcomeRecorder) private readonly recorder: OutcomeRecorder,
+    @Inject(RateLimitGate) private readonly rates: RateLimitGate,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
   ) {}
 
-  async deliver(delivery: ClaimedDelivery, context: DeliveryContext): Promise<ExternalResult> {
-    const channel = delivery.channel as ExternalChannel;
+  /**
+   * Sends a batch; returns how each claim ended. `whileSending` wraps each send (the caller's span and
+   * lease bookkeeping).
+   */
+  async deliver(
+    tenantId: string,
+    channel: ExternalChannel,
+    items: { delivery: ClaimedDelivery; context: DeliveryContext }[],
+    whileSending: <T>(delivery: ClaimedDelivery, send: () => Promise<T>) => Promise<T>,
+  ): Promise<Finished[]> {
+    const lookups = await batchLookups(this.contexts, tenantId, channel, items);
     const chain = this.moduleRef.get<ProviderChain>(providerToken(channel), { strict: false });
-    let message;
+    const slots = this.slots(channel);
+    return Promise.all(
+      items.map(({ delivery, context }) =>
+        slots.run(() => whileSending(delivery, () => this.deliverOne(chain, delivery, context, lookups))),
+      ),
+    );
+  }
+
+  private async deliverOne(
+    chain: ProviderChain,
+    delivery: ClaimedDelivery,
+    context: DeliveryContext,
+    lookups: BatchLookups,
+  ): Promise<Finished> {
+    const channel = delivery.channel as ExternalChannel;
+    let message: ChannelMessage;
     try {
-      message = await buildMessage(this.pool, delivery, context);
+      message = await buildMessage(delivery, context, lookups);
     } catch (err) {
       if (!(err instanceof Undeliverable)) throw err;
-      await finishDelivery(this.pool, delivery, {
+      const end = {
         status: err.status,
         reason: err.message,
         attempt:
           err.status === 'failed'
-            ? { outcome: 'permanent', provider: 'herald', code: err.code, message: err.message }
+            ? { outcome: 'permanent' as const, provider: 'herald', code: err.code, message: err.message }
             : undefined,
-      });
-      return { outcome: err.status };
+      };
+      await this.recorder.record({ delivery, end });
+      return { delivery, end };
     }
 
     // Down the chain while providers answer retryable and the budget lasts: each call is an attempt row.
     const providers = chain.ordered();
     let current = delivery;
     for (let i = 0; ; i++) {
-      const provider = providers[i];
+      const provider = providers[i]!;
       const result = await this.send(provider, current, message);
       if (chain.record(provider, result.outcome !== 'retryable')) {
         this.logger.warn(`${channel} provider ${provider.name}: circuit open, tried last for the cool-down`);
@@ -91,47 +100,47 @@ export class DeliverExternalUseCase {
       const budgetSpent = attemptsUsed >= this.config.retry.maxAttempts[channel];
       const next = providers[i + 1];
       if (result.outcome === 'retryable' && next && !budgetSpent) {
-        const failedOver = await failOver(this.pool, current, attempt, this.config.deliveryLeaseSeconds);
+        const failedOver = await this.deliveries.failOver(current, attempt, this.config.deliveryLeaseSeconds);
         if (failedOver) {
           current = failedOver;
           continue;
         }
       }
-      const outcome: ExternalOutcome =
-        result.outcome === 'ok' ? 'sent' : result.outcome === 'retryable' ? (budgetSpent ? 'dead' : 'retry') : 'failed';
-      const retryInMs =
-        outcome === 'retry' ? retryDelay(attemptsUsed, this.config.retry, result.retryAfterMs) : undefined;
-      // The provider has answered: a short Postgres outage must not lose that answer (the lease would
-      // run out and the message go again), so recording it is retried for up to half the lease.
-      const record = () =>
-        inTransaction(this.pool, async (client) => {
-          await finishDelivery(client, current, {
-            status: outcome === 'retry' ? 'queued' : outcome,
-            attempt,
-            providerMessageId: result.providerMessageId,
-            notBefore: retryInMs === undefined ? undefined : new Date(Date.now() + retryInMs),
-          });
-          await applySendFeedback(client, current, message, result, this.config);
-        });
-      await whileDatabaseUnavailable(record, (this.config.deliveryLeaseSeconds * 1000) / 2);
-      return { outcome, result, retryInMs };
+      const retry = result.outcome === 'retryable' && !budgetSpent;
+      const status =
+        result.outcome === 'ok' ? 'sent' : result.outcome === 'retryable' ? (retry ? 'queued' : 'dead') : 'failed';
+      const retryInMs = retry ? retryDelay(attemptsUsed, this.config.retry, result.retryAfterMs) : undefined;
+      const end = {
+        status,
+        attempt,
+        providerMessageId: result.providerMessageId,
+        notBefore: retryInMs === undefined ? undefined : new Date(Date.now() + retryInMs),
+      } as const;
+      const answer = { delivery: current, message, result, endpointFailures: context.endpoint?.failures };
+      await this.recorder.record({ delivery: current, end, answer });
+      return { delivery: current, end, retryInMs, result };
     }
   }
 
   /** One provider call, in a `herald.provider.send` span and timed for herald_provider_latency_seconds. */
   private async send(provider: AnyProvider, delivery: ClaimedDelivery, message: ChannelMessage): Promise<SendResult> {
     const channel = provider.channel;
+    await this.rates.providerSlot(channel, `${delivery.id}:${delivery.attempt}`);
     const timer = this.metrics.providerLatency.startTimer({ channel, provider: provider.name });
     const result = await inSpan(
       'herald.provider.send',
       { kind: SpanKind.CLIENT, attributes: { 'herald.channel': channel, 'herald.provider': provider.name } },
       async (span) => {
-        const sent = await this.whileLeased(delivery, () =>
-          provider.send(
+        const sent = await provider
+          .send(
             { id: delivery.id, tenantId: delivery.tenantId, eventId: delivery.eventId, attempt: delivery.attempt },
             message,
-          ),
-        );
+          )
+          .catch(
+            // An adapter classifies what its provider says; anything it did not foresee is one retryable
+            // attempt of this delivery, not the failure of its whole batch.
+            (err: Error): SendResult => ({ outcome: 'retryable', code: 'exception', message: err.message }),
+          );
         span.setAttribute('herald.provider.outcome', sent.outcome);
         return sent;
       },
@@ -140,47 +149,15 @@ export class DeliverExternalUseCase {
     return result;
   }
 
-  /**
-   * Renews the claim's lease every third of it while `send` runs, so a slow provider call (an SMTP
-   * server taking its time) is not mistaken for a dead worker and sent again by another one.
-   */
-  private async whileLeased<T>(delivery: ClaimedDelivery, send: () => Promise<T>): Promise<T> {
-    const seconds = this.config.deliveryLeaseSeconds;
-    const renewal = setInterval(
-      () => {
-        renewLease(this.pool, delivery, seconds).then(
-          (held) => held || this.logger.warn(`delivery ${delivery.id}: lease lost during the send (taken over)`),
-          () => undefined, // a failed renewal is tried again at the next tick
-        );
-      },
-      (seconds * 1000) / 3,
-    );
-    renewal.unref();
-    try {
-      return await send();
-    } finally {
-      clearInterval(renewal);
+  /** Sends in flight in this process, per channel (CONCURRENCY_<CHANNEL>), whatever the number of batches. */
+  private slots(channel: ExternalChannel): Semaphore {
+    let semaphore = this.inFlight.get(channel);
+    if (!semaphore) {
+      semaphore = new Semaphore(this.config.channelConcurrency[channel]);
+      this.inFlight.set(channel, semaphore);
     }
+    return semaphore;
   }
-}
-
-/** Records a retryable answer and takes the next attempt number, or returns null when the claim was lost. */
-async function failOver(
-  pool: Pool,
-  delivery: ClaimedDelivery,
-  { outcome, provider, code, message }: AttemptRecord,
-  leaseSeconds: number,
-): Promise<ClaimedDelivery | null> {
-  const { rows } = await pool.query<{ attempts: number }>(FAIL_OVER, [
-    delivery.id,
-    leaseSeconds,
-    delivery.attempt,
-    outcome,
-    provider,
-    code ?? null,
-    message ?? null,
-  ]);
-  return rows[0] ? { ...delivery, attempt: rows[0].attempts } : null;
 }
 
 /** For a push send, the per-token answers in one line. */

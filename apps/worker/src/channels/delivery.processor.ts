@@ -4,27 +4,29 @@ import type { Job } from 'bullmq';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import type { Channel } from '@herald/core';
 import { deliveryQueue, type DeliveryJob } from '@herald/queue';
-import { DeliveryRunner } from './delivery-runner';
+import { DeliveryBatchRunner } from './delivery-batch';
 
-/** The processor of one channel's queue: all of them run deliveries the same way. */
+/**
+ * Batch jobs an external channel's worker runs at once: two, so the next batch's claim and reads overlap
+ * the last sends of the one before. How many sends are in flight is CONCURRENCY_<CHANNEL>, shared by them.
+ */
+const EXTERNAL_BATCHES_IN_FLIGHT = 2;
+
+/** The processor of one channel's queue: all of them run delivery batches the same way. */
 function deliveryProcessor(channel: Channel): Type<WorkerHost> {
   @Processor(deliveryQueue(channel))
   class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
     constructor(
-      @Inject(DeliveryRunner) private readonly runner: DeliveryRunner,
+      @Inject(DeliveryBatchRunner) private readonly runner: DeliveryBatchRunner,
       @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     ) {
       super();
     }
 
     onApplicationBootstrap(): void {
-      this.worker.concurrency =
-        channel === 'inapp' ? this.config.concurrency.inapp : this.config.channelConcurrency[channel];
-      // The provider's throughput cap (PROVIDER_RATE_<CHANNEL>) is a BullMQ queue limiter, shared by
-      // every worker of the queue. @Processor's options are fixed at import, before config exists;
-      // BullMQ reads the limiter from the worker's options on every fetch.
-      const rate = channel === 'inapp' ? undefined : this.config.providerRates[channel];
-      if (rate) this.worker.opts.limiter = rate;
+      // In-app: batches in flight (each one statement's work). External channels: see EXTERNAL_BATCHES_IN_FLIGHT;
+      // a provider's throughput cap (PROVIDER_RATE_<CHANNEL>) is counted per send, by RateLimitGate.
+      this.worker.concurrency = channel === 'inapp' ? this.config.concurrency.inapp : EXTERNAL_BATCHES_IN_FLIGHT;
     }
 
     process(job: Job<DeliveryJob>, token?: string): Promise<string> {

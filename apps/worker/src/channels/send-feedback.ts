@@ -3,36 +3,71 @@ import type { ChannelMessages, SendResult } from '@herald/channels';
 import type { HeraldConfig } from '@herald/config';
 import { recordFeedback, suppress } from '@herald/db';
 import type { ExternalChannel } from './channel-messages';
-import type { ClaimedDelivery } from './delivery-claim';
+import type { ClaimedDelivery } from '@herald/db';
 
 // Twilio 21610: the recipient texted STOP. Any other dead number is simply not a valid address.
 const TWILIO_OPTED_OUT = '21610';
 
-/**
- * What a provider's synchronous answer says about the address itself, acted on in the same
- * transaction as the attempt: a hard bounce or dead number is suppressed, a dead push token
- * deactivated, a webhook endpoint that is gone (or keeps failing) disabled.
- */
-export async function applySendFeedback(
-  client: PoolClient,
-  delivery: ClaimedDelivery,
-  message: ChannelMessages[ExternalChannel],
-  result: SendResult,
-  config: HeraldConfig,
-): Promise<void> {
+export interface SendAnswer {
+  delivery: ClaimedDelivery;
+  message: ChannelMessages[ExternalChannel];
+  result: SendResult;
+  /** webhook: the endpoint's failures in a row when the batch read it (none to reset: nothing to write) */
+  endpointFailures?: number;
+}
+
+/** Whether an answer changes anything beyond its delivery (so its recording needs more than one statement). */
+export function hasSendFeedback({ delivery, result, endpointFailures = 0 }: SendAnswer): boolean {
   switch (delivery.channel) {
     case 'email':
     case 'sms':
-      if (result.outcome === 'bad_address')
-        await suppressAddress(client, delivery, (message as { to: string }).to, result);
-      return;
+      return result.outcome === 'bad_address';
     case 'push':
-      await deactivateDeadTokens(client, delivery, result);
-      return;
+      return (result.targets ?? []).some((t) => t.outcome === 'bad_address');
     case 'webhook':
-      await trackEndpoint(client, delivery, result, config.webhookDisable);
-      return;
+      return result.outcome !== 'ok' || endpointFailures > 0;
+    default:
+      return false;
   }
+}
+
+/**
+ * What providers' synchronous answers say about the addresses themselves, acted on in the same
+ * transaction as the attempts: a hard bounce or dead number is suppressed, dead push tokens deactivated,
+ * a webhook endpoint that is gone (or keeps failing) disabled. `answers` in the order they came.
+ */
+export async function applySendFeedback(
+  client: PoolClient,
+  answers: SendAnswer[],
+  config: HeraldConfig,
+): Promise<void> {
+  const deadTokens: { tenantId: string; token: string; reason: string }[] = [];
+  const endpoints = new Map<string, EndpointAnswers>();
+  for (const { delivery, message, result } of answers) {
+    switch (delivery.channel) {
+      case 'email':
+      case 'sms':
+        if (result.outcome === 'bad_address')
+          await suppressAddress(client, delivery, (message as { to: string }).to, result);
+        break;
+      case 'push':
+        for (const t of result.targets ?? []) {
+          if (t.outcome !== 'bad_address') continue;
+          deadTokens.push({
+            tenantId: delivery.tenantId,
+            token: t.target,
+            reason: `${t.code ?? 'bad_address'}: ${t.message ?? ''}`.trim(),
+          });
+        }
+        break;
+      case 'webhook':
+        if (delivery.endpointId) endpoints.set(delivery.endpointId, tally(endpoints.get(delivery.endpointId), result));
+        break;
+    }
+  }
+  if (deadTokens.length) await deactivateTokens(client, deadTokens);
+  for (const [endpointId, answered] of endpoints)
+    await trackEndpoint(client, endpointId, answered, config.webhookDisable);
 }
 
 async function suppressAddress(
@@ -66,63 +101,77 @@ async function suppressAddress(
   });
 }
 
-async function deactivateDeadTokens(client: PoolClient, delivery: ClaimedDelivery, result: SendResult): Promise<void> {
-  const dead = (result.targets ?? []).filter((t) => t.outcome === 'bad_address');
-  if (dead.length === 0) return;
+async function deactivateTokens(
+  client: PoolClient,
+  dead: { tenantId: string; token: string; reason: string }[],
+): Promise<void> {
   await client.query(
-    `UPDATE devices SET active = false, deactivated_at = now(), updated_at = now(),
-       deactivated_reason = reasons.reason
-     FROM unnest($2::text[], $3::text[]) AS reasons(token, reason)
-     WHERE devices.tenant_id = $1 AND devices.token = reasons.token AND devices.active`,
-    [
-      delivery.tenantId,
-      dead.map((t) => t.target),
-      dead.map((t) => `${t.code ?? 'bad_address'}: ${t.message ?? ''}`.trim()),
-    ],
+    `UPDATE devices SET active = false, deactivated_at = now(), updated_at = now(), deactivated_reason = dead.reason
+     FROM unnest($1::uuid[], $2::text[], $3::text[]) AS dead(tenant_id, token, reason)
+     WHERE devices.tenant_id = dead.tenant_id AND devices.token = dead.token AND devices.active`,
+    [dead.map((d) => d.tenantId), dead.map((d) => d.token), dead.map((d) => d.reason)],
   );
+}
+
+/** One endpoint's answers within a recording: what they change of its failure count. */
+interface EndpointAnswers {
+  /** an answer was a success: the count starts again from the failures after it */
+  succeeded: boolean;
+  /** failures since the last success (of these answers) */
+  failures: number;
+  /** 410 Gone (or another "not here any more") */
+  gone: string | null;
+  lastCode: string;
+}
+
+function tally(before: EndpointAnswers | undefined, result: SendResult): EndpointAnswers {
+  const answers = before ?? { succeeded: false, failures: 0, gone: null, lastCode: '' };
+  if (result.outcome === 'ok') return { ...answers, succeeded: true, failures: 0 };
+  return {
+    ...answers,
+    failures: answers.failures + 1,
+    gone: result.outcome === 'bad_address' ? (result.code ?? 'gone') : answers.gone,
+    lastCode: `${result.code ?? result.outcome}`,
+  };
 }
 
 /**
  * 410 Gone disables the endpoint at once. Other failures count up; once an endpoint has failed
  * `afterFailures` times in a row over at least `afterSeconds`, it is disabled too, so one bad
- * minute does not cut a receiver off but a receiver dead for a day stops costing retries.
+ * minute does not cut a receiver off but a receiver dead for a day stops costing retries. One
+ * statement per endpoint however many of its deliveries answered, none when nothing changes.
  */
 async function trackEndpoint(
   client: PoolClient,
-  delivery: ClaimedDelivery,
-  result: SendResult,
+  endpointId: string,
+  answers: EndpointAnswers,
   limits: HeraldConfig['webhookDisable'],
 ): Promise<void> {
-  if (!delivery.endpointId) return;
-  if (result.outcome === 'ok') {
-    await client.query(
-      `UPDATE webhook_endpoints SET consecutive_failures = 0, first_failure_at = NULL
-       WHERE id = $1 AND consecutive_failures > 0`,
-      [delivery.endpointId],
-    );
-    return;
-  }
-  if (result.outcome === 'bad_address') {
+  if (answers.gone) {
     await client.query(
       `UPDATE webhook_endpoints SET active = false, disabled_reason = $2, updated_at = now() WHERE id = $1`,
-      [delivery.endpointId, `the endpoint answered ${result.code ?? 'gone'}`],
+      [endpointId, `the endpoint answered ${answers.gone}`],
     );
     return;
   }
+  // After a success the count is the failures since it, else it goes on from what it was.
   await client.query(
-    `UPDATE webhook_endpoints SET
-       consecutive_failures = consecutive_failures + 1,
-       first_failure_at = COALESCE(first_failure_at, now()),
-       active = active AND NOT (consecutive_failures + 1 >= $2
-         AND COALESCE(first_failure_at, now()) <= now() - make_interval(secs => $3)),
+    `WITH next AS (
+       SELECT id,
+         CASE WHEN $2 THEN $3 ELSE consecutive_failures + $3 END AS failures,
+         CASE WHEN $3 = 0 THEN NULL WHEN $2 THEN now() ELSE COALESCE(first_failure_at, now()) END AS first_failure
+       FROM webhook_endpoints WHERE id = $1 AND ($3 > 0 OR consecutive_failures > 0)
+     )
+     UPDATE webhook_endpoints w SET
+       consecutive_failures = next.failures,
+       first_failure_at = next.first_failure,
+       active = w.active AND NOT (next.failures >= $4 AND next.first_failure <= now() - make_interval(secs => $5)),
        disabled_reason = CASE
-         WHEN active AND consecutive_failures + 1 >= $2
-           AND COALESCE(first_failure_at, now()) <= now() - make_interval(secs => $3)
-         THEN 'failed ' || (consecutive_failures + 1) || ' times in a row since ' || COALESCE(first_failure_at, now())
-           || ', last: ' || $4
-         ELSE disabled_reason END,
+         WHEN w.active AND next.failures >= $4 AND next.first_failure <= now() - make_interval(secs => $5)
+         THEN 'failed ' || next.failures || ' times in a row since ' || next.first_failure || ', last: ' || $6
+         ELSE w.disabled_reason END,
        updated_at = now()
-     WHERE id = $1`,
-    [delivery.endpointId, limits.afterFailures, limits.afterSeconds, `${result.code ?? result.outcome}`],
+     FROM next WHERE w.id = next.id`,
+    [endpointId, answers.succeeded, answers.failures, limits.afterFailures, limits.afterSeconds, answers.lastCode],
   );
 }

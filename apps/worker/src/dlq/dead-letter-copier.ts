@@ -5,10 +5,15 @@ import type { Pool } from 'pg';
 import { PG_POOL } from '@herald/db';
 import { QueueName, type DeadLetterJob } from '@herald/queue';
 
+// The dead ones among these deliveries, as the dead-letter queue shows them.
+const DEAD = `
+SELECT id AS "deliveryId", tenant_id AS "tenantId", event_id AS "eventId", channel, attempts, last_error AS "lastError"
+FROM deliveries WHERE id = ANY($1::uuid[]) AND status = 'dead'`;
+
 /**
- * Copies a dead delivery to the `dead-letter` queue (jobId = delivery id, so copying twice is a
- * no-op). Postgres already says the delivery is dead; the copy is what queue tooling (the
- * dashboard, the DLQ depth metric) sees, so it is safe to redo on a redelivered job.
+ * Copies dead deliveries to the `dead-letter` queue (jobId = delivery id, so copying twice is a no-op).
+ * Postgres already says a delivery is dead; the copy is what queue tooling (the dashboard, the DLQ depth
+ * metric) sees, so it is safe to redo on a redelivered job.
  */
 @Injectable()
 export class DeadLetterCopier {
@@ -17,13 +22,13 @@ export class DeadLetterCopier {
     @InjectQueue(QueueName.DeadLetter) private readonly queue: Queue<DeadLetterJob>,
   ) {}
 
-  async copy(deliveryId: string): Promise<void> {
-    const { rows } = await this.pool.query<DeadLetterJob>(
-      `SELECT id AS "deliveryId", tenant_id AS "tenantId", event_id AS "eventId", channel, attempts,
-         last_error AS "lastError"
-       FROM deliveries WHERE id = $1 AND status = 'dead'`,
-      [deliveryId],
-    );
-    if (rows[0]) await this.queue.add(QueueName.DeadLetter, rows[0], { jobId: deliveryId });
+  async copy(deliveryIds: string[]): Promise<void> {
+    if (!deliveryIds.length) return;
+    const { rows } = await this.pool.query<DeadLetterJob>(DEAD, [deliveryIds]);
+    if (rows.length) {
+      await this.queue.addBulk(
+        rows.map((row) => ({ name: QueueName.DeadLetter, data: row, opts: { jobId: row.deliveryId } })),
+      );
+    }
   }
 }

@@ -1,105 +1,49 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { SpanKind, type Span } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, contextOf, inSpan, traceParentOf, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, contextOf, traceParentOf, tracer, type HeraldConfig } from '@herald/config';
+import { deliveryId, deterministicUuid, isTopicRef, type Recipient } from '@herald/core';
 import {
-  deliveryId,
-  deterministicUuid,
-  isTopicRef,
-  type Addressee,
-  type ChannelRule,
-  type Recipient,
-} from '@herald/core';
-import { PG_POOL } from '@herald/db';
-import { QueueName, deliveryQueuesOf, ensureJob, type FanoutJob } from '@herald/queue';
+  DeliveriesRepository,
+  FanoutRepository,
+  PG_POOL,
+  type FanoutEvent,
+  type FanoutRule,
+  type PendingDelivery,
+  type PlannedDelivery,
+} from '@herald/db';
+import {
+  QueueName,
+  deliveryQueuesOf,
+  enqueueDeliveryBatches,
+  ensureJob,
+  type FanoutJob,
+  type Lane,
+} from '@herald/queue';
 import { collectDigests } from '../digest/collect-digests';
-import { enqueuePending, insertDeliveries, type PendingDelivery, type PlannedDelivery } from './delivery-rows';
-import { loadOptOuts, type OptOutCheck, type RuleRouting } from './opt-outs';
-import { nextMembers } from './topic-members';
+import { optOutCheck, type OptOutCheck } from './opt-outs';
 
-// Inline subscriber fields from the event upsert the subscriber; given fields win, absent ones
-// keep what is stored. Rows that would not change are not rewritten. Topic entries have no subscriberId.
-const UPSERT_SUBSCRIBERS = `
-INSERT INTO subscribers (id, tenant_id, subscriber_id, email, phone, locale, timezone)
-SELECT gen_random_uuid(), e.tenant_id, r."subscriberId", r.email, r.phone, r.locale, r.timezone
-FROM events e, jsonb_to_recordset(e.recipients) AS r("subscriberId" text, email text, phone text, locale text, timezone text)
-WHERE e.id = $1 AND r."subscriberId" IS NOT NULL
-ON CONFLICT (tenant_id, subscriber_id) DO UPDATE SET
-  email = COALESCE(EXCLUDED.email, subscribers.email),
-  phone = COALESCE(EXCLUDED.phone, subscribers.phone),
-  locale = COALESCE(EXCLUDED.locale, subscribers.locale),
-  timezone = COALESCE(EXCLUDED.timezone, subscribers.timezone),
-  updated_at = now()
-WHERE (subscribers.email, subscribers.phone, subscribers.locale, subscribers.timezone) IS DISTINCT FROM
-  (COALESCE(EXCLUDED.email, subscribers.email), COALESCE(EXCLUDED.phone, subscribers.phone),
-   COALESCE(EXCLUDED.locale, subscribers.locale), COALESCE(EXCLUDED.timezone, subscribers.timezone))`;
+/** What became of each event of a fan-out job. */
+export type EventOutcome = 'routed' | 'batched' | 'unrouted' | `skipped: ${string}`;
 
-// Inline push tokens register (or re-activate) the subscriber's devices.
-const UPSERT_DEVICES = `
-INSERT INTO devices (id, tenant_id, subscriber_id, token, platform)
-SELECT gen_random_uuid(), e.tenant_id, r."subscriberId", t.token, t.platform
-FROM events e,
-  jsonb_to_recordset(e.recipients) AS r("subscriberId" text, "pushTokens" jsonb),
-  jsonb_to_recordset(COALESCE(r."pushTokens", '[]')) AS t(token text, platform text)
-WHERE e.id = $1
-ON CONFLICT (tenant_id, token) DO UPDATE SET
-  subscriber_id = EXCLUDED.subscriber_id, platform = EXCLUDED.platform,
-  active = true, deactivated_reason = NULL, deactivated_at = NULL, updated_at = now()
-WHERE (devices.subscriber_id, devices.platform, devices.active) IS DISTINCT FROM (EXCLUDED.subscriber_id, EXCLUDED.platform, true)`;
-
-// Both upserts in one statement: one round trip on the fan-out's hot path (devices has no
-// foreign key to subscribers, so neither CTE needs to see the other's rows).
-const UPSERT_RECIPIENTS = `WITH subscribers_upserted AS (${UPSERT_SUBSCRIBERS}), devices_upserted AS (${UPSERT_DEVICES}) SELECT 1`;
-
-// The event, its rule and (for a rule with a webhook channel) the tenant's matching active
-// endpoints, in one read. Webhook deliveries go once per endpoint, not per recipient.
-const EVENT_AND_RULE = `
-SELECT e.type, e.recipients, e.status, e.fanout_cursor AS "fanoutCursor", e.correlation_id AS "correlationId",
-  r.channels, r.category, r.critical,
-  ARRAY(SELECT w.id FROM webhook_endpoints w
-        WHERE w.tenant_id = e.tenant_id AND w.active AND (cardinality(w.event_types) = 0 OR e.type = ANY(w.event_types))
-        ORDER BY w.id) AS endpoints
-FROM events e LEFT JOIN rules r ON r.tenant_id = e.tenant_id AND r.event_type = e.type
-WHERE e.id = $1 AND e.tenant_id = $2`;
-
-// Everything of this event not yet handed to a channel queue, when its fan-out runs again after
-// routing it: deliveries left behind by a run that crashed after inserting them.
-const UNQUEUED = `SELECT id, channel FROM deliveries WHERE event_id = $1 AND status = 'pending'`;
-const ADVANCE_CURSOR = `
-UPDATE events SET fanout_cursor = $2, updated_at = now()
-WHERE id = $1 AND (fanout_cursor IS NULL OR fanout_cursor < $2)`;
-
-interface EventRow {
-  type: string;
-  recipients: Addressee[];
-  status: string;
-  fanoutCursor: string | null;
-  correlationId: string | null;
-  /** null when no rule exists for the event's type */
-  rule: RuleRow | null;
-  /** ids of the tenant's active endpoints taking the event's type */
-  endpoints: string[];
+export interface FanoutResult {
+  /** deliveries handed to the channel queues by this job */
+  deliveries: number;
+  events: Record<string, EventOutcome>;
 }
 
-type RuleRow = { channels: ChannelRule[] } & RuleRouting;
-
-export type FanoutResult =
-  | { status: 'routed'; deliveries: number }
-  | { status: 'batched'; deliveries: number; next?: string }
-  | { status: 'unrouted' }
-  | { status: 'skipped'; reason: string };
-
 /**
- * Fan-out: one event → one delivery per recipient × channel of its rule, each enqueued on its
- * channel's queue — or inserted `skipped` when the recipient's preferences opt them out (never
- * for a critical rule). An event sent to topics goes on in batches of FANOUT_BATCH_SIZE members, one
- * job each, chained: memory stays the same for any audience, and the event stays `accepted` until
- * the last batch, with its progress (`fanout_cursor`) in Postgres, so a lost or crashed batch resumes
- * where the last one ended. Safe to run any number of times: delivery ids are deterministic,
- * inserts ignore conflicts, and queue jobIds are the delivery ids (a batch's, its event and cursor).
+ * Fan-out: events → one delivery per recipient × channel of their rule, handed to the channel queues in
+ * batches — or inserted `skipped` when the recipient's preferences opt them out (never for a critical
+ * rule). A job carries many events of one tenant (the relay's batch): their recipients, preferences and
+ * deliveries are read and written a statement for the whole batch. An event sent to topics goes on in
+ * batches of FANOUT_BATCH_SIZE members, one job each, chained, in the bulk lane: memory stays the same for
+ * any audience, and the event stays `accepted` until the last batch, with its progress (`fanout_cursor`)
+ * in Postgres, so a lost or crashed batch resumes where the last one ended. Safe to run any number of
+ * times: delivery ids are deterministic, inserts ignore conflicts, and queue jobIds follow from their content.
  */
 @Injectable()
 export class FanoutUseCase {
@@ -107,144 +51,231 @@ export class FanoutUseCase {
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(FanoutRepository) private readonly events: FanoutRepository,
+    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @InjectQueue(QueueName.Fanout) private readonly fanoutQueue: Queue<FanoutJob>,
   ) {}
 
-  /** In a `herald.fanout` span, a child of the relay's; each delivery job carries this span's traceparent. */
-  run(job: FanoutJob): Promise<FanoutResult> {
-    const attributes = {
-      'herald.event_id': job.eventId,
-      'herald.tenant_id': job.tenantId,
-      ...(job.membersAfter === undefined ? {} : { 'herald.fanout.members_after': job.membersAfter }),
-    };
-    return inSpan(
-      'herald.fanout',
-      { parent: contextOf(job.traceParent), kind: SpanKind.CONSUMER, attributes },
-      async (span) => {
-        const event = await this.event(job.eventId, job.tenantId);
-        const result =
-          job.membersAfter === undefined
-            ? await this.fanOut(job, event, span)
-            : await this.fanOutMembers(job, event, span);
-        span.setAttributes({
-          'herald.fanout.status': result.status,
-          ...('deliveries' in result ? { 'herald.deliveries': result.deliveries } : {}),
-          ...(event?.correlationId ? { 'herald.correlation_id': event.correlationId } : {}),
-        });
-        this.logger.debug({ eventId: job.eventId, correlationId: event?.correlationId, ...result }, 'fan-out');
-        return result;
-      },
+  async run(job: FanoutJob): Promise<FanoutResult> {
+    const { tenantId } = job;
+    const found = await this.events.events(tenantId, job.eventIds);
+    // One `herald.fanout` span per event, a child of its relay's (each delivery's span is a child of it).
+    const spans = new Map(
+      found.events.map((event) => [
+        event.id,
+        tracer().startSpan(
+          'herald.fanout',
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'herald.event_id': event.id,
+              'herald.tenant_id': tenantId,
+              ...(job.membersAfter === undefined ? {} : { 'herald.fanout.members_after': job.membersAfter }),
+              ...(event.correlationId ? { 'herald.correlation_id': event.correlationId } : {}),
+            },
+          },
+          contextOf(job.traceParents?.[event.id]),
+        ),
+      ]),
     );
+    try {
+      const result =
+        job.membersAfter === undefined
+          ? await this.fanOut(tenantId, job.eventIds, found, spans)
+          : await this.fanOutMembers(tenantId, found.events[0], job.membersAfter, spans);
+      for (const event of found.events) {
+        const outcome = result.events[event.id];
+        this.logger.debug({ eventId: event.id, correlationId: event.correlationId, outcome }, 'fan-out');
+      }
+      return result;
+    } catch (err) {
+      spans.forEach((span) => span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }));
+      throw err;
+    } finally {
+      spans.forEach((span) => span.end());
+    }
   }
 
-  /** The event's own step: inline recipients and webhook endpoints, then the first batch of its topics. */
+  /** The events' own step: inline recipients and webhook endpoints, then the first batch of their topics. */
   private async fanOut(
-    { eventId, tenantId }: FanoutJob,
-    event: EventRow | undefined,
-    span: Span,
+    tenantId: string,
+    asked: string[],
+    { events, tenantRevoked }: Awaited<ReturnType<FanoutRepository['events']>>,
+    spans: Map<string, Span>,
   ): Promise<FanoutResult> {
-    if (!event) return { status: 'skipped', reason: 'event not found' };
-    const { type, recipients, status, rule } = event;
-    if (status === 'unrouted') return { status: 'unrouted' };
-    if (status === 'cancelled') return { status: 'skipped', reason: 'event cancelled' };
-
-    await this.pool.query({ name: 'fanout-upsert-recipients', text: UPSERT_RECIPIENTS, values: [eventId] });
-    if (status !== 'accepted') {
-      // routed before: this run only hands on what a crashed run left `pending`
-      const { rows } = await this.pool.query<PendingDelivery>(UNQUEUED, [eventId]);
-      const queued = await enqueuePending(this.pool, this.queues(), tenantId, rows, traceParentOf(span), null);
-      return { status: 'routed', deliveries: queued };
+    const outcomes: Record<string, EventOutcome> = Object.fromEntries(
+      asked.map((id) => [id, 'skipped: event not found' as EventOutcome]),
+    );
+    if (tenantRevoked) {
+      // A suspended tenant sends nothing more (DELETE /v1/tenants/:id).
+      await this.events.setStatus(
+        tenantId,
+        events.map((e) => e.id),
+        'cancelled',
+      );
+      for (const e of events) outcomes[e.id] = 'skipped: tenant revoked';
+      return { deliveries: 0, events: outcomes };
     }
-    if (!rule) {
-      await this.setStatus(eventId, 'unrouted');
-      return { status: 'unrouted' };
-    }
+    const accepted = events.filter((e) => e.status === 'accepted');
+    // routed before: this run only hands on what a crashed run left `pending`
+    const routedBefore = events.filter((e) => e.status === 'routed');
+    for (const e of events)
+      if (e.status !== 'accepted' && e.status !== 'routed') outcomes[e.id] = `skipped: event ${e.status}`;
+    if (!accepted.length && !routedBefore.length) return { deliveries: 0, events: outcomes };
 
-    const topics = recipients.filter(isTopicRef).map((t) => t.topic);
-    const direct = recipients.filter((r): r is Recipient => !isTopicRef(r)).map((r) => r.subscriberId);
-    const endpoints = rule.channels.some((c) => c.channel === 'webhook') ? event.endpoints : [];
-    const optOut = await loadOptOuts(this.pool, tenantId, direct, rule);
-    const planned = plan(eventId, rule, direct, endpoints, optOut);
-    const about = { id: eventId, tenantId, type };
-    const rows = await collectDigests(this.pool, this.queues(), about, rule.channels, planned);
-    const pending = await insertDeliveries(this.pool, tenantId, eventId, rows, true);
-    // without topics the fan-out ends here: the event is `routed` in the same statement
-    const routed = topics.length === 0 ? eventId : null;
-    const queued = await enqueuePending(this.pool, this.queues(), tenantId, pending, traceParentOf(span), routed);
-    if (routed) return { status: 'routed', deliveries: queued };
-    const next = event.fanoutCursor ?? '';
-    await this.enqueueBatch(eventId, tenantId, next, traceParentOf(span));
-    return { status: 'batched', deliveries: queued, next };
+    await this.events.upsertRecipients(
+      tenantId,
+      [...accepted, ...routedBefore].map((e) => e.id),
+    );
+    const unrouted = accepted.filter((e) => !e.rule);
+    await this.events.setStatus(
+      tenantId,
+      unrouted.map((e) => e.id),
+      'unrouted',
+    );
+    for (const e of unrouted) outcomes[e.id] = 'unrouted';
+
+    const routable = accepted.filter((e): e is FanoutEvent & { rule: FanoutRule } => e.rule !== null);
+    const direct = new Map(routable.map((e) => [e.id, directRecipients(e)]));
+    const preferences = routable.some((e) => !e.rule.critical)
+      ? await this.events.preferences(tenantId, [...new Set([...direct.values()].flat())])
+      : { defaults: {}, bySubscriber: new Map() };
+    const planned: PlannedDelivery[] = [];
+    for (const event of routable) {
+      const endpoints = event.rule.channels.some((c) => c.channel === 'webhook') ? event.endpoints : [];
+      const rows = plan(event.id, event.rule, direct.get(event.id)!, endpoints, optOutCheck(preferences, event.rule));
+      planned.push(...(await this.digested(tenantId, event, rows)));
+    }
+    const pending = await this.deliveries.insertPlanned(
+      tenantId,
+      planned,
+      [...routable, ...routedBefore].map((e) => e.id),
+    );
+    const withTopics = routable.filter((e) => e.recipients.some(isTopicRef));
+    const broadcasting = new Set(withTopics.map((e) => e.id));
+    // without topics an event's fan-out ends here: `routed` in the same statement as its deliveries' `queued`
+    const routed = routable.filter((e) => !broadcasting.has(e.id)).map((e) => e.id);
+    const lanes = new Map(events.map((e) => [e.id, laneOf(e.rule, false)]));
+    await this.handOn(tenantId, pending, lanes, spans, routed);
+    for (const event of withTopics) {
+      await this.enqueueMembers(tenantId, event.id, event.fanoutCursor ?? '', traceParentOf(spans.get(event.id)));
+    }
+    const counts = countByEvent(pending);
+    for (const e of [...routable, ...routedBefore]) {
+      outcomes[e.id] = broadcasting.has(e.id) ? 'batched' : 'routed';
+      spans
+        .get(e.id)
+        ?.setAttributes({ 'herald.fanout.status': outcomes[e.id], 'herald.deliveries': counts.get(e.id) ?? 0 });
+    }
+    return { deliveries: pending.length, events: outcomes };
   }
 
-  /** One batch of the event's topic members; enqueues the next batch, or ends the fan-out (`routed`). */
+  /** One batch of a topic event's members; enqueues the next batch, or ends the fan-out (`routed`). */
   private async fanOutMembers(
-    { eventId, tenantId, membersAfter = '' }: FanoutJob,
-    event: EventRow | undefined,
-    span: Span,
+    tenantId: string,
+    event: FanoutEvent | undefined,
+    membersAfter: string,
+    spans: Map<string, Span>,
   ): Promise<FanoutResult> {
     // routed: a later batch already ended it; cancelled, unrouted or gone: nothing more to send
-    if (!event || event.status !== 'accepted') {
-      return { status: 'skipped', reason: `event is ${event?.status ?? 'gone'}` };
-    }
+    if (!event || event.status !== 'accepted') return { deliveries: 0, events: {} };
     const { rule } = event;
     const topics = event.recipients.filter(isTopicRef).map((t) => t.topic);
     const batchSize = this.config.fanout.batchSize;
-    const members = rule ? await nextMembers(this.pool, tenantId, topics, membersAfter, batchSize) : [];
-
-    let queued = 0;
+    const members = rule ? await this.events.nextMembers(tenantId, topics, membersAfter, batchSize) : [];
+    let pending: PendingDelivery[] = [];
     if (rule && members.length) {
-      const optOut = await loadOptOuts(this.pool, tenantId, members, rule);
-      const planned = plan(eventId, rule, members, [], optOut);
-      const about = { id: eventId, tenantId, type: event.type };
-      const rows = await collectDigests(this.pool, this.queues(), about, rule.channels, planned);
-      const pending = await insertDeliveries(this.pool, tenantId, eventId, rows, false);
-      queued = await enqueuePending(this.pool, this.queues(), tenantId, pending, traceParentOf(span), null);
+      const optOut = optOutCheck(
+        rule.critical ? { defaults: {}, bySubscriber: new Map() } : await this.events.preferences(tenantId, members),
+        rule,
+      );
+      const rows = await this.digested(tenantId, event, plan(event.id, rule, members, [], optOut));
+      pending = await this.deliveries.insertPlanned(tenantId, rows, []);
     }
-    if (members.length < batchSize) {
-      await this.setStatus(eventId, 'routed');
-      return { status: 'routed', deliveries: queued };
-    }
-    const last = members[members.length - 1];
-    await this.pool.query(ADVANCE_CURSOR, [eventId, last]);
-    await this.enqueueBatch(eventId, tenantId, last, traceParentOf(span));
-    return { status: 'batched', deliveries: queued, next: last };
+    const done = members.length < batchSize;
+    await this.handOn(tenantId, pending, new Map([[event.id, laneOf(rule, true)]]), spans, done ? [event.id] : []);
+    const span = spans.get(event.id);
+    span?.setAttributes({ 'herald.fanout.status': done ? 'routed' : 'batched', 'herald.deliveries': pending.length });
+    if (done) return { deliveries: pending.length, events: { [event.id]: 'routed' } };
+    const last = members[members.length - 1]!;
+    await this.events.advanceCursor(tenantId, event.id, last);
+    await this.enqueueMembers(tenantId, event.id, last, traceParentOf(span));
+    return { deliveries: pending.length, events: { [event.id]: 'batched' } };
   }
 
   /**
-   * The batch after `after` has its own jobId, so re-adding it while it waits or runs does nothing;
-   * one that ended `failed` (its attempts spent during an outage) is replaced, or the sweep's re-run
-   * of the event's step could never get the broadcast going again.
+   * Hands `pending` deliveries to their channel queues in batches, then marks them `queued` (and the
+   * `routed` events) — a crash between the two leaves them `pending` for the next run of the step (or the
+   * sweep); the batches' job ids follow from their deliveries, so adding one twice does nothing.
    */
-  private async enqueueBatch(eventId: string, tenantId: string, after: string, traceParent?: string): Promise<void> {
-    const data: FanoutJob = { eventId, tenantId, membersAfter: after, ...(traceParent ? { traceParent } : {}) };
-    await ensureJob(this.fanoutQueue, QueueName.Fanout, deterministicUuid('fanout-batch', eventId, after), data);
+  private async handOn(
+    tenantId: string,
+    pending: PendingDelivery[],
+    lanes: Map<string, Lane>,
+    spans: Map<string, Span>,
+    routed: string[],
+  ): Promise<void> {
+    if (pending.length) {
+      const items = pending.map((d) => ({
+        id: d.id,
+        tenantId,
+        channel: d.channel,
+        lane: lanes.get(d.eventId) ?? 'normal',
+        traceParent: traceParentOf(spans.get(d.eventId)),
+      }));
+      await enqueueDeliveryBatches(deliveryQueuesOf(this.moduleRef), items, this.config.deliveryJobSize);
+    }
+    await this.deliveries.markQueued(
+      tenantId,
+      pending.map((d) => d.id),
+      routed,
+    );
   }
 
-  private async event(eventId: string, tenantId: string): Promise<EventRow | undefined> {
-    const { rows } = await this.pool.query<Omit<EventRow, 'rule'> & Partial<RuleRow>>({
-      name: 'fanout-event-and-rule',
-      text: EVENT_AND_RULE,
-      values: [eventId, tenantId],
-    });
-    if (!rows[0]) return undefined;
-    const { channels, category = null, critical = false, ...event } = rows[0];
-    return { ...event, rule: channels ? { channels, category, critical } : null };
+  /** Digested channels: the event joins the subscriber's open digest instead of being sent now. */
+  private digested(
+    tenantId: string,
+    event: Pick<FanoutEvent, 'id' | 'type' | 'rule'>,
+    rows: PlannedDelivery[],
+  ): Promise<PlannedDelivery[]> {
+    if (!event.rule?.channels.some((c) => c.digest)) return Promise.resolve(rows);
+    const about = { id: event.id, tenantId, type: event.type };
+    return collectDigests(this.pool, deliveryQueuesOf(this.moduleRef), about, event.rule.channels, rows);
   }
 
-  private queues() {
-    return deliveryQueuesOf(this.moduleRef);
+  /**
+   * The batch after `after` has its own jobId, so re-adding it while it waits or runs does nothing; one
+   * that ended `failed` (its attempts spent during an outage) is replaced, or the sweep's re-run of the
+   * event's step could never get the broadcast going again. In the bulk lane: other fan-outs go first.
+   */
+  private async enqueueMembers(tenantId: string, eventId: string, after: string, traceParent?: string): Promise<void> {
+    const data: FanoutJob = {
+      tenantId,
+      eventIds: [eventId],
+      membersAfter: after,
+      ...(traceParent ? { traceParents: { [eventId]: traceParent } } : {}),
+    };
+    const jobId = deterministicUuid('fanout-batch', eventId, after);
+    await ensureJob(this.fanoutQueue, QueueName.Fanout, jobId, data, 0, { priority: 1 });
   }
+}
 
-  private async setStatus(eventId: string, status: string): Promise<void> {
-    await this.pool.query('UPDATE events SET status = $2, updated_at = now() WHERE id = $1 AND status = $3', [
-      eventId,
-      status,
-      'accepted',
-    ]);
-  }
+/** The lane an event's deliveries take (libs/queue delivery-jobs.ts): critical rules first, broadcasts last. */
+function laneOf(rule: FanoutRule | null, broadcast: boolean): Lane {
+  if (rule?.critical) return 'critical';
+  return broadcast ? 'bulk' : 'normal';
+}
+
+function directRecipients(event: FanoutEvent): string[] {
+  return event.recipients.filter((r): r is Recipient => !isTopicRef(r)).map((r) => r.subscriberId);
+}
+
+function countByEvent(pending: PendingDelivery[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const d of pending) counts.set(d.eventId, (counts.get(d.eventId) ?? 0) + 1);
+  return counts;
 }
 
 /**
@@ -253,7 +284,7 @@ export class FanoutUseCase {
  */
 function plan(
   eventId: string,
-  rule: RuleRow,
+  rule: FanoutRule,
   subscriberIds: string[],
   endpointIds: string[],
   optOut: OptOutCheck,
@@ -262,9 +293,9 @@ function plan(
   for (const { channel } of rule.channels) {
     if (channel === 'webhook') {
       for (const id of endpointIds) {
-        const recipient = `endpoint:${id}`;
         rows.push({
-          id: deliveryId(eventId, recipient, channel),
+          id: deliveryId(eventId, `endpoint:${id}`, channel),
+          eventId,
           subscriberId: null,
           endpointId: id,
           channel,
@@ -278,6 +309,7 @@ function plan(
       const reason = optOut(subscriberId, channel);
       rows.push({
         id: deliveryId(eventId, subscriberId, channel),
+        eventId,
         subscriberId,
         endpointId: null,
         channel,

@@ -102,7 +102,8 @@ export class DeliverySweepService implements OnApplicationBootstrap, OnApplicati
         BATCH,
       ]);
       for (const event of events.rows) {
-        if ((await ensureJob(this.fanout, QueueName.Fanout, event.eventId, event)) !== 'exists') requeued++;
+        const job = { tenantId: event.tenantId, eventIds: [event.eventId] };
+        if ((await ensureJob(this.fanout, QueueName.Fanout, event.eventId, job)) !== 'exists') requeued++;
       }
       return { checked: deliveries.rows.length + events.rows.length, requeued };
     });

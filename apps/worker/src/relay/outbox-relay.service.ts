@@ -1,23 +1,13 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import type { Queue } from 'bullmq';
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { JobsOptions, Queue } from 'bullmq';
 import { Client, type Pool } from 'pg';
 import { HERALD_CONFIG, contextOf, traceParentOf, tracer, type HeraldConfig } from '@herald/config';
-import { PG_POOL, inTransaction } from '@herald/db';
-import { QueueName, assertQueueReachable, type JobOf } from '@herald/queue';
+import { deterministicUuid } from '@herald/core';
+import { OutboxRepository, PG_POOL, inTransaction, type OutboxRow } from '@herald/db';
+import { QueueName, assertQueueReachable, type FanoutJob, type JobOf } from '@herald/queue';
 
-// SKIP LOCKED lets any number of relays drain the outbox side by side, each taking rows no
-// other relay holds; a relay that dies mid-batch rolls back and its rows become visible again.
-export const CLAIM = `
-SELECT o.id, o.event_id AS "eventId", o.tenant_id AS "tenantId", e.send_at AS "sendAt",
-  e.trace_parent AS "traceParent", e.correlation_id AS "correlationId"
-FROM outbox o JOIN events e ON e.id = o.event_id
-WHERE o.published_at IS NULL
-ORDER BY o.id
-LIMIT $1
-FOR UPDATE OF o SKIP LOCKED`;
-export const MARK_PUBLISHED = `UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`;
 const MAX_BACKOFF_MS = 5000;
 
 /**
@@ -56,18 +46,16 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     await this.listener?.end().catch(() => undefined);
   }
 
-  /** Publishes one batch; returns how many rows it published. */
+  /**
+   * Publishes one batch of outbox rows; returns how many it published. Events due now go to the fan-out in
+   * jobs of up to FANOUT_JOB_EVENTS events of one tenant (the job id derived from its events, so a batch
+   * published twice is one job); an event scheduled for later (`sendAt`) goes alone, delayed, with its own
+   * id as the job's, so a cancel can take the job back.
+   */
   async drainOnce(): Promise<number> {
     await assertQueueReachable(this.fanout);
     return inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{
-        id: number;
-        eventId: string;
-        tenantId: string;
-        sendAt: Date | null;
-        traceParent: string | null;
-        correlationId: string | null;
-      }>(CLAIM, [this.config.relay.batchSize]);
+      const rows = await OutboxRepository.claim(client, this.config.relay.batchSize);
       if (rows.length === 0) return 0;
       const now = Date.now();
       // One `herald.relay.publish` span per event, a child of its ingest span, ended when the batch is out.
@@ -86,14 +74,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         ),
       );
       try {
-        await this.fanout.addBulk(
-          rows.map((r, i) => ({
-            name: QueueName.Fanout,
-            data: { eventId: r.eventId, tenantId: r.tenantId, traceParent: traceParentOf(spans[i]) },
-            opts: { jobId: r.eventId, delay: r.sendAt ? Math.max(0, r.sendAt.getTime() - now) : undefined },
-          })),
+        await this.fanout.addBulk(fanoutJobs(rows, spans, now, this.config.fanout.eventsPerJob));
+        await OutboxRepository.markPublished(
+          client,
+          rows.map((r) => r.id),
         );
-        await client.query(MARK_PUBLISHED, [rows.map((r) => r.id)]);
         for (const r of rows) this.logger.debug({ eventId: r.eventId, correlationId: r.correlationId }, 'relayed');
       } catch (err) {
         spans.forEach((span) => span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }));
@@ -164,4 +149,47 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       retry();
     }
   }
+}
+
+type FanoutJobOptions = { name: string; data: FanoutJob; opts: JobsOptions };
+
+/** The fan-out jobs for a claimed batch: scheduled events alone and delayed, the rest by tenant in chunks. */
+function fanoutJobs(rows: OutboxRow[], spans: Span[], now: number, eventsPerJob: number): FanoutJobOptions[] {
+  const traceParent = (i: number) => traceParentOf(spans[i]);
+  const jobs: FanoutJobOptions[] = [];
+  const dueNow = new Map<string, number[]>();
+  rows.forEach((row, i) => {
+    const delay = row.sendAt ? row.sendAt.getTime() - now : 0;
+    if (delay > 0) {
+      const tp = traceParent(i);
+      jobs.push({
+        name: QueueName.Fanout,
+        data: {
+          tenantId: row.tenantId,
+          eventIds: [row.eventId],
+          ...(tp ? { traceParents: { [row.eventId]: tp } } : {}),
+        },
+        opts: { jobId: row.eventId, delay },
+      });
+    } else {
+      dueNow.set(row.tenantId, [...(dueNow.get(row.tenantId) ?? []), i]);
+    }
+  });
+  for (const [tenantId, indexes] of dueNow) {
+    for (let start = 0; start < indexes.length; start += eventsPerJob) {
+      const chunk = indexes.slice(start, start + eventsPerJob);
+      const eventIds = chunk.map((i) => rows[i]!.eventId);
+      const traced = chunk.flatMap((i) => {
+        const tp = traceParent(i);
+        return tp ? [[rows[i]!.eventId, tp] as const] : [];
+      });
+      jobs.push({
+        name: QueueName.Fanout,
+        data: { tenantId, eventIds, ...(traced.length ? { traceParents: Object.fromEntries(traced) } : {}) },
+        // one event: its own id, as a scheduled one's (the sweep re-adds a stuck event under it too)
+        opts: { jobId: eventIds.length === 1 ? eventIds[0] : deterministicUuid('fanout-events', ...eventIds) },
+      });
+    }
+  }
+  return jobs;
 }

@@ -1,0 +1,392 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import { CLAIMABLE_STATUSES, type Channel } from '@herald/core';
+import { PG_POOL } from './pg-pool';
+
+type Queryable = Pool | PoolClient;
+
+/** A delivery the fan-out means to exist: `skipped` (with the reason) when preferences opt it out. */
+export interface PlannedDelivery {
+  id: string;
+  eventId: string;
+  subscriberId: string | null;
+  endpointId: string | null;
+  channel: Channel;
+  status: 'pending' | 'skipped';
+  lastError: string | null;
+}
+
+export interface PendingDelivery {
+  id: string;
+  eventId: string;
+  channel: Channel;
+}
+
+export interface ClaimedDelivery {
+  id: string;
+  tenantId: string;
+  eventId: string;
+  subscriberId: string | null;
+  endpointId: string | null;
+  channel: Channel;
+  /** the claim's number: its fencing token (every write that ends or extends the claim must match it) */
+  attempt: number;
+  /** attempts made before the last dead-letter replay: the retry budget counts from here */
+  attemptFloor: number;
+}
+
+export interface ClaimResult {
+  claimed: ClaimedDelivery[];
+  /** held by another worker's live lease: look again when it runs out */
+  leased: { id: string; leaseUntil: Date }[];
+  /** not claimable (sent, dead, skipped…, or gone), with the status found */
+  settled: { id: string; status: string }[];
+}
+
+export interface AttemptRecord {
+  outcome: 'ok' | 'retryable' | 'permanent' | 'bad_address';
+  /** which provider answered, e.g. 'smtp', 'twilio' */
+  provider?: string;
+  code?: string;
+  message?: string;
+}
+
+/** How a claim ends: the outcome, and the attempt row when a provider (or Herald) was asked. */
+export interface DeliveryEnd {
+  /** `queued`: handed back for a retry; the others end the claim for good */
+  status: 'sent' | 'failed' | 'dead' | 'skipped' | 'suppressed' | 'queued';
+  attempt?: AttemptRecord;
+  providerMessageId?: string;
+  /** why it did not go out (stored as last_error; defaults to the attempt's message) */
+  reason?: string;
+  /** `queued` for a retry: when it is due */
+  notBefore?: Date;
+}
+
+/** A claim ended without an attempt: waiting (quiet hours, a rate-limit window) or dropped by the limit. */
+export interface HoldBack {
+  status: 'deferred' | 'rate_limited';
+  reason: string;
+  notBefore?: Date;
+}
+
+export interface InappMessage {
+  title: string;
+  body: string;
+  url: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface InboxItem extends InappMessage {
+  id: string;
+  createdAt: Date;
+}
+
+// The claim is the exactly-once gate: one conditional UPDATE wins; a delivery already sent (or held by
+// a live claimant) is not claimable, and one whose lease ran out (its worker died) is taken over, so a
+// crash never strands a delivery in `sending`. The same statement says what became of the others (the
+// outer SELECT reads the rows as they were before the UPDATE). Ids are sorted by the caller's array
+// order and locked in index order, so two claims of overlapping batches cannot deadlock.
+const CLAIM = `
+WITH claimed AS (
+  UPDATE deliveries
+  SET status = 'sending', attempts = attempts + 1, lease_until = now() + make_interval(secs => $3), updated_at = now()
+  WHERE id = ANY($2::uuid[]) AND tenant_id = $1
+    AND (status = ANY($4::text[]) OR (status = 'sending' AND lease_until < now()))
+  RETURNING id, event_id, subscriber_id, endpoint_id, channel, attempts, attempt_floor
+)
+SELECT d.id, d.status, d.lease_until AS "leaseUntil", c.id IS NOT NULL AS claimed, c.event_id AS "eventId",
+  c.subscriber_id AS "subscriberId", c.endpoint_id AS "endpointId", c.channel, c.attempts AS attempt,
+  c.attempt_floor AS "attemptFloor"
+FROM deliveries d LEFT JOIN claimed c ON c.id = d.id
+WHERE d.id = ANY($2::uuid[]) AND d.tenant_id = $1`;
+
+/**
+ * Every write that ends or extends a claim is fenced by the claim's attempt number: a worker whose lease
+ * ran out (a long send, a blocked event loop) and was taken over must not overwrite its successor's
+ * outcome. The successor's claim incremented `attempts`, so the old claimant's writes match no row.
+ */
+const FENCED = `d.status = 'sending' AND d.attempts = i.attempt`;
+
+// The ends of many claims and their attempt rows, in one statement (one round trip, one commit). An
+// attempt row already there (a retried write) stays; a fenced-out claim still records its attempt, as the
+// provider was asked, but decides nothing.
+const FINISH = `
+WITH i AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+    $7::text[], $8::text[], $9::text[], $10::text[])
+    AS t(id, attempt, status, provider_message_id, last_error, not_before, outcome, provider, code, message)
+), finished AS (
+  UPDATE deliveries d SET status = i.status, lease_until = NULL, updated_at = now(),
+    sent_at = CASE WHEN i.status = 'sent' THEN now() ELSE d.sent_at END,
+    provider_message_id = COALESCE(i.provider_message_id, d.provider_message_id),
+    last_error = CASE WHEN i.status = 'sent' THEN NULL ELSE i.last_error END,
+    not_before = i.not_before
+  FROM i WHERE d.id = i.id AND ${FENCED}
+  RETURNING d.id
+), attempted AS (
+  INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message)
+  SELECT id, attempt, outcome, provider, code, message FROM i WHERE outcome IS NOT NULL
+  ON CONFLICT (delivery_id, attempt) DO NOTHING
+)
+SELECT id FROM finished`;
+
+// In-app: the inbox rows (id = delivery id, so a delivery writes at most one), the `sent` statuses and
+// the attempts of a whole batch in one statement: atomic, and one round trip for any number of messages.
+const SEND_INAPP = `
+WITH i AS (
+  SELECT * FROM unnest($2::uuid[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[])
+    AS t(id, attempt, event_id, subscriber_id, title, body, url, data)
+), message AS (
+  INSERT INTO inbox_messages (id, tenant_id, subscriber_id, event_id, title, body, url, data)
+  SELECT id, $1, subscriber_id, event_id, title, body, url, data FROM i
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id, subscriber_id AS "subscriberId", title, body, url, data, created_at AS "createdAt"
+), finished AS (
+  UPDATE deliveries d SET status = 'sent', lease_until = NULL, updated_at = now(), sent_at = now(),
+    provider_message_id = d.id, last_error = NULL, not_before = NULL
+  FROM i WHERE d.id = i.id AND ${FENCED}
+), attempted AS (
+  INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider)
+  SELECT id, attempt, 'ok', 'inapp' FROM i
+  ON CONFLICT (delivery_id, attempt) DO NOTHING
+)
+SELECT * FROM message`;
+
+// A claim ended without an attempt: the attempt it took is given back, and the hold-back kept (shown in
+// the delivery's timeline after it is sent).
+const HOLD_BACK = `
+UPDATE deliveries d SET status = i.status, attempts = d.attempts - 1, lease_until = NULL, last_error = i.reason,
+  not_before = i.not_before, updated_at = now(),
+  last_deferral = jsonb_build_object('at', now(), 'status', i.status, 'reason', i.reason, 'until', i.not_before)
+FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[]) AS i(id, attempt, status, reason, not_before)
+WHERE d.id = i.id AND ${FENCED}`;
+
+const RELEASE = `
+UPDATE deliveries d SET status = 'queued', lease_until = NULL, updated_at = now()
+FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
+WHERE d.id = i.id AND ${FENCED}`;
+
+const RENEW = `
+UPDATE deliveries d SET lease_until = now() + make_interval(secs => $3)
+FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
+WHERE d.id = i.id AND ${FENCED}
+RETURNING d.id`;
+
+// A failover inside one run: the failed provider's attempt row, and the claim moved on to the next
+// attempt number (its lease renewed), in one statement; nothing when the claim was lost meanwhile.
+const FAIL_OVER = `
+WITH next AS (
+  UPDATE deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), updated_at = now()
+  WHERE id = $1 AND status = 'sending' AND attempts = $3
+  RETURNING attempts
+), attempted AS (
+  INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message)
+  SELECT $1, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM next)
+  ON CONFLICT (delivery_id, attempt) DO NOTHING
+)
+SELECT attempts FROM next`;
+
+// Ids are deterministic per event × recipient × channel, so a recipient reached twice (directly and
+// through a topic), or a fan-out run twice, adds nothing the second time. The same statement answers what
+// is still `pending` among them — and, for the events in $9, of the whole event (what an earlier run that
+// crashed before enqueueing left behind). A CTE's inserts are not visible to its sibling SELECT, hence the UNION.
+const INSERT_PLANNED = `
+WITH inserted AS (
+  INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, endpoint_id, channel, status, last_error)
+  SELECT id, $2, event_id, subscriber_id, endpoint_id, channel, status, last_error
+  FROM unnest($1::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[])
+    AS d(id, event_id, subscriber_id, endpoint_id, channel, status, last_error)
+  ORDER BY id
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id, event_id, channel, status
+)
+SELECT id, event_id AS "eventId", channel FROM inserted WHERE status = 'pending'
+UNION
+SELECT id, event_id, channel FROM deliveries
+WHERE tenant_id = $2 AND status = 'pending' AND (event_id = ANY($9::uuid[]) OR id = ANY($1::uuid[]))`;
+
+// The enqueued deliveries `queued` and the events whose fan-out is done `routed`, in one statement.
+const MARK_QUEUED = `
+WITH queued AS (
+  UPDATE deliveries SET status = 'queued', updated_at = now()
+  WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND status = 'pending'
+)
+UPDATE events SET status = 'routed', updated_at = now() WHERE tenant_id = $1 AND id = ANY($3::uuid[]) AND status = 'accepted'`;
+
+/**
+ * The delivery path's writes to `deliveries` (and the attempt rows and inbox messages that go with them),
+ * a method per statement, each a single round trip for a whole batch. Tenant-scoped where the caller has
+ * one tenant's work (fan-out, claims); the claim's own writes are keyed by delivery id and fenced by the
+ * claim's attempt number (DECISIONS.md #3: a worker holds a claim, not a tenant's data at large).
+ */
+@Injectable()
+export class DeliveriesRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** Inserts the planned deliveries; returns what is `pending` among them, and of the `wholeEvents`. */
+  async insertPlanned(tenantId: string, rows: PlannedDelivery[], wholeEvents: string[]): Promise<PendingDelivery[]> {
+    if (!rows.length && !wholeEvents.length) return [];
+    const { rows: pending } = await this.pool.query<PendingDelivery>({
+      name: 'deliveries-insert-planned',
+      text: INSERT_PLANNED,
+      values: [
+        rows.map((r) => r.id),
+        tenantId,
+        rows.map((r) => r.eventId),
+        rows.map((r) => r.subscriberId),
+        rows.map((r) => r.endpointId),
+        rows.map((r) => r.channel),
+        rows.map((r) => r.status),
+        rows.map((r) => r.lastError),
+        wholeEvents,
+      ],
+    });
+    return pending;
+  }
+
+  /** Marks enqueued deliveries `queued`, and the events whose fan-out ended `routed`. */
+  async markQueued(tenantId: string, deliveryIds: string[], routedEventIds: string[]): Promise<void> {
+    if (!deliveryIds.length && !routedEventIds.length) return;
+    await this.pool.query({
+      name: 'deliveries-mark-queued',
+      text: MARK_QUEUED,
+      values: [tenantId, deliveryIds, routedEventIds],
+    });
+  }
+
+  /** Claims what of `ids` is claimable, under a lease of `leaseSeconds`; says what became of the rest. */
+  async claim(tenantId: string, ids: string[], leaseSeconds: number): Promise<ClaimResult> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      status: string;
+      leaseUntil: Date | null;
+      claimed: boolean;
+      eventId: string;
+      subscriberId: string | null;
+      endpointId: string | null;
+      channel: Channel;
+      attempt: number;
+      attemptFloor: number;
+    }>({
+      name: 'deliveries-claim',
+      text: CLAIM,
+      values: [tenantId, [...ids].sort(), leaseSeconds, CLAIMABLE_STATUSES],
+    });
+    const result: ClaimResult = { claimed: [], leased: [], settled: [] };
+    const found = new Set<string>();
+    for (const { id, status, leaseUntil, claimed, ...rest } of rows) {
+      found.add(id);
+      if (claimed) result.claimed.push({ id, tenantId, ...rest });
+      else if (status === 'sending' && leaseUntil) result.leased.push({ id, leaseUntil });
+      else result.settled.push({ id, status });
+    }
+    for (const id of ids) if (!found.has(id)) result.settled.push({ id, status: 'missing' });
+    return result;
+  }
+
+  /** Ends claims and records their attempts; returns the ids whose claim was still theirs to end. */
+  async finish(
+    ends: { delivery: ClaimedDelivery; end: DeliveryEnd }[],
+    client: Queryable = this.pool,
+  ): Promise<Set<string>> {
+    if (!ends.length) return new Set();
+    const sorted = [...ends].sort((a, b) => (a.delivery.id < b.delivery.id ? -1 : 1));
+    const { rows } = await client.query<{ id: string }>({
+      name: 'deliveries-finish',
+      text: FINISH,
+      values: [
+        sorted.map((e) => e.delivery.id),
+        sorted.map((e) => e.delivery.attempt),
+        sorted.map((e) => e.end.status),
+        sorted.map((e) => e.end.providerMessageId ?? null),
+        sorted.map((e) => e.end.reason ?? e.end.attempt?.message ?? null),
+        sorted.map((e) => e.end.notBefore ?? null),
+        sorted.map((e) => e.end.attempt?.outcome ?? null),
+        sorted.map((e) => e.end.attempt?.provider ?? null),
+        sorted.map((e) => e.end.attempt?.code ?? null),
+        sorted.map((e) => e.end.attempt?.message ?? null),
+      ],
+    });
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Writes in-app messages and ends their claims `sent`, for one tenant's batch; returns the inbox items
+   * written now (none for a delivery whose message exists already).
+   */
+  async sendInapp(
+    tenantId: string,
+    sends: { delivery: ClaimedDelivery; message: InappMessage }[],
+  ): Promise<(InboxItem & { subscriberId: string })[]> {
+    if (!sends.length) return [];
+    const sorted = [...sends].sort((a, b) => (a.delivery.id < b.delivery.id ? -1 : 1));
+    const { rows } = await this.pool.query<InboxItem & { subscriberId: string }>({
+      name: 'deliveries-send-inapp',
+      text: SEND_INAPP,
+      values: [
+        tenantId,
+        sorted.map((s) => s.delivery.id),
+        sorted.map((s) => s.delivery.attempt),
+        sorted.map((s) => s.delivery.eventId),
+        sorted.map((s) => s.delivery.subscriberId),
+        sorted.map((s) => s.message.title),
+        sorted.map((s) => s.message.body),
+        sorted.map((s) => s.message.url),
+        sorted.map((s) => JSON.stringify(s.message.data)),
+      ],
+    });
+    return rows;
+  }
+
+  /** Ends claims that made no attempt: deferred until `notBefore`, or dropped by the rate limit. */
+  async holdBack(holds: { delivery: ClaimedDelivery; hold: HoldBack }[]): Promise<void> {
+    if (!holds.length) return;
+    await this.pool.query({
+      name: 'deliveries-hold-back',
+      text: HOLD_BACK,
+      values: [
+        holds.map((h) => h.delivery.id),
+        holds.map((h) => h.delivery.attempt),
+        holds.map((h) => h.hold.status),
+        holds.map((h) => h.hold.reason),
+        holds.map((h) => h.hold.notBefore ?? null),
+      ],
+    });
+  }
+
+  /** Hands claims back (the database hiccuped mid-batch) so a retry can claim them at once. */
+  async release(deliveries: ClaimedDelivery[]): Promise<void> {
+    if (!deliveries.length) return;
+    await this.pool.query(RELEASE, [deliveries.map((d) => d.id), deliveries.map((d) => d.attempt)]);
+  }
+
+  /** Extends the claims' leases while their sends run; returns the ids still held (the rest were taken over). */
+  async renewLeases(deliveries: ClaimedDelivery[], leaseSeconds: number): Promise<Set<string>> {
+    if (!deliveries.length) return new Set();
+    const { rows } = await this.pool.query<{ id: string }>(RENEW, [
+      deliveries.map((d) => d.id),
+      deliveries.map((d) => d.attempt),
+      leaseSeconds,
+    ]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Records a retryable answer and takes the next attempt number; null when the claim was lost. */
+  async failOver(
+    delivery: ClaimedDelivery,
+    attempt: AttemptRecord,
+    leaseSeconds: number,
+  ): Promise<ClaimedDelivery | null> {
+    const { rows } = await this.pool.query<{ attempts: number }>(FAIL_OVER, [
+      delivery.id,
+      leaseSeconds,
+      delivery.attempt,
+      attempt.outcome,
+      attempt.provider ?? null,
+      attempt.code ?? null,
+      attempt.message ?? null,
+    ]);
+    return rows[0] ? { ...delivery, attempt: rows[0].attempts } : null;
+  }
+}
