@@ -66,6 +66,8 @@ const log = (line: string) => console.log(`[bench] ${line}`);
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
+  // ensureBuilt builds once per run, a run being named by its queue prefix: this one's own.
+  process.env.HERALD_QUEUE_PREFIX ??= `bench${Date.now()}`;
   const build = await ensureBuilt();
   log(`dist: ${build.built ? `built in ${build.seconds.toFixed(0)} s` : build.reason}`);
   const baselineRef = flag('--baseline-ref');
