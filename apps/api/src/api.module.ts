@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { MetricsModule } from '@herald/config';
-import { PostgresHealth } from '@herald/db';
+import { PostgresHealth, PrismaModule } from '@herald/db';
 import { QueueClients, RedisHealth } from '@herald/queue';
 import { AuditLogController } from './audit/audit-log.controller';
 import { AuditInterceptor } from './audit/audit.interceptor';
@@ -48,10 +48,10 @@ import { ApiRateLimitGuard } from './throttle/api-rate-limit.guard';
 import { TopicsController } from './topics/topics.controller';
 import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
 
-/** The HTTP side. Expects ConfigModule and DbModule to be imported by the entry point. */
+/** The HTTP side (with Prisma for its admin routes). Expects ConfigModule and DbModule from the entry point. */
 @Module({
   // Terminus does not log failed checks: they are in the 503 answer, and outages are logged where work fails.
-  imports: [DiscoveryModule, TerminusModule.forRoot({ logger: false }), MetricsModule, ConsoleModule],
+  imports: [DiscoveryModule, TerminusModule.forRoot({ logger: false }), MetricsModule, ConsoleModule, PrismaModule],
   controllers: [
     TenantsController,
     EventsController,

@@ -13,19 +13,16 @@ import {
   type SpanKind,
   type Tracer,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+// The SDK (provider, processors, exporters, resources, context manager) is loaded by startTracing, only when
+// a process traces: with TRACING_EXPORTER=none, the default, the API's no-op spans need none of it.
+import type { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
+import type {
   BasicTracerProvider,
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
   InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
+  ReadableSpan,
+  SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import {
   Global,
   Inject,
@@ -67,6 +64,15 @@ export async function startTracing(settings: TracingSettings): Promise<TracingHa
   const key = JSON.stringify(settings);
   // The OTLP exporter takes ~0.3 s to load: only a process that uses it pays for that.
   const otlp = settings.exporter === 'otlp' ? await import('@opentelemetry/exporter-trace-otlp-http') : undefined;
+  const [sdk, { resourceFromAttributes }, { ATTR_SERVICE_NAME }, { AsyncLocalStorageContextManager }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/semantic-conventions'),
+      import('@opentelemetry/context-async-hooks'),
+    ]);
+  const { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, InMemorySpanExporter, SimpleSpanProcessor } =
+    sdk;
   if (active && active.key !== key) {
     throw new Error(`tracing is already set up in this process with other settings (${active.key})`);
   }

@@ -13,10 +13,9 @@ const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRep
 @Module({
   providers: [
     { provide: PG_POOL, inject: [HERALD_CONFIG], useFactory: (config: HeraldConfig) => createPool(config) },
-    PrismaService,
     ...REPOSITORIES,
   ],
-  exports: [PG_POOL, PrismaService, ...REPOSITORIES],
+  exports: [PG_POOL, ...REPOSITORIES],
 })
 export class DbModule implements OnApplicationShutdown {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
@@ -25,3 +24,11 @@ export class DbModule implements OnApplicationShutdown {
     await this.pool.end();
   }
 }
+
+/**
+ * Prisma, for the api's admin routes (the workers' paths are raw SQL in the repositories above): imported by
+ * ApiModule, so a worker process never builds a Prisma client (nor loads its query compiler).
+ */
+@Global()
+@Module({ providers: [PrismaService], exports: [PrismaService] })
+export class PrismaModule {}

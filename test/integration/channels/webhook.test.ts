@@ -1,13 +1,8 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import {
-  generateWebhookSecret,
-  SsrfBlockedError,
-  ssrfRefusal,
-  WebhookProvider,
-  type OutboundDelivery,
-} from '@herald/channels';
+import { generateWebhookSecret, SsrfBlockedError, ssrfRefusal, type OutboundDelivery } from '@herald/channels';
+import { WebhookProvider } from '../../../libs/channels/src/webhook/webhook.provider';
 import { SandboxRecorder, WebhookReceiver } from '@herald/sandbox';
 
 /**

@@ -1,7 +1,7 @@
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
-import { EmailProvider, PushProvider, SmsProvider, WebhookProvider } from '@herald/channels';
+import { providerModules } from '@herald/channels';
 import { SandboxHub, TWILIO_SANDBOX_FROM } from '@herald/sandbox';
 import type { ExternalChannel } from './channel-messages';
 import { ProviderChain, providerToken, type AnyProvider } from './channel-providers';
@@ -14,7 +14,8 @@ type BuildPrimary = (config: HeraldConfig, sandboxes: SandboxHub) => Promise<Any
 
 /**
  * Builds each channel's primary provider from its credentials, or against its sandbox when there are
- * none and the sandboxes are on (config.sandbox); null when there are neither.
+ * none and the sandboxes are on (config.sandbox); null when there are neither. Each provider's module
+ * (and its SDK) is loaded here, for the channels this worker's roles send on only.
  */
 const primaries: Record<ExternalChannel, BuildPrimary> = {
   email: async (config, sandboxes) => {
@@ -23,12 +24,14 @@ const primaries: Record<ExternalChannel, BuildPrimary> = {
       smtpUrl: (await sandboxes.smtp()).url,
       from: config.providers.emailFrom,
     };
+    const EmailProvider = await providerModules.email();
     return new EmailProvider(settings) as AnyProvider;
   },
   sms: async (config, sandboxes) => {
     const statusCallbackUrl = `${config.publicUrl}${SMS_STATUS_PATH}`;
+    if (!config.providers.sms && !config.sandbox) return null;
+    const SmsProvider = await providerModules.sms();
     if (config.providers.sms) return new SmsProvider({ ...config.providers.sms, statusCallbackUrl }) as AnyProvider;
-    if (!config.sandbox) return null;
     const twilio = await sandboxes.twilio();
     return new SmsProvider({
       accountSid: twilio.accountSid,
@@ -39,23 +42,26 @@ const primaries: Record<ExternalChannel, BuildPrimary> = {
     }) as AnyProvider;
   },
   push: async (config, sandboxes) => {
+    if (!config.providers.push && !config.sandbox) return null;
+    const PushProvider = await providerModules.push();
     if (config.providers.push) return new PushProvider(config.providers.push) as AnyProvider;
-    if (!config.sandbox) return null;
     const fcm = await sandboxes.fcm();
     return new PushProvider({ projectId: fcm.projectId, apiBaseUrl: fcm.url }) as AnyProvider;
   },
-  webhook: async (config) => new WebhookProvider(config.providers.webhook) as AnyProvider,
+  webhook: async (config) => new (await providerModules.webhook())(config.providers.webhook) as AnyProvider,
 };
 
 /** The fallbacks after the primary (SMTP_FALLBACK_URLS, TWILIO_FALLBACK_URLS), named `<name>-fallback-<n>`. */
-function fallbacks(channel: ExternalChannel, config: HeraldConfig): AnyProvider[] {
+async function fallbacks(channel: ExternalChannel, config: HeraldConfig): Promise<AnyProvider[]> {
   const statusCallbackUrl = `${config.publicUrl}${SMS_STATUS_PATH}`;
-  if (channel === 'email') {
+  if (channel === 'email' && config.providers.fallbacks.email.length) {
+    const EmailProvider = await providerModules.email();
     return config.providers.fallbacks.email.map(
       (settings, i) => new EmailProvider({ ...settings, name: `smtp-fallback-${i + 1}` }) as AnyProvider,
     );
   }
-  if (channel === 'sms') {
+  if (channel === 'sms' && config.providers.fallbacks.sms.length) {
+    const SmsProvider = await providerModules.sms();
     return config.providers.fallbacks.sms.map(
       (account, i) =>
         new SmsProvider({ ...account, statusCallbackUrl, name: `twilio-fallback-${i + 1}` }) as AnyProvider,
@@ -70,7 +76,7 @@ function fallbacks(channel: ExternalChannel, config: HeraldConfig): AnyProvider[
  */
 async function chainOf(channel: ExternalChannel, config: HeraldConfig, sandboxes: SandboxHub): Promise<ProviderChain> {
   const primary = await primaries[channel](config, sandboxes);
-  let providers = [...(primary ? [primary] : []), ...fallbacks(channel, config)];
+  let providers = [...(primary ? [primary] : []), ...(await fallbacks(channel, config))];
   if (providers.length === 0 && channel !== 'webhook') {
     const unconfigured = new UnconfiguredProvider(channel);
     new Logger('channels').warn(`${channel}: ${unconfigured.reason}; until then its deliveries fail`);

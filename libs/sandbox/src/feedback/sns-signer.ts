@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forgeLibrary from 'node-forge';
 // Relative until @herald/channels exports the feedback module.
 import { snsStringToSign, type SnsMessage, type UnsignedSnsMessage } from '@herald/channels';
 
@@ -129,8 +129,13 @@ export interface SesComplaintOptions extends SesNotificationOptions {
   feedbackType?: string;
 }
 
-/** Node can verify X.509 certificates but not make them, hence node-forge. */
+/**
+ * Node can verify X.509 certificates but not make them, hence node-forge — loaded here, when a signer is
+ * made (tests, the sandbox page), not by every process that loads this library.
+ */
 function selfSignedCertificate(commonName: string, privateKey: KeyObject, publicKey: KeyObject): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous, first-use load (see above)
+  const forge = require('node-forge') as typeof forgeLibrary;
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   // A positive serial: DER integers are signed, so the first byte stays below 0x80.

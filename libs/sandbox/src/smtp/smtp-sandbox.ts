@@ -10,8 +10,10 @@
  * Any other address is accepted. Tests script more with failNext() and setRecipientFailure(); those win
  * over the magic addresses.
  */
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { simpleParser, type ParsedMail } from 'mailparser';
+// smtp-server and mailparser are loaded when a sandbox starts (start()): a process whose channels have
+// their own providers, or no email role, never loads them.
+import type { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { ParsedMail } from 'mailparser';
 import { FaultInjector } from '../faults';
 import { SandboxRecorder, type SandboxRecord } from '../recorder';
 
@@ -49,6 +51,7 @@ export class SmtpSandbox {
   /** random 451s and RCPT TO answers held past the client's timeout, for chaos tests */
   readonly faults = new FaultInjector();
   private readonly server: SMTPServer;
+  private readonly parse: (stream: SMTPServerDataStream) => Promise<ParsedMail>;
   private readonly received: SandboxRecord[] = [];
   private readonly scripted: (Failure & { remaining: number })[] = [];
   private readonly byRecipient = new Map<string, Failure>();
@@ -58,8 +61,10 @@ export class SmtpSandbox {
   private constructor(
     private readonly recorder: SandboxRecorder,
     private readonly slowMs: number,
+    libraries: { SMTPServer: typeof SMTPServer; simpleParser: (stream: SMTPServerDataStream) => Promise<ParsedMail> },
   ) {
-    this.server = new SMTPServer({
+    this.parse = libraries.simpleParser;
+    this.server = new libraries.SMTPServer({
       logger: false,
       hideSTARTTLS: true,
       authOptional: true,
@@ -80,7 +85,11 @@ export class SmtpSandbox {
   }
 
   static async start(options: SmtpSandboxOptions = {}): Promise<SmtpSandbox> {
-    const sandbox = new SmtpSandbox(options.recorder ?? new SandboxRecorder(), options.slowMs ?? DEFAULT_SLOW_MS);
+    const [{ SMTPServer }, { simpleParser }] = await Promise.all([import('smtp-server'), import('mailparser')]);
+    const sandbox = new SmtpSandbox(options.recorder ?? new SandboxRecorder(), options.slowMs ?? DEFAULT_SLOW_MS, {
+      SMTPServer,
+      simpleParser: (stream) => simpleParser(stream),
+    });
     await new Promise<void>((resolve, reject) => {
       sandbox.server.server.once('error', reject);
       sandbox.server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -155,7 +164,7 @@ export class SmtpSandbox {
   }
 
   private async onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<void> {
-    const parsed = await simpleParser(stream);
+    const parsed = await this.parse(stream);
     const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address);
     const failure =
       this.takeScripted('data') ??

@@ -17,7 +17,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import twilio from 'twilio';
 import { FaultInjector } from '../faults';
 import { SandboxRecorder } from '../recorder';
 
@@ -160,6 +159,8 @@ export class TwilioSandbox {
       ...(message.messagingServiceSid && { MessagingServiceSid: message.messagingServiceSid }),
       ...(extra.ErrorCode && { ErrorCode: extra.ErrorCode }),
     };
+    // The SDK signs as Twilio does; loaded here, on the sandbox's first callback, not with the module.
+    const { default: twilio } = await import('twilio');
     const response = await fetch(message.statusCallback, {
       method: 'POST',
       headers: {
