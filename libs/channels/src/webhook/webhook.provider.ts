@@ -13,6 +13,9 @@ export interface WebhookProviderOptions {
   userAgent?: string;
 }
 
+/** Idle connections kept open per endpoint host (the agent closes them after the timeout). */
+const KEEP_ALIVE_SOCKETS = 16;
+
 /**
  * POSTs webhooks signed the Standard Webhooks way. Redirects are never followed: the tenant
  * registered this URL, not wherever it points next (an internal address, say), and a moved
@@ -24,16 +27,19 @@ export class WebhookProvider implements ChannelProvider<'webhook'> {
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
   private readonly userAgent: string;
-  // No keep-alive: every delivery opens (and so re-checks) its own connection.
+  // Keep-alive: a batch to one endpoint reuses its connections instead of a TCP (and TLS) handshake per
+  // delivery. The SSRF check is on connecting (ssrf-guard.ts): a reused socket is still connected to the
+  // address that passed it, and sockets are pooled per host and port, never shared across endpoints.
   private readonly agents: { 'http:': http.Agent; 'https:': https.Agent };
 
   constructor(options: WebhookProviderOptions) {
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024;
     this.userAgent = options.userAgent ?? 'Herald-Webhooks/1';
+    const keepAlive = { keepAlive: true, maxFreeSockets: KEEP_ALIVE_SOCKETS, timeout: this.timeoutMs };
     this.agents = options.allowPrivateNetworks
-      ? { 'http:': new http.Agent(), 'https:': new https.Agent() }
-      : { 'http:': new GuardedHttpAgent(), 'https:': new GuardedHttpsAgent() };
+      ? { 'http:': new http.Agent(keepAlive), 'https:': new https.Agent(keepAlive) }
+      : { 'http:': new GuardedHttpAgent(keepAlive), 'https:': new GuardedHttpsAgent(keepAlive) };
   }
 
   async send(delivery: OutboundDelivery, { url, secret, payload, correlationId }: WebhookMessage): Promise<SendResult> {
