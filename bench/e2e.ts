@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { commandsProcessed, sampleEvent } from './baselines';
 import { createTenant, createTopic, sendBatch, sendEvent, until, type Api } from './herald';
-import { load, type LoadResult } from './load';
+import { paced, type LoadResult } from './load';
 import type { NodeProcess } from './processes';
 
 export interface Cost {
@@ -195,7 +195,7 @@ export async function latencyAt(
   opts: { rate: number; seconds: number; connections: number; timeoutMs: number },
 ): Promise<Latency> {
   const tenant = await createTenant(api.url, `bench-latency-${Date.now()}`);
-  const offered: LoadResult = await load({
+  const offered: LoadResult = await paced({
     url: `${api.url}/v1/events`,
     body: JSON.stringify(sampleEvent(1, 'latency')),
     headers: { authorization: `Bearer ${tenant.ingestKey}` },

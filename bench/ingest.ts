@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { sampleEvent } from './baselines';
 import { createTenant, type Api } from './herald';
-import { load, warmUp, type LoadResult } from './load';
+import { load, paced, warmUp, type LoadResult } from './load';
 
 export interface IngestFigures {
   single: LoadResult;
@@ -9,7 +9,10 @@ export interface IngestFigures {
   stored: number;
   /** 100-event batches: events accepted per second, counted item by item in the 207s and as rows */
   batch: LoadResult & { eventsPerSecond: number; eventsPerRequest: number; rows: number };
+  /** half the full load's rate, offered steadily (paced: an even arrival every 1/rate s) */
   halfLoad: LoadResult;
+  /** the same rate through autocannon's overallRate (each second's quota sent at once): kept to show why it misleads */
+  halfLoadBursty: LoadResult;
   /** the api process's peak RSS over these runs */
   apiPeakMb: number;
 }
@@ -50,7 +53,9 @@ export async function measureIngest(api: Api, pool: Pool, size: IngestSize, labe
       (JSON.parse(body) as { results: { status: number }[] }).results.filter((r) => r.status === 202).length,
   });
   const rows = (await count()) - beforeBatch;
-  const halfLoad = await load({ ...single, rate: Math.max(1, Math.round(full.rps / 2)) });
+  const halfRate = Math.max(1, Math.round(full.rps / 2));
+  const halfLoad = await paced({ ...single, rate: halfRate });
+  const halfLoadBursty = await load({ ...single, rate: halfRate });
   return {
     single: full,
     stored,
@@ -61,6 +66,7 @@ export async function measureIngest(api: Api, pool: Pool, size: IngestSize, labe
       rows,
     },
     halfLoad,
+    halfLoadBursty,
     apiPeakMb: api.proc.rss.peakMb,
   };
 }

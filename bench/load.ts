@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
+import http from 'node:http';
 
 export interface LoadOptions {
   url: string;
@@ -81,4 +82,61 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
 export async function warmUp(options: LoadOptions, seconds: number): Promise<number> {
   const { ok } = await load({ ...options, seconds, rate: undefined });
   return ok;
+}
+
+/**
+ * An open-loop load at a steady `rate`: request i is due at start + i / rate, whatever became of the ones
+ * before (as wrk2 does), over keep-alive connections (at most `connections`), and its latency is measured
+ * from when it was due, so a stall of the server shows in every request it delays. autocannon's own
+ * `overallRate` is not that: each connection sends its whole second's quota at once when the second
+ * starts, then waits — bursts at the top of every second that measure their own queueing.
+ */
+export async function paced(options: LoadOptions & { rate: number }): Promise<LoadResult> {
+  const url = new URL(options.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
+  const headers = { 'content-type': 'application/json', ...options.headers };
+  const latencies: number[] = [];
+  let failed = 0;
+  const send = (due: number) =>
+    new Promise<void>((resolve) => {
+      const request = http.request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: options.uniqueKeys ? { ...headers, 'idempotency-key': randomUUID() } : headers,
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => {
+            if (response.statusCode! >= 200 && response.statusCode! < 300) latencies.push(performance.now() - due);
+            else failed++;
+            resolve();
+          });
+        },
+      );
+      request.on('error', () => {
+        failed++;
+        resolve();
+      });
+      request.end(options.body);
+    });
+  const start = performance.now();
+  const total = Math.floor(options.seconds * options.rate);
+  const pending: Promise<void>[] = [];
+  for (let sent = 0; sent < total;) {
+    const now = performance.now();
+    // every request whose time has come goes now; the timer's granularity (~1 ms) is all the jitter
+    for (; sent < total && start + (sent * 1000) / options.rate <= now; sent++) {
+      pending.push(send(start + (sent * 1000) / options.rate));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+  return { rps: latencies.length / seconds, ok: latencies.length, failed, p50: at(0.5), p99: at(0.99), seconds };
 }
