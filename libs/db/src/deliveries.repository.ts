@@ -12,7 +12,7 @@ export interface PlannedDelivery {
   subscriberId: string | null;
   endpointId: string | null;
   channel: Channel;
-  status: 'pending' | 'skipped';
+  status: 'queued' | 'skipped';
   lastError: string | null;
 }
 
@@ -188,9 +188,11 @@ WITH next AS (
 SELECT attempts FROM next`;
 
 // Ids are deterministic per event × recipient × channel, so a recipient reached twice (directly and
-// through a topic), or a fan-out run twice, adds nothing the second time. The same statement answers what
-// is still `pending` among them — and, for the events in $9, of the whole event (what an earlier run that
-// crashed before enqueueing left behind). A CTE's inserts are not visible to its sibling SELECT, hence the UNION.
+// through a topic), or a fan-out run twice, adds nothing the second time. Deliveries are written `queued`:
+// handed to a queue right after this statement (a crash in between leaves them `queued` with no job; the
+// fan-out's rerun hands them on again, or the housekeeping sweep does). The statement answers what of these
+// ids is `queued` — what it inserted, and what an earlier run left — so a rerun hands on exactly that.
+// A CTE's inserts are not visible to its sibling SELECT, hence the UNION.
 const INSERT_PLANNED = `
 WITH inserted AS (
   INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, endpoint_id, channel, status, last_error)
@@ -201,18 +203,9 @@ WITH inserted AS (
   ON CONFLICT (id) DO NOTHING
   RETURNING id, event_id, channel, status
 )
-SELECT id, event_id AS "eventId", channel FROM inserted WHERE status = 'pending'
+SELECT id, event_id AS "eventId", channel FROM inserted WHERE status = 'queued'
 UNION
-SELECT id, event_id, channel FROM deliveries
-WHERE tenant_id = $2 AND status = 'pending' AND (event_id = ANY($9::uuid[]) OR id = ANY($1::uuid[]))`;
-
-// The enqueued deliveries `queued` and the events whose fan-out is done `routed`, in one statement.
-const MARK_QUEUED = `
-WITH queued AS (
-  UPDATE deliveries SET status = 'queued', updated_at = now()
-  WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND status = 'pending'
-)
-UPDATE events SET status = 'routed', updated_at = now() WHERE tenant_id = $1 AND id = ANY($3::uuid[]) AND status = 'accepted'`;
+SELECT id, event_id, channel FROM deliveries WHERE tenant_id = $2 AND id = ANY($1::uuid[]) AND status = 'queued'`;
 
 /**
  * The delivery path's writes to `deliveries` (and the attempt rows and inbox messages that go with them),
@@ -224,10 +217,10 @@ UPDATE events SET status = 'routed', updated_at = now() WHERE tenant_id = $1 AND
 export class DeliveriesRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
-  /** Inserts the planned deliveries; returns what is `pending` among them, and of the `wholeEvents`. */
-  async insertPlanned(tenantId: string, rows: PlannedDelivery[], wholeEvents: string[]): Promise<PendingDelivery[]> {
-    if (!rows.length && !wholeEvents.length) return [];
-    const { rows: pending } = await this.pool.query<PendingDelivery>({
+  /** Inserts the planned deliveries `queued` (or `skipped`); returns what of them is `queued`, to hand on. */
+  async insertPlanned(tenantId: string, rows: PlannedDelivery[]): Promise<PendingDelivery[]> {
+    if (!rows.length) return [];
+    const { rows: queued } = await this.pool.query<PendingDelivery>({
       name: 'deliveries-insert-planned',
       text: INSERT_PLANNED,
       values: [
@@ -239,20 +232,9 @@ export class DeliveriesRepository {
         rows.map((r) => r.channel),
         rows.map((r) => r.status),
         rows.map((r) => r.lastError),
-        wholeEvents,
       ],
     });
-    return pending;
-  }
-
-  /** Marks enqueued deliveries `queued`, and the events whose fan-out ended `routed`. */
-  async markQueued(tenantId: string, deliveryIds: string[], routedEventIds: string[]): Promise<void> {
-    if (!deliveryIds.length && !routedEventIds.length) return;
-    await this.pool.query({
-      name: 'deliveries-mark-queued',
-      text: MARK_QUEUED,
-      values: [tenantId, deliveryIds, routedEventIds],
-    });
+    return queued;
   }
 
   /** Claims what of `ids` is claimable, under a lease of `leaseSeconds`; says what became of the rest. */

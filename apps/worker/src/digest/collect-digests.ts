@@ -58,7 +58,7 @@ export async function collectDigests<T extends DigestCandidate>(
   rows: T[],
 ): Promise<T[]> {
   const digests = new Map(channels.flatMap((c) => (c.digest ? [[c.channel, c.digest] as const] : [])));
-  const digested = (row: T) => row.subscriberId !== null && row.status === 'pending' && digests.has(row.channel);
+  const digested = (row: T) => row.subscriberId !== null && row.status === 'queued' && digests.has(row.channel);
   if (!rows.some(digested)) return rows;
 
   const { rows: found } = await pool.query<{ data: Record<string, unknown> }>('SELECT data FROM events WHERE id = $1', [

@@ -118,16 +118,15 @@ export class FanoutUseCase {
       for (const e of events) outcomes[e.id] = 'skipped: tenant revoked';
       return { deliveries: 0, events: outcomes };
     }
+    // An event is `routed` once every delivery of it was handed on: a redelivered job has nothing to add.
     const accepted = events.filter((e) => e.status === 'accepted');
-    // routed before: this run only hands on what a crashed run left `pending`
-    const routedBefore = events.filter((e) => e.status === 'routed');
     for (const e of events)
-      if (e.status !== 'accepted' && e.status !== 'routed') outcomes[e.id] = `skipped: event ${e.status}`;
-    if (!accepted.length && !routedBefore.length) return { deliveries: 0, events: outcomes };
+      if (e.status !== 'accepted') outcomes[e.id] = e.status === 'routed' ? 'routed' : `skipped: event ${e.status}`;
+    if (!accepted.length) return { deliveries: 0, events: outcomes };
 
     await this.events.upsertRecipients(
       tenantId,
-      [...accepted, ...routedBefore].map((e) => e.id),
+      accepted.map((e) => e.id),
     );
     const unrouted = accepted.filter((e) => !e.rule);
     await this.events.setStatus(
@@ -148,11 +147,7 @@ export class FanoutUseCase {
       const rows = plan(event.id, event.rule, direct.get(event.id)!, endpoints, optOutCheck(preferences, event.rule));
       planned.push(...(await this.digested(tenantId, event, rows)));
     }
-    const pending = await this.deliveries.insertPlanned(
-      tenantId,
-      planned,
-      [...routable, ...routedBefore].map((e) => e.id),
-    );
+    const pending = await this.deliveries.insertPlanned(tenantId, planned);
     const withTopics = routable.filter((e) => e.recipients.some(isTopicRef));
     const broadcasting = new Set(withTopics.map((e) => e.id));
     // without topics an event's fan-out ends here: `routed` in the same statement as its deliveries' `queued`
@@ -163,7 +158,7 @@ export class FanoutUseCase {
       await this.enqueueMembers(tenantId, event.id, event.fanoutCursor ?? '', traceParentOf(spans.get(event.id)));
     }
     const counts = countByEvent(pending);
-    for (const e of [...routable, ...routedBefore]) {
+    for (const e of routable) {
       outcomes[e.id] = broadcasting.has(e.id) ? 'batched' : 'routed';
       spans
         .get(e.id)
@@ -192,7 +187,7 @@ export class FanoutUseCase {
         rule,
       );
       const rows = await this.digested(tenantId, event, plan(event.id, rule, members, [], optOut));
-      pending = await this.deliveries.insertPlanned(tenantId, rows, []);
+      pending = await this.deliveries.insertPlanned(tenantId, rows);
     }
     const done = members.length < batchSize;
     await this.handOn(tenantId, pending, new Map([[event.id, laneOf(rule, true)]]), spans, done ? [event.id] : []);
@@ -206,9 +201,10 @@ export class FanoutUseCase {
   }
 
   /**
-   * Hands `pending` deliveries to their channel queues in batches, then marks them `queued` (and the
-   * `routed` events) — a crash between the two leaves them `pending` for the next run of the step (or the
-   * sweep); the batches' job ids follow from their deliveries, so adding one twice does nothing.
+   * Hands the `queued` deliveries to their channel queues in batches, then marks the events whose fan-out
+   * is done `routed` — a crash between the two leaves the events `accepted`, and the job's rerun (or the
+   * sweep's) hands their deliveries on again; the batches' job ids follow from their deliveries, and a
+   * delivery's claim absorbs a job that runs twice.
    */
   private async handOn(
     tenantId: string,
@@ -227,11 +223,7 @@ export class FanoutUseCase {
       }));
       await enqueueDeliveryBatches(deliveryQueuesOf(this.moduleRef), items, this.config.deliveryJobSize);
     }
-    await this.deliveries.markQueued(
-      tenantId,
-      pending.map((d) => d.id),
-      routed,
-    );
+    await this.events.setStatus(tenantId, routed, 'routed');
   }
 
   /** Digested channels: the event joins the subscriber's open digest instead of being sent now. */
@@ -299,7 +291,7 @@ function plan(
           subscriberId: null,
           endpointId: id,
           channel,
-          status: 'pending',
+          status: 'queued',
           lastError: null,
         });
       }
@@ -313,7 +305,7 @@ function plan(
         subscriberId,
         endpointId: null,
         channel,
-        status: reason ? 'skipped' : 'pending',
+        status: reason ? 'skipped' : 'queued',
         lastError: reason,
       });
     }
