@@ -92,12 +92,16 @@ export class InboxController {
     const owner = ownerOf(principal, query);
     const after = lastEventId(request, query);
     // Live first, held back until the replay is out: a message written while the replay is read is then
-    // in the replay, in the held messages or in both (and sent once), never in neither.
+    // in the replay, in the held messages or in both (and sent once), never in neither. Its announcement
+    // may also come after the replay is out (published just after the commit the replay saw): the ids
+    // replayed (at most MAX_REPLAY) are remembered for the stream's life, so it is not sent again.
     const held: string[] = [];
+    const replayed = new Set<string>();
     let holding = true;
-    const stop = await this.live.listen(owner.tenantId, owner.subscriberId, (json) =>
-      holding ? held.push(json) : send(idOf(json), json),
-    );
+    const stop = await this.live.listen(owner.tenantId, owner.subscriberId, (json) => {
+      if (holding) return void held.push(json);
+      if (!replayed.has(idOf(json))) send(idOf(json), json);
+    });
     let replay: Awaited<ReturnType<InboxService['after']>> | undefined;
     try {
       replay = after === undefined ? undefined : await this.inbox.after(owner, after, MAX_REPLAY);
@@ -120,7 +124,6 @@ export class InboxController {
     // The client cannot be brought up to date from the stream: it reloads its list (GET /v1/inbox).
     if (replay === null) raw.write(sseEvent('reset', { reason: 'unknown_id' }));
     if (replay?.overflow) raw.write(sseEvent('reset', { reason: 'too_many', limit: MAX_REPLAY }));
-    const replayed = new Set<string>();
     for (const item of replay?.items ?? []) {
       send(item.id, JSON.stringify(item));
       replayed.add(item.id);
