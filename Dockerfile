@@ -6,9 +6,8 @@
 #   node dist/apps/herald/src/main.js                       all-in-one (api + every role)
 # docker-compose.yml runs them side by side; test/integration/deploy-files.test.ts checks this file.
 
-# Node 22 LTS: the engines field allows 20.19+, but nestjs-pino and parts of Nest's own
-# dependencies declare node >= 22.
-ARG NODE_IMAGE=node:22-bookworm-slim
+# Node 24 LTS (Herald supports 22.12 and later: package.json engines, scripts/check-node.js).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # 1. deps: every dependency, dev ones included (tsc, tsc-alias and the prisma CLI build the image).
 #    Only the manifests are copied, so this layer is rebuilt only when they change.

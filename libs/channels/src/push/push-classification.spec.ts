@@ -1,5 +1,5 @@
-import { AppErrorCodes } from 'firebase-admin/app';
-import { MessagingClientErrorCode } from 'firebase-admin/messaging';
+import { AppErrorCode } from 'firebase-admin/app';
+import { MessagingErrorCode } from 'firebase-admin/messaging';
 import type { SendOutcome } from '../provider';
 import { classifyFcmError } from './push-classification';
 
@@ -69,10 +69,10 @@ describe('classifyFcmError', () => {
     expect(result).toEqual({ outcome, code, message: expect.any(String), ...(retryAfterMs && { retryAfterMs }) });
   });
 
-  it('names only codes firebase-admin 13 actually reports', () => {
+  it('names only codes firebase-admin 14 actually reports', () => {
     const known = new Set([
-      ...Object.values(MessagingClientErrorCode).map((info: { code: string }) => `messaging/${info.code}`),
-      ...Object.values(AppErrorCodes).map((code: string) => `app/${code}`),
+      ...Object.values(MessagingErrorCode).map((code: string) => `messaging/${code}`),
+      ...Object.values(AppErrorCode).map((code: string) => `app/${code}`),
     ]);
     const unknown = rows.map(([code]) => code).filter((code) => !known.has(code));
     expect(unknown).toEqual(['messaging/some-code-from-a-later-sdk']);
