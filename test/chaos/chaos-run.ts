@@ -150,6 +150,9 @@ const SUBSCRIBERS = 50;
 const KILL_FREE_TAIL_SECONDS = 20;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// What a process says when Postgres or Redis cannot be reached (or is still recovering).
+const UNREACHABLE =
+  /ECONNREFUSED|ECONNRESET|Connection is closed|Connection terminated|database system is (starting up|in recovery mode|shutting down)|Can't reach database|P1001/;
 
 /**
  * Herald as separate processes (the built entry points: ensureBuilt() first) on a Redis and a Postgres of the run's own, a steady load through
@@ -371,7 +374,12 @@ export async function runChaos(plan: ChaosPlan, log: (line: string) => void): Pr
 
     const within = (windows: OutageWindow[], at: number) =>
       windows.find((w) => at >= w.from && at <= w.to + OUTAGE_MARGIN_MS);
-    const crashes = supervisor.crashes.map((c) => ({ ...c, explainedBy: within(infraOutages, c.at)?.what }));
+    // A crash is explained only as a boot that failed because Postgres or Redis was down at the time:
+    // a running process must ride an outage out.
+    const crashes = supervisor.crashes.map((c) => ({
+      ...c,
+      explainedBy: !c.booted && UNREACHABLE.test(c.said) ? within(infraOutages, c.at)?.what : undefined,
+    }));
     const kills: KillSummary[] = supervisor.kills.map((k: KillRecord) => ({
       name: k.name,
       app: k.app,

@@ -36,8 +36,10 @@ export interface Crash {
   at: number;
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** the end of what it said on stderr */
-  stderr: string;
+  /** whether it had said it runs: if not, its boot failed */
+  booted: boolean;
+  /** the end of what it said on stderr, and its last error-level log lines */
+  said: string;
 }
 
 interface Slot extends ProcessSpec {
@@ -198,13 +200,15 @@ export class Supervisor {
     void child.exited.then(({ code, signal, at }) => {
       if (this.stopping) return;
       if (!this.doomed.has(child)) {
+        const errors = child.logs.filter((l) => (l.level ?? 0) >= 50).slice(-3);
         this.crashes.push({
           name: slot.name,
           pid: child.child.pid ?? 0,
           at,
           code,
           signal,
-          stderr: child.stderr().slice(-600),
+          booted: child.logs.some(isReady),
+          said: [...errors.map((l) => JSON.stringify(l)), child.stderr().slice(-600)].join('\n'),
         });
       }
       setTimeout(() => {
