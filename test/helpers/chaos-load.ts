@@ -59,7 +59,7 @@ export class SteadyLoad {
   }
 
   /** Resolves with the number of requests in flight as soon as there is one (0 after `timeoutMs`). */
-  async whileInFlight(timeoutMs = 5000): Promise<number> {
+  async whileInFlight(timeoutMs = 10_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight.size === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
     return this.inFlight.size;
