@@ -94,7 +94,10 @@ export interface ChannelFigures {
   duplicates: number;
   /** duplicates whose earlier copy's answer was lost by the provider */
   byLostAnswer: number;
-  /** duplicates whose earlier copy was interrupted by a kill -9 of a process serving the channel */
+  /**
+   * duplicates whose earlier copy was interrupted by a kill -9 of a process serving the channel (one
+   * per claim of the delivery that recorded no attempt)
+   */
   byKill: number;
   /** duplicates neither explains */
   unexplained: number;
@@ -160,6 +163,14 @@ export async function audit(
      WHERE d.event_id = ANY($1::uuid[]) AND a.outcome = 'ok'`,
     [ids],
   );
+  // Claims that left no attempt row: the worker died (or lost the database) before it recorded an
+  // outcome. Only such a claim can have been interrupted by a kill.
+  const recorded = await pool.query<{ id: string; attempts: number }>(
+    `SELECT a.delivery_id AS id, count(DISTINCT a.attempt)::int AS attempts FROM delivery_attempts a
+     JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ANY($1::uuid[]) GROUP BY a.delivery_id`,
+    [ids],
+  );
+  const recordedClaims = new Map(recorded.rows.map((r) => [r.id, r.attempts]));
   const byEvent = new Map<string, DeliveryRow[]>();
   for (const row of rows) byEvent.set(row.eventId, [...(byEvent.get(row.eventId) ?? []), row]);
 
@@ -213,6 +224,7 @@ export async function audit(
 
       // Each copy after the first exists because the one before it was taken by the provider and
       // its outcome never recorded: the audit names the fault that did that, or counts it unexplained.
+      let unrecordedClaims = delivery.claims - (recordedClaims.get(delivery.id) ?? 0);
       for (let i = 1; i < copies.length; i++) {
         figures.duplicates++;
         const [before, after] = [copies[i - 1], copies[i]];
@@ -226,12 +238,18 @@ export async function audit(
         if (before.lostAnswer) {
           figures.byLostAnswer++;
           explained.push(`${what}: the provider lost its answer to copy ${i} at ${since(before.at)}`);
-        } else if (kill) {
+        } else if (kill && unrecordedClaims > 0) {
+          unrecordedClaims--;
           figures.byKill++;
           explained.push(`${what}: copy ${i} at ${since(before.at)} interrupted by ${kill.what} at ${since(kill.at)}`);
         } else {
           figures.unexplained++;
-          unexplained.push(`${what}: copy ${i} at ${since(before.at)} neither lost its answer nor met a kill`);
+          unexplained.push(
+            `${what}: copy ${i} at ${since(before.at)} ` +
+              (kill
+                ? `met ${kill.what}, but every claim of it recorded an attempt`
+                : 'neither lost its answer nor met a kill'),
+          );
         }
       }
       const sdkResends = channel === 'push' ? copies.filter((c) => c.lostAnswer).length : 0;
