@@ -1,20 +1,32 @@
 import type { Pool } from 'pg';
 import { DELIVERY_STATUSES, isTerminal } from '@herald/core';
-import type { SandboxRecord, SandboxRecorder, WebhookReceiver } from '@herald/sandbox';
+import { LOST_ANSWER, type SandboxRecord, type SandboxRecorder } from '@herald/sandbox';
 
 const TERMINAL = DELIVERY_STATUSES.filter(isTerminal);
 const DELIVERED = ['sent', 'delivered'];
 export const AUDITED_CHANNELS = ['inapp', 'webhook', 'email', 'sms', 'push'] as const;
 export type AuditedChannel = (typeof AUDITED_CHANNELS)[number];
+export type ExternalChannel = Exclude<AuditedChannel, 'inapp'>;
+/** the final outcomes other than delivered: each must be explained by a fault the run injected */
+export const EXPLAINING_OUTCOMES = ['dead', 'failed', 'skipped', 'suppressed', 'rate_limited'] as const;
+export type ExplainingOutcome = (typeof EXPLAINING_OUTCOMES)[number];
+
+/** One copy a provider took. */
+export interface Copy {
+  at: number;
+  /** the provider took it and then lost its answer (the sandbox's lost-answer fault) */
+  lostAnswer: boolean;
+  /** webhooks: the webhook-id header it carried */
+  webhookId?: string;
+}
 
 /**
- * What the providers took, counted by the event's tag (the chaos rule renders the tag as the
+ * What the providers took, by channel and the event's tag (the chaos rule renders the tag as the
  * email subject, the SMS body and the push title; webhooks carry it in their data), from the
  * sandboxes' own records: the ground truth of what a recipient received.
  */
 export class ReceivedLedger {
-  /** when each copy arrived, by channel and tag */
-  private readonly arrivals = new Map<string, Date[]>();
+  private readonly copies = new Map<string, Copy[]>();
 
   constructor(recorder: SandboxRecorder) {
     recorder.on('record', (record: SandboxRecord) => {
@@ -24,24 +36,51 @@ export class ReceivedLedger {
           ? String((record.detail.body as { data?: { tag?: unknown } } | undefined)?.data?.tag ?? '')
           : record.summary;
       const key = `${record.channel}:${tag}`;
-      this.arrivals.set(key, [...(this.arrivals.get(key) ?? []), record.at]);
+      const webhookId = (record.detail.headers as Record<string, unknown> | undefined)?.['webhook-id'];
+      this.copies.set(key, [
+        ...(this.copies.get(key) ?? []),
+        {
+          at: record.at.getTime(),
+          lostAnswer: record.detail.fault === LOST_ANSWER,
+          ...(typeof webhookId === 'string' && { webhookId }),
+        },
+      ]);
     });
   }
 
-  received(channel: Exclude<AuditedChannel, 'inapp'>, tag: string): Date[] {
-    return this.arrivals.get(`${channel}:${tag}`) ?? [];
+  received(channel: ExternalChannel, tag: string): Copy[] {
+    return this.copies.get(`${channel}:${tag}`) ?? [];
   }
 }
 
-export interface ChaosFigures {
-  accepted: number;
+/**
+ * A send the run interrupted on purpose: a kill -9 of a process serving `channels`. A copy the
+ * provider took just before such a kill may never have been recorded, and so goes again.
+ */
+export interface Interruption {
+  what: string;
+  channels: string[];
+  at: number;
+}
+
+/**
+ * A kill explains a copy sent again when it came while the copy's outcome could still be unrecorded:
+ * from a little before the provider recorded it (bytes a worker wrote just before it was killed still
+ * reach the provider, which records them a moment later) until `recordWindowMs` after (a live worker
+ * records the answer at once, retrying through a database outage for at most half its lease), and
+ * before the copy that followed it.
+ */
+const KILL_BEFORE_COPY_SLACK_MS = 5000;
+
+export interface ChannelFigures {
   deliveries: number;
   /** sent or delivered */
   delivered: number;
   dead: number;
   failed: number;
-  /** skipped, suppressed, rate_limited */
-  otherTerminal: number;
+  skipped: number;
+  suppressed: number;
+  rate_limited: number;
   /** still in motion when the run ended */
   stuck: number;
   /**
@@ -49,24 +88,39 @@ export interface ChaosFigures {
    * or a delivery recorded sent that its provider never received
    */
   lost: number;
+  /** copies the provider took (in-app: inbox messages) */
+  copies: number;
+  /** copies beyond the first, per delivery (in-app: inbox messages of one event beyond the first) */
+  duplicates: number;
+  /** duplicates whose earlier copy's answer was lost by the provider */
+  byLostAnswer: number;
   /**
-   * copies received beyond the first, by channel (in-app: inbox messages of one event for one
-   * subscriber; webhook: the same webhook-id accepted again)
+   * duplicates whose earlier copy was interrupted by a kill -9 of a process serving the channel (one
+   * per claim of the delivery that recorded no attempt)
    */
-  duplicates: Record<AuditedChannel, number>;
+  byKill: number;
+  /** duplicates neither explains */
+  unexplained: number;
   /**
-   * Herald's own doubles, which no at-least-once excuse covers: a delivery tried again after an
-   * attempt was recorded `ok`, or a webhook-id received more often than its delivery was ever
-   * claimed (a send outside the claim). A copy sent again because the first one's outcome never reached the database (the
-   * worker was killed between the provider's answer and the record, the answer timed out) is a
-   * duplicate above, not one of these.
+   * copies beyond what the delivery's claims allow: one per claim (push: plus the copies
+   * firebase-admin re-sends by itself, within the claim, after a lost answer)
    */
+  outsideClaim: number;
+  /** webhooks: copies of one delivery carrying different webhook-ids (a receiver could not drop them) */
+  webhookIdChanged: number;
+}
+
+export interface ChaosFigures {
+  accepted: number;
+  channels: Record<AuditedChannel, ChannelFigures>;
+  /** deliveries tried again after an attempt was recorded `ok`: Herald's own doubles */
   resentAfterDelivered: number;
-  sentOutsideClaim: number;
   /** up to 10 examples of what was lost or stuck, for the failure message */
   examples: string[];
-  /** up to 20 duplicates with when each copy arrived and the delivery's attempts (seconds since `origin`) */
-  duplicateExamples: string[];
+  /** duplicates (and copies) nothing the run did explains, each with what the audit saw */
+  unexplained: string[];
+  /** up to 30 duplicates with the interrupted send each came from */
+  explained: string[];
 }
 
 interface DeliveryRow {
@@ -83,7 +137,8 @@ export async function audit(
   pool: Pool,
   accepted: { id: string; tag: string }[],
   ledger: ReceivedLedger,
-  receiver: WebhookReceiver,
+  interruptions: Interruption[],
+  recordWindowMs: number,
   origin: number,
 ): Promise<ChaosFigures> {
   const ids = accepted.map((e) => e.id);
@@ -99,6 +154,7 @@ export async function audit(
     [ids],
   );
   const inboxByDelivery = new Set(inbox.rows.map((r) => r.id));
+  const inboxPerEvent = countBy(inbox.rows.map((r) => r.eventId));
   // deliveries with an attempt recorded after an `ok` one
   const resent = await pool.query<{ id: string }>(
     `SELECT DISTINCT a.delivery_id AS id FROM delivery_attempts a
@@ -107,81 +163,141 @@ export async function audit(
      WHERE d.event_id = ANY($1::uuid[]) AND a.outcome = 'ok'`,
     [ids],
   );
-  const inboxPerEvent = countBy(inbox.rows.map((r) => r.eventId));
-  const webhookIds = countBy(
-    receiver
-      .requests()
-      .filter((r) => r.status >= 200 && r.status < 300)
-      .map((r) => String(r.headers['webhook-id'])),
+  // Claims that left no attempt row: the worker died (or lost the database) before it recorded an
+  // outcome. Only such a claim can have been interrupted by a kill.
+  const recorded = await pool.query<{ id: string; attempts: number }>(
+    `SELECT a.delivery_id AS id, count(DISTINCT a.attempt)::int AS attempts FROM delivery_attempts a
+     JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ANY($1::uuid[]) GROUP BY a.delivery_id`,
+    [ids],
   );
+  const recordedClaims = new Map(recorded.rows.map((r) => [r.id, r.attempts]));
   const byEvent = new Map<string, DeliveryRow[]>();
   for (const row of rows) byEvent.set(row.eventId, [...(byEvent.get(row.eventId) ?? []), row]);
 
-  const figures: ChaosFigures = {
-    accepted: accepted.length,
-    deliveries: rows.length,
+  const empty = (): ChannelFigures => ({
+    deliveries: 0,
     delivered: 0,
     dead: 0,
     failed: 0,
-    otherTerminal: 0,
+    skipped: 0,
+    suppressed: 0,
+    rate_limited: 0,
     stuck: 0,
     lost: 0,
-    duplicates: { inapp: 0, webhook: 0, email: 0, sms: 0, push: 0 },
-    resentAfterDelivered: resent.rows.length,
-    sentOutsideClaim: 0,
-    examples: [],
-    duplicateExamples: [],
-  };
-  const doubled: { delivery: DeliveryRow; arrivals: Date[] }[] = [];
-  const note = (what: string) => figures.examples.length < 10 && figures.examples.push(what);
+    copies: 0,
+    duplicates: 0,
+    byLostAnswer: 0,
+    byKill: 0,
+    unexplained: 0,
+    outsideClaim: 0,
+    webhookIdChanged: 0,
+  });
+  const channels = Object.fromEntries(AUDITED_CHANNELS.map((c) => [c, empty()])) as Record<
+    AuditedChannel,
+    ChannelFigures
+  >;
+  const examples: string[] = [];
+  const unexplained: string[] = [];
+  const explained: string[] = [];
+  const note = (what: string) => examples.length < 10 && examples.push(what);
+  const since = (at: number) => `${((at - origin) / 1000).toFixed(1)}s`;
 
   for (const { id, tag } of accepted) {
     if (!events.has(id)) {
-      figures.lost += AUDITED_CHANNELS.length;
+      for (const channel of AUDITED_CHANNELS) channels[channel].lost++;
       note(`event ${id} (${tag}) answered 202 but is not in the database`);
       continue;
     }
     const deliveries = byEvent.get(id) ?? [];
     for (const channel of AUDITED_CHANNELS) {
+      const figures = channels[channel];
       const delivery = deliveries.find((d) => d.channel === channel);
       if (!delivery) {
         figures.lost++;
         note(`event ${id} (${tag}) has no ${channel} delivery`);
         continue;
       }
-      const arrivals = channel === 'inapp' ? [] : ledger.received(channel, tag);
-      const received = channel === 'inapp' ? (inboxByDelivery.has(delivery.id) ? 1 : 0) : arrivals.length;
-      if (channel === 'email' || channel === 'sms' || channel === 'push') {
-        figures.duplicates[channel] += Math.max(0, received - 1);
+      figures.deliveries++;
+      const copies = channel === 'inapp' ? [] : ledger.received(channel, tag).sort((a, b) => a.at - b.at);
+      const received = channel === 'inapp' ? (inboxByDelivery.has(delivery.id) ? 1 : 0) : copies.length;
+      figures.copies += received;
+
+      // Each copy after the first exists because the one before it was taken by the provider and
+      // its outcome never recorded: the audit names the fault that did that, or counts it unexplained.
+      let unrecordedClaims = delivery.claims - (recordedClaims.get(delivery.id) ?? 0);
+      for (let i = 1; i < copies.length; i++) {
+        figures.duplicates++;
+        const [before, after] = [copies[i - 1], copies[i]];
+        const kill = interruptions.find(
+          (k) =>
+            k.channels.includes(channel) &&
+            k.at >= before.at - KILL_BEFORE_COPY_SLACK_MS &&
+            k.at <= Math.min(after.at, before.at + recordWindowMs),
+        );
+        const what = `${channel} ${delivery.id} (${tag}, ${delivery.status}, claimed ${delivery.claims}): copy ${i + 1} at ${since(after.at)}`;
+        if (before.lostAnswer) {
+          figures.byLostAnswer++;
+          explained.push(`${what}: the provider lost its answer to copy ${i} at ${since(before.at)}`);
+        } else if (kill && unrecordedClaims > 0) {
+          unrecordedClaims--;
+          figures.byKill++;
+          explained.push(`${what}: copy ${i} at ${since(before.at)} interrupted by ${kill.what} at ${since(kill.at)}`);
+        } else {
+          figures.unexplained++;
+          unexplained.push(
+            `${what}: copy ${i} at ${since(before.at)} ` +
+              (kill
+                ? `met ${kill.what}, but every claim of it recorded an attempt`
+                : 'neither lost its answer nor met a kill'),
+          );
+        }
       }
-      if (received > 1 && received <= delivery.claims) doubled.push({ delivery, arrivals });
-      // (webhook only: firebase-admin retries a lost answer itself, within one claim)
-      if (channel === 'webhook' && received > delivery.claims) {
-        figures.sentOutsideClaim++;
-        doubled.push({ delivery, arrivals });
+      const sdkResends = channel === 'push' ? copies.filter((c) => c.lostAnswer).length : 0;
+      if (received > delivery.claims + sdkResends) {
+        figures.outsideClaim += received - delivery.claims - sdkResends;
+        unexplained.push(
+          `${channel} ${delivery.id} (${tag}): received ${received} times, claimed only ${delivery.claims}` +
+            `${sdkResends ? ` (+${sdkResends} re-sent by the SDK)` : ''}`,
+        );
       }
+      if (channel === 'webhook' && new Set(copies.map((c) => c.webhookId)).size > 1) {
+        figures.webhookIdChanged++;
+        unexplained.push(`webhook ${delivery.id} (${tag}): copies carry different webhook-ids`);
+      }
+
       if (DELIVERED.includes(delivery.status)) {
         figures.delivered++;
         if (received === 0) {
           figures.lost++;
           note(`${channel} delivery ${delivery.id} (${tag}) is ${delivery.status} but its provider never took it`);
         }
-      } else if (delivery.status === 'dead') figures.dead++;
-      else if (delivery.status === 'failed') figures.failed++;
-      else if (TERMINAL.includes(delivery.status as (typeof TERMINAL)[number])) figures.otherTerminal++;
-      else {
+      } else if ((EXPLAINING_OUTCOMES as readonly string[]).includes(delivery.status)) {
+        figures[delivery.status as ExplainingOutcome]++;
+      } else if (TERMINAL.includes(delivery.status as (typeof TERMINAL)[number])) {
+        // a final status no one expects here (e.g. a new one): not delivered and not explained
+        figures.lost++;
+        note(`${channel} delivery ${delivery.id} (${tag}) ended ${delivery.status}`);
+      } else {
         figures.stuck++;
         note(`${channel} delivery ${delivery.id} (${tag}) is still ${delivery.status}`);
       }
     }
-    figures.duplicates.inapp += Math.max(0, (inboxPerEvent.get(id) ?? 0) - 1);
+    const inboxCopies = inboxPerEvent.get(id) ?? 0;
+    if (inboxCopies > 1) {
+      channels.inapp.duplicates += inboxCopies - 1;
+      channels.inapp.unexplained += inboxCopies - 1;
+      unexplained.push(`inapp: event ${id} (${tag}) has ${inboxCopies} inbox messages`);
+    }
   }
-  figures.duplicates.webhook = [...webhookIds.values()].reduce((n, c) => n + Math.max(0, c - 1), 0);
   for (const { id } of resent.rows) note(`delivery ${id} was tried again after an attempt recorded ok`);
-  // Sends outside a claim first: they are the ones that fail the run.
-  doubled.sort((a, b) => Number(b.arrivals.length > b.delivery.claims) - Number(a.arrivals.length > a.delivery.claims));
-  figures.duplicateExamples = await explain(pool, doubled.slice(0, 20), origin);
-  return figures;
+  return {
+    accepted: accepted.length,
+    channels,
+    resentAfterDelivered: resent.rows.length,
+    examples,
+    unexplained,
+    explained: explained.slice(0, 30),
+  };
 }
 
 /** Polls until every accepted event that is in the database has all its deliveries in a terminal state. */
@@ -208,29 +324,6 @@ export async function waitForQuiescence(
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   return { settled: false, seconds: (Date.now() - startedAt) / 1000 };
-}
-
-/** Each duplicate with its arrival times and attempt rows: which fault let it through. */
-async function explain(
-  pool: Pool,
-  doubled: { delivery: DeliveryRow; arrivals: Date[] }[],
-  origin: number,
-): Promise<string[]> {
-  const since = (at: Date) => `${((at.getTime() - origin) / 1000).toFixed(1)}s`;
-  const { rows } = await pool.query<{ deliveryId: string; attempt: number; at: Date; outcome: string; code: string }>(
-    `SELECT delivery_id AS "deliveryId", attempt, at, outcome, code FROM delivery_attempts
-     WHERE delivery_id = ANY($1::uuid[]) ORDER BY id`,
-    [doubled.map((d) => d.delivery.id)],
-  );
-  return doubled.map(({ delivery, arrivals }) => {
-    const attempts = rows
-      .filter((r) => r.deliveryId === delivery.id)
-      .map((r) => `#${r.attempt} ${r.outcome}${r.code ? `(${r.code})` : ''}@${since(r.at)}`);
-    return (
-      `${delivery.channel} ${delivery.id} (${delivery.status}, claimed ${delivery.claims}): ` +
-      `received ${arrivals.map(since).join(', ')}; attempts ${attempts.join(' ') || 'none'}`
-    );
-  });
 }
 
 function countBy(values: string[]): Map<string, number> {

@@ -3,8 +3,11 @@ export interface SentEvent {
   tag: string;
   /** the event id, when the api accepted it (202) */
   id?: string;
-  /** HTTP status, or 0 when the request got no answer */
+  /** HTTP status, 0 when the request got no answer (refused, cut, timed out), -1 when it was not sent */
   status: number;
+  /** when it was sent (or would have been), and when its answer or error came (Date.now()) */
+  sentAt: number;
+  doneAt: number;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -36,7 +39,7 @@ export class SteadyLoad {
       while (due <= Date.now()) {
         due += interval;
         if (this.inFlight.size < MAX_IN_FLIGHT) this.fire();
-        else this.sent.push({ tag: `${this.runId}-${++this.seq}`, status: -1 });
+        else this.sent.push({ tag: `${this.runId}-${++this.seq}`, status: -1, sentAt: Date.now(), doneAt: Date.now() });
       }
       this.timer = setTimeout(tick, Math.max(0, due - Date.now()));
     };
@@ -48,6 +51,18 @@ export class SteadyLoad {
     clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.all([...this.inFlight]);
+  }
+
+  /** requests sent and not answered yet */
+  inFlightNow(): number {
+    return this.inFlight.size;
+  }
+
+  /** Resolves with the number of requests in flight as soon as there is one (0 after `timeoutMs`). */
+  async whileInFlight(timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight.size === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    return this.inFlight.size;
   }
 
   accepted(): (SentEvent & { id: string })[] {
@@ -63,7 +78,7 @@ export class SteadyLoad {
 
   private fire(): void {
     const seq = ++this.seq;
-    const event: SentEvent = { tag: `${this.runId}-${seq}`, status: 0 };
+    const event: SentEvent = { tag: `${this.runId}-${seq}`, status: 0, sentAt: Date.now(), doneAt: 0 };
     this.sent.push(event);
     const request = fetch(`${this.url}/v1/events`, {
       method: 'POST',
@@ -81,7 +96,10 @@ export class SteadyLoad {
         if (response.status === 202) event.id = answer?.id;
       })
       .catch(() => undefined)
-      .finally(() => this.inFlight.delete(request));
+      .finally(() => {
+        event.doneAt = Date.now();
+        this.inFlight.delete(request);
+      });
     this.inFlight.add(request);
   }
 }

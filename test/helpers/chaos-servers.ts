@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chown, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, open, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createServer } from 'node:net';
@@ -46,12 +46,14 @@ abstract class OwnServer {
     if (this.running) return;
     const log = await open(path.join(this.dir, `${this.name}.log`), 'a');
     const [command, args, runAs] = this.command();
+    // A process group of its own, so crash() can kill the server with every process it forked.
     const child = spawn(command, args, {
       cwd: this.dir,
       stdio: ['ignore', log.fd, log.fd],
       uid: runAs?.uid,
       gid: runAs?.gid,
       env: { ...process.env, LC_ALL: 'C' },
+      detached: true,
     });
     await log.close();
     this.child = child;
@@ -77,9 +79,29 @@ abstract class OwnServer {
     await exited;
   }
 
-  /** Stops the server and forgets its folder. */
+  /**
+   * SIGKILL to the server and every process it forked (its process group), as when a container or
+   * its machine dies: nothing gets to flush or say goodbye. Resolves with how the server was seen to
+   * exit (the signal that ended it), once it has.
+   */
+  async crash(): Promise<NodeJS.Signals | null> {
+    const child = this.child;
+    if (!child?.pid || !this.running) throw new Error(`${this.name} is not running`);
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal: NodeJS.Signals | null) => resolve(signal)),
+    );
+    process.kill(-child.pid, 'SIGKILL');
+    return exited;
+  }
+
+  /** The server's own log (stdout and stderr) so far. */
+  log(): Promise<string> {
+    return readFile(path.join(this.dir, `${this.name}.log`), 'utf8').catch(() => '');
+  }
+
+  /** Stops the server (with every process it forked) and forgets its folder. */
   async destroy(): Promise<void> {
-    await this.stop('SIGKILL');
+    if (this.running) await this.crash();
     await rm(this.dir, { recursive: true, force: true });
   }
 
@@ -87,7 +109,18 @@ abstract class OwnServer {
   protected abstract ready(): Promise<unknown>;
 }
 
-/** Redis with its append-only file on: a restart keeps the queues, `wipe()` loses them. */
+/**
+ * Redis with its append-only file on, as production runs it (docker-compose.yml: appendonly yes,
+ * and appendfsync everysec, Redis' default). A restart keeps the queues, `wipe()` loses them.
+ *
+ * What a SIGKILL can lose with everysec: Redis write()s the AOF before it answers a command and
+ * fsyncs it once a second, so a killed process loses nothing it answered (the kernel still has the
+ * writes); a machine that dies loses up to the last second or two of writes that were not fsynced
+ * yet. Herald loses nothing either way because Redis holds only what can be rebuilt: events, the
+ * outbox and every delivery's status, retry budget and lease are in Postgres; the relay publishes
+ * the outbox again, and housekeeping re-queues deliveries whose jobs are gone (`wipe()` tests the
+ * worst case, every job lost).
+ */
 export class ChaosRedis extends OwnServer {
   static async start(): Promise<ChaosRedis> {
     const redis = new ChaosRedis(
@@ -124,7 +157,11 @@ export class ChaosRedis extends OwnServer {
   }
 }
 
-/** A Postgres cluster of its own (initdb in a temporary folder); stopped with a fast shutdown. */
+/**
+ * A Postgres cluster of its own (initdb in a temporary folder), durable as in production (fsync and
+ * full_page_writes on), so `crash()` (SIGKILL of the postmaster and its backends) is followed by
+ * crash recovery from the WAL on the next start; `stop()` is a fast shutdown.
+ */
 export class ChaosPostgres extends OwnServer {
   private constructor(
     dir: string,
@@ -166,12 +203,20 @@ export class ChaosPostgres extends OwnServer {
     return ['postgres', [
       '-D', path.join(this.dir, 'data'), '-p', String(this.port), '-k', '',
       '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300',
-      // a test cluster: a clean shutdown flushes everything, nobody pulls the plug on it
-      '-c', 'fsync=off', '-c', 'full_page_writes=off',
+      // as production: a commit is on disk before it is answered, and a crash recovers from the WAL
+      '-c', 'fsync=on', '-c', 'full_page_writes=on', '-c', 'synchronous_commit=on',
     ], this.runAs];
+  }
+
+  /** How many times the cluster started with crash recovery ("not properly shut down") so far. */
+  async recoveries(): Promise<number> {
+    return (await this.log()).split('\n').filter((line) => CRASH_RECOVERY.test(line)).length;
   }
 
   protected ready(): Promise<unknown> {
     return postgresVersion(this.url(), 1000);
   }
 }
+
+// What Postgres logs when it starts after a crash and replays the WAL.
+const CRASH_RECOVERY = /database system was not properly shut down; automatic recovery in progress/;

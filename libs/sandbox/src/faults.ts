@@ -4,29 +4,42 @@ export interface FaultSettings {
   errorRate: number;
   /** share of requests (0–1) left unanswered for `timeoutMs`, then cut off */
   timeoutRate: number;
+  /**
+   * share of requests (0–1) whose message is taken (recorded as accepted, as a provider that got it)
+   * but whose answer is lost: held for `timeoutMs`, then the connection is cut. The sender sees a
+   * timeout although the provider has the message, so its retry is a real duplicate.
+   */
+  lostAnswerRate: number;
   timeoutMs: number;
 }
 
-export type Fault = { kind: 'error' } | { kind: 'timeout'; ms: number };
+export type Fault = { kind: 'error' } | { kind: 'timeout'; ms: number } | { kind: 'lostAnswer'; ms: number };
 
-const HEALTHY: FaultSettings = { errorRate: 0, timeoutRate: 0, timeoutMs: 5000 };
+/** What a sandbox puts in a record's `detail.fault` when it took a message and then lost the answer. */
+export const LOST_ANSWER = 'answer lost';
+
+const HEALTHY: FaultSettings = { errorRate: 0, timeoutRate: 0, lostAnswerRate: 0, timeoutMs: 5000 };
 
 /**
- * One sandbox's fault switch, read once per request. A faulty request is never recorded as
- * accepted: the provider did not take the message, so a retry is not a duplicate.
+ * One sandbox's fault switch, read once per request. An error or a timeout is never recorded as
+ * accepted: the provider did not take the message, so a retry is not a duplicate. A lost answer is
+ * recorded as accepted, with `detail.fault` set to LOST_ANSWER: the provider took it, and a retry is one.
  */
 export class FaultInjector {
   private settings: FaultSettings = HEALTHY;
   private readonly timers = new Set<NodeJS.Timeout>();
   /** how many requests were failed on purpose, by kind */
-  readonly injected = { error: 0, timeout: 0 };
+  readonly injected = { error: 0, timeout: 0, lostAnswer: 0 };
 
   set(settings: Partial<FaultSettings>): void {
     const next = { ...this.settings, ...settings };
-    for (const rate of [next.errorRate, next.timeoutRate]) {
+    const rates = [next.errorRate, next.timeoutRate, next.lostAnswerRate];
+    for (const rate of rates) {
       if (!(rate >= 0 && rate <= 1)) throw new RangeError(`fault rates are shares between 0 and 1 (got ${rate})`);
     }
-    if (next.errorRate + next.timeoutRate > 1) throw new RangeError('errorRate + timeoutRate must not exceed 1');
+    if (rates.reduce((a, b) => a + b) > 1) {
+      throw new RangeError('errorRate + timeoutRate + lostAnswerRate must not exceed 1');
+    }
     this.settings = next;
   }
 
@@ -41,7 +54,7 @@ export class FaultInjector {
 
   /** The fault this request gets, if any. */
   next(): Fault | undefined {
-    const { errorRate, timeoutRate, timeoutMs } = this.settings;
+    const { errorRate, timeoutRate, lostAnswerRate, timeoutMs } = this.settings;
     const draw = Math.random();
     if (draw < errorRate) {
       this.injected.error++;
@@ -50,6 +63,10 @@ export class FaultInjector {
     if (draw < errorRate + timeoutRate) {
       this.injected.timeout++;
       return { kind: 'timeout', ms: timeoutMs };
+    }
+    if (draw < errorRate + timeoutRate + lostAnswerRate) {
+      this.injected.lostAnswer++;
+      return { kind: 'lostAnswer', ms: timeoutMs };
     }
     return undefined;
   }

@@ -65,7 +65,7 @@ export class SandboxHub implements OnApplicationShutdown {
 
   /**
    * Makes the running sandboxes (all, or those of `channels`) fail a share of requests from now on,
-   * with transient errors or silence; `{ errorRate: 0, timeoutRate: 0 }` heals them.
+   * with transient errors, silence, or a message taken and its answer lost; rates of 0 heal them.
    */
   async setFaults(settings: Partial<FaultSettings>, channels: string[] = this.channels): Promise<void> {
     const sandboxes = channels.map((channel) => this.running.get(channel)).filter((s) => s !== undefined);

@@ -24,7 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FaultInjector } from '../faults';
+import { FaultInjector, LOST_ANSWER } from '../faults';
 import { SandboxRecorder, type SandboxRecord } from '../recorder';
 
 export interface FcmSandboxOptions {
@@ -98,7 +98,7 @@ export class FcmSandbox {
   static readonly token = 'fcm-sandbox-access-token';
 
   readonly url: string;
-  /** random 500s and unanswered sends, for chaos tests */
+  /** random 500s, unanswered sends and lost answers, for chaos tests */
   readonly faults = new FaultInjector();
   private readonly failures: FcmFailure[] = [];
   private received: SandboxRecord[] = [];
@@ -166,15 +166,23 @@ export class FcmSandbox {
         await this.faults.hold(fault.ms);
         return void res.destroy();
       }
-      answer = fault
-        ? googleError({ status: 500, errorCode: 'INTERNAL', message: 'Internal error (fault injected).' })
-        : this.sendAnswer(req, path, body);
+      const losing = fault?.kind === 'lostAnswer';
+      answer =
+        fault?.kind === 'error'
+          ? googleError({ status: 500, errorCode: 'INTERNAL', message: 'Internal error (fault injected).' })
+          : this.sendAnswer(req, path, body, losing);
+      if (losing && answer.status === 200) {
+        // Taken (recorded by sendAnswer), but the answer never reaches the sender: silence, then a cut.
+        await this.faults.hold(fault.ms);
+        return void res.destroy();
+      }
     } else answer = googleError({ status: 404, message: `${req.method} ${path} is not an FCM HTTP v1 endpoint` });
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=UTF-8', ...answer.headers });
     res.end(JSON.stringify(answer.body));
   }
 
-  private sendAnswer(req: IncomingMessage, path: string, body: string): Answer {
+  /** `losing`: the answer will be lost, which the record notes (detail.fault) */
+  private sendAnswer(req: IncomingMessage, path: string, body: string, losing = false): Answer {
     if (req.headers.authorization !== `Bearer ${FcmSandbox.token}`) {
       return googleError({
         status: 401,
@@ -218,7 +226,7 @@ export class FcmSandbox {
       return { status: 200, body: { name: `projects/${this.projectId}/messages/fake_message_id` } };
     }
     const name = `projects/${this.projectId}/messages/${randomUUID()}`;
-    this.record(token, rest, { name });
+    this.record(token, { ...rest, ...(losing && { fault: LOST_ANSWER }) }, { name });
     return { status: 200, body: { name } };
   }
 

@@ -14,7 +14,7 @@
 // their own providers, or no email role, never loads them.
 import type { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { ParsedMail } from 'mailparser';
-import { FaultInjector } from '../faults';
+import { FaultInjector, LOST_ANSWER, type Fault } from '../faults';
 import { SandboxRecorder, type SandboxRecord } from '../recorder';
 
 export type SmtpStage = 'rcpt' | 'data';
@@ -48,8 +48,16 @@ export interface SmtpSandboxOptions {
 }
 
 export class SmtpSandbox {
-  /** random 451s and RCPT TO answers held past the client's timeout, for chaos tests */
+  /**
+   * random 451s, RCPT TO answers held past the client's timeout, and messages taken whose answer
+   * to the end of DATA is held past it (lost answers), for chaos tests
+   */
   readonly faults = new FaultInjector();
+  /**
+   * transactions (a session's envelope, new at each MAIL FROM) whose answer to the end of DATA is to
+   * be lost: decided at RCPT TO, with the other faults
+   */
+  private readonly losing = new WeakMap<object, Extract<Fault, { kind: 'lostAnswer' }>>();
   private readonly server: SMTPServer;
   private readonly parse: (stream: SMTPServerDataStream) => Promise<ParsedMail>;
   private readonly received: SandboxRecord[] = [];
@@ -144,7 +152,11 @@ export class SmtpSandbox {
       void this.faults.hold(fault.ms).then(() => callback(smtpError(FAULT_TIMEOUT)));
       return;
     }
-    const failure = (fault && FAULT_ERROR) ?? this.takeScripted('rcpt') ?? this.failureFor(address.address, 'rcpt');
+    if (fault?.kind === 'lostAnswer') this.losing.set(session.envelope, fault);
+    const failure =
+      (fault?.kind === 'error' ? FAULT_ERROR : undefined) ??
+      this.takeScripted('rcpt') ??
+      this.failureFor(address.address, 'rcpt');
     if (failure) {
       this.record({
         to: address.address,
@@ -169,7 +181,12 @@ export class SmtpSandbox {
     const failure =
       this.takeScripted('data') ??
       recipients.map((to) => this.failureFor(to, 'data')).find((found) => found !== undefined);
-    const detail = { ...messageDetail(parsed), envelopeFrom: envelopeFrom(session) };
+    const lost = failure ? undefined : this.losing.get(session.envelope);
+    const detail = {
+      ...messageDetail(parsed),
+      envelopeFrom: envelopeFrom(session),
+      ...(lost && { fault: LOST_ANSWER }),
+    };
     for (const to of recipients) {
       this.record({
         to,
@@ -180,6 +197,12 @@ export class SmtpSandbox {
       });
     }
     if (failure) throw smtpError(failure);
+    if (lost) {
+      // Taken (recorded above), but the 250 comes only after the client's timeout: it never learns.
+      this.losing.delete(session.envelope);
+      await this.faults.hold(lost.ms);
+      throw smtpError(FAULT_TIMEOUT);
+    }
   }
 
   private takeScripted(stage: SmtpStage): Failure | undefined {

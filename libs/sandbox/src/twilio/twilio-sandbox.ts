@@ -17,7 +17,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { FaultInjector } from '../faults';
+import { FaultInjector, LOST_ANSWER } from '../faults';
 import { SandboxRecorder } from '../recorder';
 
 /** The sender number Herald uses against the sandbox (Twilio's magic "valid" From number). */
@@ -83,7 +83,7 @@ export class TwilioSandbox {
   readonly recorder: SandboxRecorder;
   readonly accountSid: string;
   readonly authToken: string;
-  /** random 503s and unanswered requests, for chaos tests */
+  /** random 503s, unanswered requests and lost answers, for chaos tests */
   readonly faults = new FaultInjector();
   private readonly sent: SandboxSms[] = [];
   private readonly failures: TwilioFailure[] = [];
@@ -244,8 +244,14 @@ export class TwilioSandbox {
         from: message.from,
         messagingServiceSid: message.messagingServiceSid,
         statusCallback: message.statusCallback,
+        ...(fault?.kind === 'lostAnswer' && { fault: LOST_ANSWER }),
       },
     });
+    if (fault?.kind === 'lostAnswer') {
+      // Taken (recorded above), but the 201 never reaches the sender: silence, then a cut.
+      await this.faults.hold(fault.ms);
+      return void res.destroy();
+    }
     json(res, 201, this.resource(message));
     if (this.autoCallbacks && message.statusCallback) this.track(this.deliver(message.sid));
   }

@@ -7,7 +7,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhook } from '@herald/channels';
-import { FaultInjector, type Fault } from '../faults';
+import { FaultInjector, LOST_ANSWER, type Fault } from '../faults';
 import { SandboxRecorder } from '../recorder';
 
 export interface WebhookReceiverOptions {
@@ -50,7 +50,7 @@ export interface ReceivedWebhook {
  */
 export class WebhookReceiver {
   readonly recorder: SandboxRecorder;
-  /** random 503s and unanswered requests, for chaos tests */
+  /** random 503s, unanswered requests and lost answers, for chaos tests */
   readonly faults = new FaultInjector();
   private secret: string | undefined;
   private readonly received: ReceivedWebhook[] = [];
@@ -133,7 +133,7 @@ export class WebhookReceiver {
     const raw = Buffer.concat(chunks);
     const path = req.url ?? '/';
     const fault = this.faults.next();
-    if (fault) return this.misbehave(fault, req, path, res);
+    if (fault && fault.kind !== 'lostAnswer') return this.misbehave(fault, req, path, res);
     const answer = this.failures.shift() ?? this.answers.get(path) ?? { status: 200 };
 
     const verification = this.secret === undefined ? undefined : verifyWebhook(req.headers, raw, this.secret);
@@ -162,8 +162,14 @@ export class WebhookReceiver {
         body: json ?? body,
         signatureValid: verification?.valid,
         status: answer.status,
+        ...(fault && { fault: LOST_ANSWER }),
       },
     });
+    if (fault) {
+      // Taken (recorded above), but the answer never reaches the sender: silence, then a cut.
+      await this.faults.hold(fault.ms);
+      return void res.destroy();
+    }
 
     if (answer.delayMs) {
       await new Promise<void>((resolve) => {
@@ -179,7 +185,12 @@ export class WebhookReceiver {
   }
 
   /** An injected fault: recorded as refused (the message was not taken), then a 503 or silence and a cut. */
-  private async misbehave(fault: Fault, req: IncomingMessage, path: string, res: ServerResponse): Promise<void> {
+  private async misbehave(
+    fault: Exclude<Fault, { kind: 'lostAnswer' }>,
+    req: IncomingMessage,
+    path: string,
+    res: ServerResponse,
+  ): Promise<void> {
     const code = fault.kind === 'error' ? '503' : 'timeout';
     this.recorder.add({
       channel: 'webhook',
