@@ -75,13 +75,16 @@ describe('outbox relay', () => {
       ];
       const { rows } = await pool.query<{ id: string }>(`SELECT id FROM events`);
       const eventIds = new Set(rows.map((r) => r.id));
+      // Nothing waits delayed or prioritized: each event's job is in the wait list, and nothing else is in the
+      // queue. A held entry (seen a few times in CI under load, unexplained) fails here, showing what it was.
+      const heldJobs = await Promise.all(
+        held.map(async (id) => {
+          const job = await queue.getJob(id);
+          return { id, state: await queue.getJobState(id), job: job?.asJSON() ?? null };
+        }),
+      );
+      expect({ heldJobs, added }).toEqual({ heldJobs: [], added: EVENTS });
       const listed = [...waiting, ...held].filter((id) => eventIds.has(id));
-      if (held.length) {
-        // Seen a few times in CI under load (one entry, never reproduced locally); kept visible, not asserted
-        // away: if it is an event id, the assertions below fail on it.
-        const jobs = await Promise.all(held.map(async (id) => [id, (await queue.getJob(id))?.opts ?? null]));
-        console.log('relay test: held jobs', JSON.stringify({ added, duplicated, jobs }));
-      }
       expect(listed).toHaveLength(EVENTS);
       expect(new Set(listed)).toEqual(eventIds);
       expect(waiting).toHaveLength(EVENTS);
