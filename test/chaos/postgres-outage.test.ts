@@ -57,12 +57,16 @@ describe('the api while Postgres is down', () => {
     ];
     for (const [route, call] of calls) {
       const startedAt = Date.now();
+      let timer: NodeJS.Timeout | undefined;
       const answer = await Promise.race([
         call(),
-        new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error(`${route}: no answer in ${ANSWER_WITHIN_MS} ms`)), ANSWER_WITHIN_MS),
-        ),
-      ]);
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`${route}: no answer in ${ANSWER_WITHIN_MS} ms`)),
+            ANSWER_WITHIN_MS,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       expect({ route, status: answer.status }).toEqual({ route, status: 503 });
       expect(answer.headers.get('content-type')).toContain('application/problem+json');
       expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import twilio from 'twilio';
 import { SmtpSandbox, TwilioSandbox } from '@herald/sandbox';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { eventually } from '../helpers/http';
-import { createTenant, type TestTenant } from '../helpers/tenant';
+import { createTenant, waitForDeliveries, type TestTenant } from '../helpers/tenant';
 
 // Email with two SMTP servers: SMTP_URL (the primary, named `smtp` in attempt rows) and one in
 // SMTP_FALLBACK_URLS (`smtp-fallback-1`). The primary is stopped, so it refuses connections.
@@ -93,6 +93,84 @@ describe('provider failover: email through the second SMTP server when the first
     expect(answered(after.attempts)).toEqual(['smtp-fallback-1: ok']);
     expect(secondary.messages().map((m) => m.to)).toContain('B-1@example.com');
   });
+});
+
+describe("provider failover: the primary's circuit opens, the secondary takes over, and it closes after the cool-down", () => {
+  // Long enough that the deliveries right after the circuit opens run inside it on a loaded machine;
+  // what the test asserts about time is only the primary's silence, a lower bound.
+  const COOLDOWN_S = 6;
+  let isolated: IsolatedEnv;
+  let herald: RunningHerald;
+  let tenant: TestTenant;
+  let primary: SmtpSandbox;
+  let secondary: SmtpSandbox;
+
+  beforeAll(async () => {
+    primary = await SmtpSandbox.start();
+    secondary = await SmtpSandbox.start();
+    isolated = await isolatedEnv('failover-circuit');
+    herald = await startHerald({
+      env: {
+        ...isolated.env,
+        SMTP_URL: primary.url,
+        SMTP_FALLBACK_URLS: secondary.url,
+        PROVIDER_CIRCUIT_FAILURES: '2',
+        PROVIDER_CIRCUIT_WINDOW_SECONDS: '600',
+        PROVIDER_CIRCUIT_COOLDOWN_SECONDS: String(COOLDOWN_S),
+      },
+    });
+    tenant = await createTenant(herald.url);
+    const rule = { channels: [{ channel: 'email', template: { subject: 'Order {{ data.orderId }}', text: 'Hi' } }] };
+    expect((await tenant.admin('PUT', '/v1/rules/order.shipped', rule)).status).toBe(200);
+  });
+  afterAll(async () => {
+    await herald?.close();
+    await isolated?.drop();
+    await primary?.stop();
+    await secondary?.stop();
+  });
+
+  /** Sends one email event and returns its delivery's attempts once it is sent ("provider: outcome"). */
+  async function deliver(orderId: string): Promise<string[]> {
+    const sent = await tenant.ingest('POST', '/v1/events', {
+      type: 'order.shipped',
+      to: { subscriberId: `c-${orderId}`, email: `${orderId}@example.com` },
+      data: { orderId },
+    });
+    expect(sent.status).toBe(202);
+    const event = await waitForDeliveries(tenant.ingest, sent.body.id, 'sent', 60_000);
+    return (event.deliveries[0].attempts as Attempt[]).map((a) => `${a.provider}: ${a.outcome}`);
+  }
+
+  it('goes straight to the secondary while the circuit is open, and back to the primary after the cool-down', async () => {
+    // Two retryable answers in a row open the primary's circuit; each delivery still went out, by the secondary.
+    primary.failNext(2, 451, '4.3.0 try again later');
+    expect(await deliver('C-1')).toEqual(['smtp: retryable', 'smtp-fallback-1: ok']);
+    expect(await deliver('C-2')).toEqual(['smtp: retryable', 'smtp-fallback-1: ok']);
+    const refusals = primary.messages().filter((m) => m.outcome === 'rejected');
+    expect(refusals).toHaveLength(2);
+    const openedAfter = new Date(refusals[0].at).getTime(); // newest first: the refusal that opened it
+
+    // One delivery after another until the primary is tried again: the ones before went to the secondary alone.
+    const whileOpen: string[][] = [];
+    let trial: string[] | undefined;
+    const giveUpAt = Date.now() + COOLDOWN_S * 1000 + 60_000;
+    for (let i = 0; !trial; i++) {
+      if (Date.now() > giveUpAt) throw new Error(`the primary was not tried again after ${i} deliveries`);
+      const attempts = await deliver(`D-${i}`);
+      if (attempts[0].startsWith('smtp:')) trial = attempts;
+      else whileOpen.push(attempts);
+    }
+    expect(whileOpen.length).toBeGreaterThan(0);
+    expect(new Set(whileOpen.map((a) => a.join()))).toEqual(new Set(['smtp-fallback-1: ok']));
+    // The trial after the cool-down succeeded (the primary is healthy again): the circuit is closed.
+    expect(trial).toEqual(['smtp: ok']);
+    const taken = primary.messages().filter((m) => m.outcome === 'accepted');
+    expect(taken).toHaveLength(1);
+    expect(new Date(taken[0].at).getTime() - openedAfter).toBeGreaterThanOrEqual(COOLDOWN_S * 1000);
+    expect(await deliver('E-1')).toEqual(['smtp: ok']);
+    expect(await deliver('E-2')).toEqual(['smtp: ok']);
+  }, 120_000);
 });
 
 describe('provider failover: SMS through a second Twilio-API account', () => {

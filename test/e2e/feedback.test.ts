@@ -1,8 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Pool } from 'pg';
 import twilio from 'twilio';
 import { generateWebhookSecret, signWebhook } from '@herald/channels';
+import { PG_POOL } from '@herald/db';
 import { SandboxHub, SendgridSigner, SnsSigner, TWILIO_SANDBOX_FROM, type WebhookReceiver } from '@herald/sandbox';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { client, eventually, type Answer } from '../helpers/http';
@@ -21,6 +23,7 @@ describe('feedback loops: every negative signal changes what Herald does next', 
   let sandboxes: SandboxHub;
   let receiver: WebhookReceiver;
   let certDir: string;
+  let pool: Pool;
   const sns = SnsSigner.create('eu-west-1');
   const sendgrid = new SendgridSigner();
   const genericSecret = generateWebhookSecret();
@@ -47,6 +50,7 @@ describe('feedback loops: every negative signal changes what Herald does next', 
       },
     });
     tenant = await createTenant(herald.url);
+    pool = herald.app.get<Pool>(PG_POOL);
     sandboxes = herald.app.get(SandboxHub);
     receiver = await sandboxes.webhookReceiver();
     for (const [type, rule] of Object.entries(rules)) await tenant.admin('PUT', `/v1/rules/${type}`, rule);
@@ -348,6 +352,31 @@ describe('feedback loops: every negative signal changes what Herald does next', 
       expect((await tenant.admin('DELETE', `/v1/suppressions/${added.body.id}`)).status).toBe(404);
       const other = await createTenant(herald.url);
       expect((await other.admin('GET', '/v1/suppressions')).body.items).toEqual([]);
+    });
+
+    it("blocks an address until the entry's expiresAt, and not after (the stored expiry moved, not waited for)", async () => {
+      const address = 'paused@example.com';
+      const to = { subscriberId: 'x1', email: address };
+      const inAnHour = new Date(Date.now() + 3600_000).toISOString();
+      const added = await tenant.admin('POST', '/v1/suppressions', {
+        channel: 'email',
+        address,
+        detail: 'paused for an hour',
+        expiresAt: inAnHour,
+      });
+      expect(added.status).toBe(201);
+      expect(new Date(added.body.expiresAt).getTime()).toBe(new Date(inAnHour).getTime());
+      await expectSuppressedNext('fb.email', to, emailsTo(address));
+
+      // The hour is over: as far as Postgres knows, the entry expired a second ago.
+      const { rowCount } = await pool.query(
+        `UPDATE suppressions SET expires_at = now() - interval '1 second' WHERE id = $1`,
+        [added.body.id],
+      );
+      expect(rowCount).toBe(1);
+      const sent = await deliver('fb.email', to, 'sent');
+      expect(sent.lastError).toBeUndefined();
+      expect(emailsTo(address)()).toBe(1);
     });
   });
 });

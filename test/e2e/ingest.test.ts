@@ -1,6 +1,7 @@
+import { Client, Pool } from 'pg';
 import { signInboxToken } from '@herald/core';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
-import { client } from '../helpers/http';
+import { client, eventually, type Answer } from '../helpers/http';
 import { createTenant, inappRule, waitForDeliveries, type TestTenant } from '../helpers/tenant';
 
 const event = (orderId: string) => ({ type: 'order.shipped', to: { subscriberId: 'dora' }, data: { orderId } });
@@ -62,15 +63,70 @@ describe('ingest: idempotency, batches, validation and auth', () => {
 
     it('gives concurrent requests with one key one event: the rest are replays or 409 with Retry-After', async () => {
       const headers = { 'idempotency-key': 'burst-1' };
-      const answers = await Promise.all(
-        Array.from({ length: 10 }, () => tenant.ingest('POST', '/v1/events', event('12'), headers)),
-      );
+      const burst = () =>
+        Promise.all(Array.from({ length: 10 }, () => tenant.ingest('POST', '/v1/events', event('12'), headers)));
+      const answers = await burst();
       const accepted = answers.filter((a) => a.status === 202);
       expect(new Set(accepted.map((a) => a.body.id)).size).toBe(1);
       for (const a of answers.filter((a) => a.status !== 202)) {
         expect(a.status).toBe(409);
         expect(a.headers.get('retry-after')).toBe('1');
       }
+      // Once the key's event is stored, concurrent retries are all replays of it.
+      const retries = await burst();
+      expect(retries.map((a) => [a.status, a.body.id, a.headers.get('idempotent-replayed')])).toEqual(
+        Array(10).fill([202, accepted[0].body.id, 'true']),
+      );
+    });
+
+    it('answers 409 with Retry-After while the first request is still being written, then replays it', async () => {
+      // A transaction of the test's own holds every write to `events` back, so the first request is
+      // still writing its event when the second comes: Postgres shows its insert waiting for the lock.
+      const locker = new Client({ connectionString: isolated.env.DATABASE_URL });
+      const observer = new Pool({ connectionString: isolated.env.DATABASE_URL, max: 1 });
+      await locker.connect();
+      const headers = { 'idempotency-key': 'held-1' };
+      let first: Promise<Answer> | undefined;
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE events IN SHARE MODE');
+        first = tenant.ingest('POST', '/v1/events', event('14'), headers);
+        await eventually(
+          async () => {
+            const { rows } = await observer.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'events'::regclass AND NOT granted`,
+            );
+            return rows[0].n > 0 ? true : undefined;
+          },
+          15_000,
+          "the first request's insert waiting for the lock",
+        );
+        // (bounded: a second request that waited for the lock too would never answer while it is held)
+        let timer: NodeJS.Timeout | undefined;
+        const second = await Promise.race([
+          tenant.ingest('POST', '/v1/events', event('14'), headers),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('the second request waited for the first')), 15_000);
+          }),
+        ]).finally(() => clearTimeout(timer));
+        expect(second.status).toBe(409);
+        expect(second.headers.get('retry-after')).toBe('1');
+        expect(second.headers.get('content-type')).toContain('application/problem+json');
+        expect(second.body.type).toMatch(/idempotency-key-in-flight$/);
+      } finally {
+        await locker.query('COMMIT');
+        await locker.end();
+        await observer.end();
+      }
+      const stored = await first!;
+      expect(stored.status).toBe(202);
+      expect(stored.headers.get('idempotent-replayed')).toBeNull();
+      const retry = await tenant.ingest('POST', '/v1/events', event('14'), headers);
+      expect([retry.status, retry.body.id, retry.headers.get('idempotent-replayed')]).toEqual([
+        202,
+        stored.body.id,
+        'true',
+      ]);
     });
 
     it('refuses a malformed key', async () => {

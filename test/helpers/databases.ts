@@ -4,6 +4,7 @@ import { migrate } from '../../libs/db/src/migrate';
 import { isAlive } from '../../libs/services/src/processes';
 
 /** Per-run databases are named herald_test_<timestamp>_<pid of the jest run>[_<label>]. */
+const CLOSING_WAIT_MS = 2000;
 const TEST_DATABASE = /^herald_test_\d+_(\d+)(_|$)/;
 
 export function testRunDatabaseName(timestamp: number): string {
@@ -33,7 +34,12 @@ export function createDatabase(adminUrl: string, name: string): Promise<void> {
   });
 }
 
-/** Drops `name` and the databases tests derived from it (`<name>_<label>`), closing their connections. */
+/**
+ * Drops `name` and the databases tests derived from it (`<name>_<label>`), closing their connections.
+ * A pool's end() resolves before its connections' backends are gone; forced off then, a client still
+ * closing gets an error its pool may not listen for (an unhandled error in the test). So the drop first
+ * gives connections on their way out a moment to go, and forces only those that stay.
+ */
 export function dropDatabaseFamily(adminUrl: string, name: string): Promise<void> {
   return withAdmin(adminUrl, async (client) => {
     const { rows } = await client.query<{ datname: string }>(
@@ -41,6 +47,14 @@ export function dropDatabaseFamily(adminUrl: string, name: string): Promise<void
       [name],
     );
     for (const { datname } of rows) {
+      for (let wait = 0; wait < CLOSING_WAIT_MS; wait += 50) {
+        const open = await client.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+          [datname],
+        );
+        if (open.rows[0].n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(datname)} WITH (FORCE)`);
     }
   });

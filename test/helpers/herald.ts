@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig, WORKER_ROLES, type HeraldConfig, type WorkerRole } from '@herald/config';
 import { createHttpApp } from '../../apps/api/src/http/create-http-app';
@@ -49,14 +50,14 @@ export interface IsolatedEnv {
   drop(): Promise<void>;
 }
 
-let isolatedCount = 0;
-
 /**
  * A database and a queue prefix of the test file's own: jest runs files in parallel, and relays
- * drain every outbox row of their database, so files must not share one.
+ * drain every outbox row of their database, so files must not share one. The prefix is random: a jest
+ * worker runs file after file with a fresh module registry, so a counter here would start again at 1
+ * and hand the next file the queues (and leftover delayed jobs) of the one before.
  */
 export async function isolatedEnv(label: string): Promise<IsolatedEnv> {
   const db = await createTestDatabase(label, { migrate: true });
-  const prefix = `${process.env.HERALD_QUEUE_PREFIX}-${process.pid}-${++isolatedCount}`;
+  const prefix = `${process.env.HERALD_QUEUE_PREFIX}-${process.pid}-${randomBytes(4).toString('hex')}`;
   return { env: { DATABASE_URL: db.url, HERALD_QUEUE_PREFIX: prefix }, drop: () => db.drop() };
 }

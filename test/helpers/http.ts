@@ -34,11 +34,14 @@ export function client(baseUrl: string, key?: string) {
 
 export type Client = ReturnType<typeof client>;
 
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+/**
+ * Polls until `check` returns a value (not undefined), or fails after `timeoutMs`; `what` may be a
+ * function, read when it fails (to say what was seen last).
+ */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
   timeoutMs = 15_000,
-  what = 'condition',
+  what: string | (() => string) = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -51,5 +54,6 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  const described = typeof what === 'function' ? what() : what;
+  throw new Error(`timed out waiting for ${described}${last ? `: ${(last as Error).message}` : ''}`);
 }

@@ -244,20 +244,26 @@ export async function openRawStream(url: string, headers: Record<string, string>
 }
 
 export interface SlowRequest {
+  /**
+   * Resolves once the server has read the request's headers and asked for its body (100 Continue): from
+   * then on the request is in flight at the server, whatever else it is doing.
+   */
+  started: Promise<void>;
   /** sends the rest of the body */
   finish(): void;
   answer: Promise<{ status: number; body: string }>;
 }
 
 /**
- * A request kept in flight: its headers and the first part of its body are sent now, the rest
- * when `finish()` is called. Over a keep-alive connection, as browsers and SDKs send them.
+ * A request kept in flight: its headers (with `Expect: 100-continue`) are sent now, the first part of its
+ * body once the server answers 100 Continue, the rest when `finish()` is called. Over a keep-alive
+ * connection, as browsers and SDKs send them.
  */
 export function slowRequest(url: string, method: string, headers: Record<string, string>, body: string): SlowRequest {
   const req = request(url, {
     method,
     agent: new Agent({ keepAlive: true }),
-    headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    headers: { ...headers, 'content-length': String(Buffer.byteLength(body)), expect: '100-continue' },
   });
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('error', reject);
@@ -270,6 +276,14 @@ export function slowRequest(url: string, method: string, headers: Record<string,
   });
   answer.catch(() => undefined);
   const half = Math.floor(body.length / 2);
-  req.write(body.slice(0, half));
-  return { finish: () => req.end(body.slice(half)), answer };
+  const started = new Promise<void>((resolve, reject) => {
+    req.once('continue', () => {
+      req.write(body.slice(0, half));
+      resolve();
+    });
+    answer.then(() => reject(new Error('answered before asking for the body')), reject);
+  });
+  started.catch(() => undefined);
+  req.flushHeaders();
+  return { started, finish: () => req.end(body.slice(half)), answer };
 }
