@@ -29,10 +29,15 @@ export interface ClaimedDelivery {
   subscriberId: string | null;
   endpointId: string | null;
   channel: Channel;
-  /** the claim's number: its fencing token (every write that ends or extends the claim must match it) */
+  /**
+   * The claim's number: its fencing token. Every write that ends or extends the claim must match it: a
+   * leased claim (claim()) already counted it, a peeked one (peek()) counts it when it ends.
+   */
   attempt: number;
   /** attempts made before the last dead-letter replay: the retry budget counts from here */
   attemptFloor: number;
+  /** held under a lease (`sending`), or only peeked at: an in-app delivery is sent in one write, no lease */
+  leased: boolean;
 }
 
 export interface ClaimResult {
@@ -101,23 +106,35 @@ SELECT d.id, d.status, d.lease_until AS "leaseUntil", c.id IS NOT NULL AS claime
 FROM deliveries d LEFT JOIN claimed c ON c.id = d.id
 WHERE d.id = ANY($2::uuid[]) AND d.tenant_id = $1`;
 
+// An in-app delivery needs no lease: it is written in one statement, and that statement is the gate. Its
+// batch only peeks (what is claimable, at which attempt), and its writes take effect only while the
+// delivery is still as it was peeked: claimable, with the attempts seen.
+const PEEK = `
+SELECT id, status, lease_until AS "leaseUntil", event_id AS "eventId", subscriber_id AS "subscriberId",
+  endpoint_id AS "endpointId", channel, attempts, attempt_floor AS "attemptFloor",
+  (status = ANY($3::text[]) OR (status = 'sending' AND lease_until < now())) AS claimable
+FROM deliveries WHERE id = ANY($2::uuid[]) AND tenant_id = $1`;
+
 /**
  * Every write that ends or extends a claim is fenced by the claim's attempt number: a worker whose lease
  * ran out (a long send, a blocked event loop) and was taken over must not overwrite its successor's
- * outcome. The successor's claim incremented `attempts`, so the old claimant's writes match no row.
+ * outcome. A leased claim incremented `attempts` (a successor's claim increments it again, so the old
+ * claimant's writes match no row); a peeked one must still find the delivery claimable at the attempts it
+ * saw (i.attempt - 1), and counts its attempt as it ends. $1 of each statement: the claimable statuses.
  */
-const FENCED = `d.status = 'sending' AND d.attempts = i.attempt`;
+const FENCED = `CASE WHEN i.leased THEN d.status = 'sending' AND d.attempts = i.attempt
+  ELSE d.attempts = i.attempt - 1 AND (d.status = ANY($1::text[]) OR (d.status = 'sending' AND d.lease_until < now())) END`;
 
 // The ends of many claims and their attempt rows, in one statement (one round trip, one commit). An
 // attempt row already there (a retried write) stays; a fenced-out claim still records its attempt, as the
 // provider was asked, but decides nothing.
 const FINISH = `
 WITH i AS (
-  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-    $7::text[], $8::text[], $9::text[], $10::text[])
-    AS t(id, attempt, status, provider_message_id, last_error, not_before, outcome, provider, code, message)
+  SELECT * FROM unnest($2::uuid[], $3::int[], $4::bool[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+    $9::text[], $10::text[], $11::text[], $12::text[])
+    AS t(id, attempt, leased, status, provider_message_id, last_error, not_before, outcome, provider, code, message)
 ), finished AS (
-  UPDATE deliveries d SET status = i.status, lease_until = NULL, updated_at = now(),
+  UPDATE deliveries d SET status = i.status, attempts = i.attempt, lease_until = NULL, updated_at = now(),
     sent_at = CASE WHEN i.status = 'sent' THEN now() ELSE d.sent_at END,
     provider_message_id = COALESCE(i.provider_message_id, d.provider_message_id),
     last_error = CASE WHEN i.status = 'sent' THEN NULL ELSE i.last_error END,
@@ -131,46 +148,49 @@ WITH i AS (
 )
 SELECT id FROM finished`;
 
-// In-app: the inbox rows (id = delivery id, so a delivery writes at most one), the `sent` statuses and
-// the attempts of a whole batch in one statement: atomic, and one round trip for any number of messages.
+// In-app: the `sent` statuses of a whole batch, and — for the deliveries that statement took, so never twice —
+// their inbox rows (id = delivery id) and attempts, in one statement: atomic, one round trip for any number.
 const SEND_INAPP = `
 WITH i AS (
-  SELECT * FROM unnest($2::uuid[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[])
-    AS t(id, attempt, event_id, subscriber_id, title, body, url, data)
+  SELECT * FROM unnest($3::uuid[], $4::int[], $5::bool[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[],
+    $11::jsonb[])
+    AS t(id, attempt, leased, event_id, subscriber_id, title, body, url, data)
+), finished AS (
+  UPDATE deliveries d SET status = 'sent', attempts = i.attempt, lease_until = NULL, updated_at = now(),
+    sent_at = now(), provider_message_id = d.id, last_error = NULL, not_before = NULL
+  FROM i WHERE d.id = i.id AND ${FENCED}
+  RETURNING d.id
 ), message AS (
   INSERT INTO inbox_messages (id, tenant_id, subscriber_id, event_id, title, body, url, data)
-  SELECT id, $1, subscriber_id, event_id, title, body, url, data FROM i
+  SELECT i.id, $2, i.subscriber_id, i.event_id, i.title, i.body, i.url, i.data FROM i JOIN finished USING (id)
   ON CONFLICT (id) DO NOTHING
   RETURNING id, subscriber_id AS "subscriberId", title, body, url, data, created_at AS "createdAt"
-), finished AS (
-  UPDATE deliveries d SET status = 'sent', lease_until = NULL, updated_at = now(), sent_at = now(),
-    provider_message_id = d.id, last_error = NULL, not_before = NULL
-  FROM i WHERE d.id = i.id AND ${FENCED}
 ), attempted AS (
   INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider)
-  SELECT id, attempt, 'ok', 'inapp' FROM i
+  SELECT i.id, i.attempt, 'ok', 'inapp' FROM i JOIN finished USING (id)
   ON CONFLICT (delivery_id, attempt) DO NOTHING
 )
 SELECT * FROM message`;
 
-// A claim ended without an attempt: the attempt it took is given back, and the hold-back kept (shown in
-// the delivery's timeline after it is sent).
+// A claim ended without an attempt: the attempt a lease took is given back (a peek took none), and the
+// hold-back kept (shown in the delivery's timeline after it is sent).
 const HOLD_BACK = `
-UPDATE deliveries d SET status = i.status, attempts = d.attempts - 1, lease_until = NULL, last_error = i.reason,
+UPDATE deliveries d SET status = i.status, attempts = i.attempt - 1, lease_until = NULL, last_error = i.reason,
   not_before = i.not_before, updated_at = now(),
   last_deferral = jsonb_build_object('at', now(), 'status', i.status, 'reason', i.reason, 'until', i.not_before)
-FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[]) AS i(id, attempt, status, reason, not_before)
+FROM unnest($2::uuid[], $3::int[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[])
+  AS i(id, attempt, leased, status, reason, not_before)
 WHERE d.id = i.id AND ${FENCED}`;
 
 const RELEASE = `
 UPDATE deliveries d SET status = 'queued', lease_until = NULL, updated_at = now()
-FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
-WHERE d.id = i.id AND ${FENCED}`;
+FROM unnest($2::uuid[], $3::int[], $4::bool[]) AS i(id, attempt, leased)
+WHERE d.id = i.id AND i.leased AND ${FENCED}`;
 
 const RENEW = `
-UPDATE deliveries d SET lease_until = now() + make_interval(secs => $3)
-FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
-WHERE d.id = i.id AND ${FENCED}
+UPDATE deliveries d SET lease_until = now() + make_interval(secs => $5)
+FROM unnest($2::uuid[], $3::int[], $4::bool[]) AS i(id, attempt, leased)
+WHERE d.id = i.id AND i.leased AND ${FENCED}
 RETURNING d.id`;
 
 // A failover inside one run: the failed provider's attempt row, and the claim moved on to the next
@@ -239,32 +259,25 @@ export class DeliveriesRepository {
 
   /** Claims what of `ids` is claimable, under a lease of `leaseSeconds`; says what became of the rest. */
   async claim(tenantId: string, ids: string[], leaseSeconds: number): Promise<ClaimResult> {
-    const { rows } = await this.pool.query<{
-      id: string;
-      status: string;
-      leaseUntil: Date | null;
-      claimed: boolean;
-      eventId: string;
-      subscriberId: string | null;
-      endpointId: string | null;
-      channel: Channel;
-      attempt: number;
-      attemptFloor: number;
-    }>({
+    const { rows } = await this.pool.query<ClaimRow & { claimed: boolean }>({
       name: 'deliveries-claim',
       text: CLAIM,
       values: [tenantId, [...ids].sort(), leaseSeconds, CLAIMABLE_STATUSES],
     });
-    const result: ClaimResult = { claimed: [], leased: [], settled: [] };
-    const found = new Set<string>();
-    for (const { id, status, leaseUntil, claimed, ...rest } of rows) {
-      found.add(id);
-      if (claimed) result.claimed.push({ id, tenantId, ...rest });
-      else if (status === 'sending' && leaseUntil) result.leased.push({ id, leaseUntil });
-      else result.settled.push({ id, status });
-    }
-    for (const id of ids) if (!found.has(id)) result.settled.push({ id, status: 'missing' });
-    return result;
+    return claimResult(tenantId, ids, rows, (row) => (row.claimed ? claimOf(row, row.attempt, true) : null));
+  }
+
+  /**
+   * What of `ids` is claimable, without claiming: for in-app, whose one write per batch is its own gate
+   * (each delivery's attempt is the one after those seen). Says what became of the rest, as claim() does.
+   */
+  async peek(tenantId: string, ids: string[]): Promise<ClaimResult> {
+    const { rows } = await this.pool.query<Omit<ClaimRow, 'attempt'> & { attempts: number; claimable: boolean }>({
+      name: 'deliveries-peek',
+      text: PEEK,
+      values: [tenantId, ids, CLAIMABLE_STATUSES],
+    });
+    return claimResult(tenantId, ids, rows, (row) => (row.claimable ? claimOf(row, row.attempts + 1, false) : null));
   }
 
   /** Ends claims and records their attempts; returns the ids whose claim was still theirs to end. */
@@ -278,8 +291,10 @@ export class DeliveriesRepository {
       name: 'deliveries-finish',
       text: FINISH,
       values: [
+        CLAIMABLE_STATUSES,
         sorted.map((e) => e.delivery.id),
         sorted.map((e) => e.delivery.attempt),
+        sorted.map((e) => e.delivery.leased),
         sorted.map((e) => e.end.status),
         sorted.map((e) => e.end.providerMessageId ?? null),
         sorted.map((e) => e.end.reason ?? e.end.attempt?.message ?? null),
@@ -307,9 +322,11 @@ export class DeliveriesRepository {
       name: 'deliveries-send-inapp',
       text: SEND_INAPP,
       values: [
+        CLAIMABLE_STATUSES,
         tenantId,
         sorted.map((s) => s.delivery.id),
         sorted.map((s) => s.delivery.attempt),
+        sorted.map((s) => s.delivery.leased),
         sorted.map((s) => s.delivery.eventId),
         sorted.map((s) => s.delivery.subscriberId),
         sorted.map((s) => s.message.title),
@@ -328,8 +345,10 @@ export class DeliveriesRepository {
       name: 'deliveries-hold-back',
       text: HOLD_BACK,
       values: [
+        CLAIMABLE_STATUSES,
         holds.map((h) => h.delivery.id),
         holds.map((h) => h.delivery.attempt),
+        holds.map((h) => h.delivery.leased),
         holds.map((h) => h.hold.status),
         holds.map((h) => h.hold.reason),
         holds.map((h) => h.hold.notBefore ?? null),
@@ -340,15 +359,22 @@ export class DeliveriesRepository {
   /** Hands claims back (the database hiccuped mid-batch) so a retry can claim them at once. */
   async release(deliveries: ClaimedDelivery[]): Promise<void> {
     if (!deliveries.length) return;
-    await this.pool.query(RELEASE, [deliveries.map((d) => d.id), deliveries.map((d) => d.attempt)]);
+    await this.pool.query(RELEASE, [
+      CLAIMABLE_STATUSES,
+      deliveries.map((d) => d.id),
+      deliveries.map((d) => d.attempt),
+      deliveries.map((d) => d.leased),
+    ]);
   }
 
   /** Extends the claims' leases while their sends run; returns the ids still held (the rest were taken over). */
   async renewLeases(deliveries: ClaimedDelivery[], leaseSeconds: number): Promise<Set<string>> {
     if (!deliveries.length) return new Set();
     const { rows } = await this.pool.query<{ id: string }>(RENEW, [
+      CLAIMABLE_STATUSES,
       deliveries.map((d) => d.id),
       deliveries.map((d) => d.attempt),
+      deliveries.map((d) => d.leased),
       leaseSeconds,
     ]);
     return new Set(rows.map((r) => r.id));
@@ -371,4 +397,41 @@ export class DeliveriesRepository {
     ]);
     return rows[0] ? { ...delivery, attempt: rows[0].attempts } : null;
   }
+}
+
+interface ClaimRow {
+  id: string;
+  status: string;
+  leaseUntil: Date | null;
+  eventId: string;
+  subscriberId: string | null;
+  endpointId: string | null;
+  channel: Channel;
+  attempt: number;
+  attemptFloor: number;
+}
+
+function claimOf(row: Omit<ClaimRow, 'attempt'>, attempt: number, leased: boolean): Omit<ClaimedDelivery, 'tenantId'> {
+  const { id, eventId, subscriberId, endpointId, channel, attemptFloor } = row;
+  return { id, eventId, subscriberId, endpointId, channel, attempt, attemptFloor, leased };
+}
+
+/** Sorts a claim's (or a peek's) rows into what it may send, what another worker holds, and the rest. */
+function claimResult<R extends Pick<ClaimRow, 'id' | 'status' | 'leaseUntil'>>(
+  tenantId: string,
+  ids: string[],
+  rows: R[],
+  taken: (row: R) => Omit<ClaimedDelivery, 'tenantId'> | null,
+): ClaimResult {
+  const result: ClaimResult = { claimed: [], leased: [], settled: [] };
+  const found = new Set<string>();
+  for (const row of rows) {
+    found.add(row.id);
+    const delivery = taken(row);
+    if (delivery) result.claimed.push({ ...delivery, tenantId });
+    else if (row.status === 'sending' && row.leaseUntil) result.leased.push({ id: row.id, leaseUntil: row.leaseUntil });
+    else result.settled.push({ id: row.id, status: row.status });
+  }
+  for (const id of ids) if (!found.has(id)) result.settled.push({ id, status: 'missing' });
+  return result;
 }

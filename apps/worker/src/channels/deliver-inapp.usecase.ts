@@ -7,10 +7,11 @@ import type { DeliveryContext } from './delivery-context';
 import type { Finished } from './delivery-batch';
 
 /**
- * In-app delivery, a batch at a time: every message rendered, then the inbox rows (id = delivery id, so
- * at most one per delivery), the `sent` statuses and the attempts of the whole batch in one statement;
- * the live announcements follow the commit, in one pipeline. Exactly once: a redelivered job finds the
- * deliveries already `sent` and cannot claim them.
+ * In-app delivery, a batch at a time: every message rendered, then the `sent` statuses, the inbox rows
+ * (id = delivery id) and the attempts of the whole batch in one statement; the live announcements follow
+ * the commit, in one pipeline. Exactly once without a lease: the statement writes a message only for the
+ * deliveries its own status change took (still claimable, at the attempts the batch saw), so a job run
+ * twice, or side by side with another, writes each message once.
  */
 @Injectable()
 export class DeliverInappUseCase implements OnApplicationShutdown {
@@ -51,7 +52,10 @@ export class DeliverInappUseCase implements OnApplicationShutdown {
     await this.deliveries.finish(finished);
     const written = await this.deliveries.sendInapp(tenantId, sends);
     await this.announce(tenantId, written);
-    return [...finished, ...sends.map(({ delivery }) => ({ delivery, end: { status: 'sent' as const } }))];
+    // What another worker sent meanwhile (a job run twice) wrote nothing here, and is not reported as ours.
+    const ours = new Set(written.map((item) => item.id));
+    const sent = sends.filter(({ delivery }) => ours.has(delivery.id));
+    return [...finished, ...sent.map(({ delivery }) => ({ delivery, end: { status: 'sent' as const } }))];
   }
 
   /** Best effort: the messages are already in the inbox; a missed announcement is seen on the next list. */

@@ -75,7 +75,11 @@ export class DeliveryBatchRunner {
   async run(job: Job<DeliveryJob>, token?: string): Promise<string> {
     const channel = job.queueName.replace(/^deliver\./, '') as Channel;
     const { tenantId, deliveryIds, traceParents = {} } = job.data;
-    const claim = await this.deliveries.claim(tenantId, deliveryIds, this.config.deliveryLeaseSeconds);
+    // In-app is written in one statement per batch, which is its own gate: no lease to take first.
+    const claim =
+      channel === 'inapp'
+        ? await this.deliveries.peek(tenantId, deliveryIds)
+        : await this.deliveries.claim(tenantId, deliveryIds, this.config.deliveryLeaseSeconds);
     // Held by a live lease: looked at again when it runs out, in case that worker died.
     const later: Later[] = claim.leased.map(({ id, leaseUntil }) => ({
       ref: { id, tenantId, channel },
@@ -96,7 +100,9 @@ export class DeliveryBatchRunner {
       throw new DelayedError();
     }
     await this.scheduleLater(later);
-    return summary(finished, claim.settled.length, claim.leased.length);
+    // in-app only: peeked, but settled by another worker's write before this one's
+    const overtaken = claim.claimed.length - finished.length;
+    return summary(finished, claim.settled.length + overtaken, claim.leased.length);
   }
 
   private async deliverClaimed(
@@ -124,9 +130,11 @@ export class DeliveryBatchRunner {
     // The batch's leases are renewed while it runs, so a slow provider is not mistaken for a dead worker.
     const renewal = setInterval(
       () => {
-        this.deliveries.renewLeases([...open.values()], this.config.deliveryLeaseSeconds).then(
+        const leased = [...open.values()].filter((d) => d.leased);
+        if (!leased.length) return;
+        this.deliveries.renewLeases(leased, this.config.deliveryLeaseSeconds).then(
           (held) => {
-            for (const [id] of open) if (!held.has(id)) this.logger.warn(`delivery ${id}: lease lost (taken over)`);
+            for (const d of leased) if (!held.has(d.id)) this.logger.warn(`delivery ${d.id}: lease lost (taken over)`);
           },
           () => undefined, // tried again at the next tick
         );
