@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { CLAIMABLE_STATUSES, type Channel } from '@herald/core';
 import { PG_POOL } from './pg-pool';
+import { filterOnly } from './filter-only';
 
 type Queryable = Pool | PoolClient;
 
@@ -87,6 +88,15 @@ export interface InboxItem extends InappMessage {
   createdAt: Date;
 }
 
+/**
+ * Whether a delivery may be claimed: in one of the claimable statuses, or `sending` under a lease that ran
+ * out (its worker died). A CASE, so that it stays a filter on rows found by primary key (see filter-only.ts):
+ * written as an OR of statuses it let the planner read the whole partial index of deliveries in motion.
+ */
+function claimable(row: string, statuses: string): string {
+  return `CASE WHEN ${row}status = 'sending' THEN ${row}lease_until < now() ELSE ${row}status = ANY(${statuses}) END`;
+}
+
 // The claim is the exactly-once gate: one conditional UPDATE wins; a delivery already sent (or held by
 // a live claimant) is not claimable, and one whose lease ran out (its worker died) is taken over, so a
 // crash never strands a delivery in `sending`. The same statement says what became of the others (the
@@ -96,15 +106,14 @@ const CLAIM = `
 WITH claimed AS (
   UPDATE deliveries
   SET status = 'sending', attempts = attempts + 1, lease_until = now() + make_interval(secs => $3), updated_at = now()
-  WHERE id = ANY($2::uuid[]) AND tenant_id = $1
-    AND (status = ANY($4::text[]) OR (status = 'sending' AND lease_until < now()))
+  WHERE id = ANY($2::uuid[]) AND ${filterOnly('tenant_id', '$1')} AND ${claimable('', '$4::text[]')}
   RETURNING id, event_id, subscriber_id, endpoint_id, channel, attempts, attempt_floor
 )
 SELECT d.id, d.status, d.lease_until AS "leaseUntil", c.id IS NOT NULL AS claimed, c.event_id AS "eventId",
   c.subscriber_id AS "subscriberId", c.endpoint_id AS "endpointId", c.channel, c.attempts AS attempt,
   c.attempt_floor AS "attemptFloor"
 FROM deliveries d LEFT JOIN claimed c ON c.id = d.id
-WHERE d.id = ANY($2::uuid[]) AND d.tenant_id = $1`;
+WHERE d.id = ANY($2::uuid[]) AND ${filterOnly('d.tenant_id', '$1')}`;
 
 // An in-app delivery needs no lease: it is written in one statement, and that statement is the gate. Its
 // batch only peeks (what is claimable, at which attempt), and its writes take effect only while the
@@ -112,8 +121,8 @@ WHERE d.id = ANY($2::uuid[]) AND d.tenant_id = $1`;
 const PEEK = `
 SELECT id, status, lease_until AS "leaseUntil", event_id AS "eventId", subscriber_id AS "subscriberId",
   endpoint_id AS "endpointId", channel, attempts, attempt_floor AS "attemptFloor",
-  (status = ANY($3::text[]) OR (status = 'sending' AND lease_until < now())) AS claimable
-FROM deliveries WHERE id = ANY($2::uuid[]) AND tenant_id = $1`;
+  ${claimable('', '$3::text[]')} AS claimable
+FROM deliveries WHERE id = ANY($2::uuid[]) AND ${filterOnly('tenant_id', '$1')}`;
 
 /**
  * Every write that ends or extends a claim is fenced by the claim's attempt number: a worker whose lease
@@ -123,7 +132,7 @@ FROM deliveries WHERE id = ANY($2::uuid[]) AND tenant_id = $1`;
  * saw (i.attempt - 1), and counts its attempt as it ends. $1 of each statement: the claimable statuses.
  */
 const FENCED = `CASE WHEN i.leased THEN d.status = 'sending' AND d.attempts = i.attempt
-  ELSE d.attempts = i.attempt - 1 AND (d.status = ANY($1::text[]) OR (d.status = 'sending' AND d.lease_until < now())) END`;
+  ELSE d.attempts = i.attempt - 1 AND ${claimable('d.', '$1::text[]')} END`;
 
 // The ends of many claims and their attempt rows, in one statement (one round trip, one commit). An
 // attempt row already there (a retried write) stays; a fenced-out claim still records its attempt, as the
@@ -225,7 +234,8 @@ WITH inserted AS (
 )
 SELECT id, event_id AS "eventId", channel FROM inserted WHERE status = 'queued'
 UNION
-SELECT id, event_id, channel FROM deliveries WHERE tenant_id = $2 AND id = ANY($1::uuid[]) AND status = 'queued'`;
+SELECT id, event_id, channel FROM deliveries
+WHERE id = ANY($1::uuid[]) AND ${filterOnly('tenant_id', '$2')} AND ${filterOnly('status', "'queued'")}`;
 
 /**
  * The delivery path's writes to `deliveries` (and the attempt rows and inbox messages that go with them),

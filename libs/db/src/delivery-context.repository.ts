@@ -9,6 +9,7 @@ import {
 } from '@herald/core';
 import type { ClaimedDelivery } from './deliveries.repository';
 import { PG_POOL } from './pg-pool';
+import { filterOnly } from './filter-only';
 
 /** What sending one claimed delivery needs to know, read for a whole batch at once. */
 export interface DeliveryRow {
@@ -49,7 +50,7 @@ SELECT d.id, e.type, e.data, e.status, e.created_at AS "createdAt", e.correlatio
   w.url AS "endpointUrl", w.secret AS "endpointSecret", w.active AS "endpointActive",
   w.disabled_reason AS "endpointDisabledReason", w.consecutive_failures AS "endpointFailures"
 FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::uuid[]) AS d(id, event_id, subscriber_id, endpoint_id)
-JOIN events e ON e.id = d.event_id AND e.tenant_id = $1
+JOIN events e ON e.id = d.event_id AND ${filterOnly('e.tenant_id', '$1')}
 JOIN tenants t ON t.id = e.tenant_id
 LEFT JOIN rules r ON r.tenant_id = e.tenant_id AND r.event_type = e.type
 LEFT JOIN subscribers s ON s.tenant_id = e.tenant_id AND s.subscriber_id = d.subscriber_id

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { Addressee, ChannelRule, Preferences } from '@herald/core';
 import { PG_POOL } from './pg-pool';
+import { filterOnly } from './filter-only';
 
 /** What of a rule decides whether preferences apply. */
 export interface RuleRouting {
@@ -38,7 +39,7 @@ SELECT e.id, e.type, e.recipients, e.status, e.fanout_cursor AS "fanoutCursor", 
 FROM events e
 JOIN tenants t ON t.id = e.tenant_id
 LEFT JOIN rules r ON r.tenant_id = e.tenant_id AND r.event_type = e.type
-WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[])`;
+WHERE e.id = ANY($2::uuid[]) AND ${filterOnly('e.tenant_id', '$1')}`;
 
 // Inline subscriber fields from the events upsert the subscribers, once each (several events of a batch may
 // name one subscriber: the newest event's given fields win); given fields win over what is stored, absent
@@ -53,7 +54,7 @@ SELECT gen_random_uuid(), $1, s, email, phone, locale, timezone FROM (
     (array_agg(r.locale ORDER BY e.created_at DESC, e.id DESC) FILTER (WHERE r.locale IS NOT NULL))[1] AS locale,
     (array_agg(r.timezone ORDER BY e.created_at DESC, e.id DESC) FILTER (WHERE r.timezone IS NOT NULL))[1] AS timezone
   FROM events e, jsonb_to_recordset(e.recipients) AS r("subscriberId" text, email text, phone text, locale text, timezone text)
-  WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[]) AND r."subscriberId" IS NOT NULL
+  WHERE e.id = ANY($2::uuid[]) AND ${filterOnly('e.tenant_id', '$1')} AND r."subscriberId" IS NOT NULL
   GROUP BY r."subscriberId"
 ) given
 ORDER BY s
@@ -75,7 +76,7 @@ SELECT gen_random_uuid(), $1, subscriber_id, token, platform FROM (
   FROM events e,
     jsonb_to_recordset(e.recipients) AS r("subscriberId" text, "pushTokens" jsonb),
     jsonb_to_recordset(COALESCE(r."pushTokens", '[]')) AS t(token text, platform text)
-  WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[])
+  WHERE e.id = ANY($2::uuid[]) AND ${filterOnly('e.tenant_id', '$1')}
   ORDER BY t.token, e.created_at DESC, e.id DESC
 ) given
 ON CONFLICT (tenant_id, token) DO UPDATE SET
@@ -113,10 +114,11 @@ LIMIT $4`;
 
 const ADVANCE_CURSOR = `
 UPDATE events SET fanout_cursor = $3, updated_at = now()
-WHERE tenant_id = $1 AND id = $2 AND (fanout_cursor IS NULL OR fanout_cursor < $3)`;
+WHERE id = $2 AND ${filterOnly('tenant_id', '$1')} AND (fanout_cursor IS NULL OR fanout_cursor < $3)`;
 
 const SET_STATUS = `
-UPDATE events SET status = $3, updated_at = now() WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND status = 'accepted'`;
+UPDATE events SET status = $3, updated_at = now()
+WHERE id = ANY($2::uuid[]) AND ${filterOnly('tenant_id', '$1')} AND ${filterOnly('status', "'accepted'")}`;
 
 /** What the fan-out reads and writes besides deliveries, for one tenant's batch of events at a time. */
 @Injectable()
