@@ -18,6 +18,9 @@ const SQL_ONLY = [
   'deliveries_dead_idx',
   'inbox_messages_archived_idx',
   'outbox_published_idx',
+  // partial: only the rows they are read for (20261207040000_lean_delivery_indexes)
+  'deliveries_dead_by_tenant_idx',
+  'deliveries_provider_message_id_idx',
 ];
 
 async function databaseShape(url: string, extraSql?: string): Promise<SchemaShape> {

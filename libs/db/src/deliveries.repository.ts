@@ -166,7 +166,7 @@ WITH i AS (
     AS t(id, attempt, leased, event_id, subscriber_id, title, body, url, data)
 ), finished AS (
   UPDATE deliveries d SET status = 'sent', attempts = i.attempt, lease_until = NULL, updated_at = now(),
-    sent_at = now(), provider_message_id = d.id, last_error = NULL, not_before = NULL
+    sent_at = now(), last_error = NULL, not_before = NULL
   FROM i WHERE d.id = i.id AND ${FENCED}
   RETURNING d.id
 ), message AS (
