@@ -115,6 +115,13 @@ async function startServer(
         '-c', 'listen_addresses=127.0.0.1',
         // Test suites run several workers, each with a pool.
         '-c', 'max_connections=200',
+        // Herald's tables live in memory or on SSD: a random read costs about what a sequential one does.
+        // At the default (4.0, for spinning disks) the planner read a whole table rather than look up a
+        // batch's 100 ids by primary key (docs/production.md, "Postgres settings").
+        '-c', 'random_page_cost=1.1',
+        // More server settings, to look inside a bench run (docs/batching.md, "Looking inside"), e.g.
+        // HERALD_PG_ARGS='-c shared_preload_libraries=pg_stat_statements'.
+        ...(process.env.HERALD_PG_ARGS?.split(' ').filter(Boolean) ?? []),
       ],
       logFile: path.join(dataDir, 'postgres.log'),
       ...runAs,
