@@ -26,6 +26,18 @@ describe('FaultInjector', () => {
     expect(faults.injected).toEqual({ error: 1, timeout: 1, lostAnswer: 1 });
   });
 
+  it('starts each window with one fault of every kind it has a rate for, then draws at random', () => {
+    const faults = new FaultInjector();
+    faults.set({ errorRate: 0.001, timeoutRate: 0, lostAnswerRate: 0.001, timeoutMs: 50 });
+    const firsts = [faults.next(), faults.next()];
+    expect(firsts).toEqual([{ kind: 'error' }, { kind: 'lostAnswer', ms: 50 }]);
+    const drawn = Array.from({ length: 200 }, () => faults.next()).filter(Boolean);
+    expect(drawn.length).toBeLessThan(20);
+    faults.clear();
+    faults.set({ errorRate: 0.001 });
+    expect(faults.next()).toEqual({ kind: 'error' });
+  });
+
   it('refuses rates that are not shares', () => {
     const faults = new FaultInjector();
     expect(() => faults.set({ errorRate: 1.5 })).toThrow(RangeError);

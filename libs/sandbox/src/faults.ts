@@ -27,6 +27,12 @@ const HEALTHY: FaultSettings = { errorRate: 0, timeoutRate: 0, lostAnswerRate: 0
  */
 export class FaultInjector {
   private settings: FaultSettings = HEALTHY;
+  /**
+   * The kinds each set() owes before drawing at random: a window starts with one fault of every kind it
+   * has a rate for, so a short window (or a channel that sends little in it) still meets each kind, and a
+   * test may count on having seen them.
+   */
+  private owed: Fault['kind'][] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   /** how many requests were failed on purpose, by kind */
   readonly injected = { error: 0, timeout: 0, lostAnswer: 0 };
@@ -41,6 +47,7 @@ export class FaultInjector {
       throw new RangeError('errorRate + timeoutRate + lostAnswerRate must not exceed 1');
     }
     this.settings = next;
+    this.owed = (['error', 'timeout', 'lostAnswer'] as const).filter((_, i) => rates[i] > 0);
   }
 
   get current(): FaultSettings {
@@ -50,12 +57,22 @@ export class FaultInjector {
   /** Back to answering everything normally. */
   clear(): void {
     this.settings = HEALTHY;
+    this.owed = [];
   }
 
-  /** The fault this request gets, if any. */
+  /** The fault this request gets, if any: first what the window owes, then at the set rates. */
   next(): Fault | undefined {
     const { errorRate, timeoutRate, lostAnswerRate, timeoutMs } = this.settings;
-    const draw = Math.random();
+    const owed = this.owed.shift();
+    // A draw that lands in the owed kind's share, so the counting below stays in one place.
+    const draw =
+      owed === 'error'
+        ? 0
+        : owed === 'timeout'
+          ? errorRate
+          : owed === 'lostAnswer'
+            ? errorRate + timeoutRate
+            : Math.random();
     if (draw < errorRate) {
       this.injected.error++;
       return { kind: 'error' };
