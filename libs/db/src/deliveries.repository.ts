@@ -409,16 +409,13 @@ export class DeliveriesRepository {
   }
 }
 
-interface ClaimRow {
-  id: string;
+/** A claim or peek statement's row: the claim's fields, and what the row's status and lease were. */
+interface ClaimRow extends Pick<
+  ClaimedDelivery,
+  'id' | 'eventId' | 'subscriberId' | 'endpointId' | 'channel' | 'attempt' | 'attemptFloor'
+> {
   status: string;
   leaseUntil: Date | null;
-  eventId: string;
-  subscriberId: string | null;
-  endpointId: string | null;
-  channel: Channel;
-  attempt: number;
-  attemptFloor: number;
 }
 
 function claimOf(row: Omit<ClaimRow, 'attempt'>, attempt: number, leased: boolean): Omit<ClaimedDelivery, 'tenantId'> {
