@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { signInboxToken } from '@herald/core';
+import { z } from 'zod';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { client, eventually } from '../helpers/http';
 import { createTenant, inappRule, waitForDeliveries, type TestTenant } from '../helpers/tenant';
@@ -109,6 +110,32 @@ describe('the admin surface: keys, queries, audit log, isolation and scopes', ()
         after: expect.objectContaining({ keys: '[Redacted]' }),
       }),
     ]);
+  });
+
+  it('answers the audit log in a fixed shape: dates are ISO strings, POST answers included', async () => {
+    const created = await alpha.admin('POST', '/v1/suppressions', {
+      channel: 'email',
+      address: 'paused@example.com',
+      expiresAt: '2099-01-01T00:00:00.000Z',
+    });
+    expect(created.status).toBe(201);
+    const iso = z.iso.datetime({ offset: true });
+    const entry = z.strictObject({
+      id: z.string().regex(/^\d+$/),
+      at: iso,
+      actor: z.string(),
+      action: z.string(),
+      target: z.string(),
+      before: z.record(z.string(), z.unknown()).optional(),
+      after: z.record(z.string(), z.unknown()).optional(),
+    });
+    const page = z.strictObject({ items: z.array(entry), nextCursor: z.string().optional() });
+    const log = page.parse((await alpha.admin('GET', '/v1/audit-log?limit=1')).body);
+    expect(log.items[0]).toMatchObject({ action: 'POST /v1/suppressions', after: { id: created.body.id } });
+    // Every date a stored answer holds reads back as the answer gave it (a Date used to be stored as {}).
+    const after = log.items[0].after!;
+    expect([iso.safeParse(after.createdAt).success, after.createdAt]).toEqual([true, created.body.createdAt]);
+    expect([iso.safeParse(after.expiresAt).success, after.expiresAt]).toEqual([true, created.body.expiresAt]);
   });
 
   it("another tenant's ids answer 404 and change nothing", async () => {
