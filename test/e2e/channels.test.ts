@@ -179,6 +179,73 @@ describe('all five channels through the real SDKs and the sandboxes', () => {
     });
   });
 
+  it("webhook subscriptions: an endpoint gets the types it names, rule or not; one naming none only a rule's webhook", async () => {
+    const hook = async (path: string, eventTypes?: string[]) =>
+      (await tenant.admin('POST', '/v1/webhook-endpoints', { url: receiver.urlFor(path), eventTypes })).body as {
+        id: string;
+      };
+    const named = await hook('/hooks/sub/named', ['sub.norule', 'sub.inapp', 'sub.payload']);
+    const everything = await hook('/hooks/sub/everything');
+    const other = await hook('/hooks/sub/other', ['sub.elsewhere']);
+    expect(
+      (
+        await tenant.admin('PUT', '/v1/rules/sub.inapp', {
+          channels: [{ channel: 'inapp', template: { title: 't', body: 'b' } }],
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await tenant.admin('PUT', '/v1/rules/sub.payload', {
+          channels: [{ channel: 'webhook', template: { payload: '{"order": "{{ data.orderId }}"}' } }],
+        })
+      ).status,
+    ).toBe(200);
+    const send = async (type: string) =>
+      (await tenant.ingest('POST', '/v1/events', { type, to: { subscriberId: 'sub-1' }, data: { orderId: type } })).body
+        .id as string;
+    const [noRule, inappOnly, withPayload] = [
+      await send('sub.norule'),
+      await send('sub.inapp'),
+      await send('sub.payload'),
+    ];
+    const unnamed = await send('sub.unnamed');
+
+    const endpointsOf = async (eventId: string, count: number) => {
+      const event = await waitForDeliveries(tenant.ingest, eventId, 'sent', 30_000);
+      expect(event.deliveries).toHaveLength(count);
+      return event.deliveries.flatMap((d: { endpointId?: string }) => (d.endpointId ? [d.endpointId] : [])).sort();
+    };
+    // No rule at all: the naming endpoint gets the event's envelope, and the event is routed, not unrouted.
+    expect(await endpointsOf(noRule, 1)).toEqual([named.id]);
+    expect((await tenant.ingest('GET', `/v1/events/${noRule}`)).body.status).toBe('routed');
+    // A rule without a webhook channel: its in-app message, and the envelope to the naming endpoint.
+    expect(await endpointsOf(inappOnly, 2)).toEqual([named.id]);
+    // A rule's webhook channel: its payload, to the naming endpoint and to the one naming no type, once each.
+    expect(await endpointsOf(withPayload, 2)).toEqual([named.id, everything.id].sort());
+    // Nobody names the type and no rule: nothing is sent.
+    await eventually(async () =>
+      (await tenant.ingest('GET', `/v1/events/${unnamed}`)).body.status === 'unrouted' ? true : undefined,
+    );
+
+    const bodies = (path: string) =>
+      receiver
+        .requests()
+        .filter((r) => r.path === path)
+        .map((r) => r.json as { id?: string; type?: string; order?: string });
+    expect(bodies('/hooks/sub/named')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: noRule, type: 'sub.norule', data: { orderId: 'sub.norule' } }),
+        expect.objectContaining({ id: inappOnly, type: 'sub.inapp' }),
+        { order: 'sub.payload' },
+      ]),
+    );
+    expect(bodies('/hooks/sub/named')).toHaveLength(3);
+    expect(bodies('/hooks/sub/everything')).toEqual([{ order: 'sub.payload' }]);
+    expect(bodies('/hooks/sub/other')).toEqual([]);
+    expect(other.id).toBeDefined();
+  });
+
   it('shows what was sent on the /sandbox page', async () => {
     const page = await fetch(`${herald.url}/sandbox`);
     expect(page.status).toBe(200);

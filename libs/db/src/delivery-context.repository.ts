@@ -36,7 +36,15 @@ export interface DeliveryRow {
   quietHours: QuietHours | null;
   /** the digest this delivery sends, if it is a digest's */
   digestId: string | null;
-  endpoint: { url: string; secret: string; active: boolean; disabledReason: string | null; failures: number } | null;
+  endpoint: {
+    url: string;
+    secret: string;
+    active: boolean;
+    disabledReason: string | null;
+    failures: number;
+    /** the event types it subscribes to by name (none: only what a rule's webhook channel sends it) */
+    eventTypes: string[];
+  } | null;
 }
 
 // One round trip for what every delivery of a batch needs: its event, the subscriber (or the webhook
@@ -48,7 +56,8 @@ SELECT d.id, e.type, e.data, e.status, e.created_at AS "createdAt", e.correlatio
   s.id IS NOT NULL AS "hasSubscriber", s.email, s.phone, s.locale, s.timezone, s.data AS "subscriberData",
   COALESCE(s.quiet_hours, t.quiet_hours) AS "quietHours", g.id AS "digestId",
   w.url AS "endpointUrl", w.secret AS "endpointSecret", w.active AS "endpointActive",
-  w.disabled_reason AS "endpointDisabledReason", w.consecutive_failures AS "endpointFailures"
+  w.disabled_reason AS "endpointDisabledReason", w.consecutive_failures AS "endpointFailures",
+  w.event_types AS "endpointEventTypes"
 FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::uuid[]) AS d(id, event_id, subscriber_id, endpoint_id)
 JOIN events e ON e.id = d.event_id AND ${filterOnly('e.tenant_id', '$1')}
 JOIN tenants t ON t.id = e.tenant_id
@@ -126,6 +135,7 @@ export class DeliveryContextRepository {
                 active: row.endpointActive,
                 disabledReason: row.endpointDisabledReason,
                 failures: row.endpointFailures,
+                eventTypes: row.endpointEventTypes,
               }
             : null,
         } satisfies DeliveryRow,

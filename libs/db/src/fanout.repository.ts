@@ -21,21 +21,22 @@ export interface FanoutEvent {
   correlationId: string | null;
   /** null when no rule exists for the event's type */
   rule: FanoutRule | null;
-  /** ids of the tenant's active endpoints taking the event's type */
+  /** ids of the tenant's active endpoints taking the event: naming its type, or any type when its rule has a webhook channel */
   endpoints: string[];
 }
 
-// The events of one tenant, their rules and (for a rule with a webhook channel) the tenant's matching
-// active endpoints, in one read for the whole batch. Webhook deliveries go once per endpoint, not per
-// recipient. A suspended tenant's events are not fanned out (its status answers why).
+// The events of one tenant, their rules and the tenant's active endpoints that take each event: those that
+// name its type, and (for a rule with a webhook channel) those that name no type at all; in one read for the
+// whole batch. Webhook deliveries go once per endpoint, not per recipient. A suspended tenant's events are
+// not fanned out (its status answers why). docs/webhooks.md says which endpoint gets what.
 const EVENTS = `
 SELECT e.id, e.type, e.recipients, e.status, e.fanout_cursor AS "fanoutCursor", e.correlation_id AS "correlationId",
   r.channels, r.category, r.critical, t.revoked_at IS NOT NULL AS "tenantRevoked",
-  CASE WHEN r.channels @> '[{"channel": "webhook"}]' THEN
-    ARRAY(SELECT w.id FROM webhook_endpoints w
-          WHERE w.tenant_id = e.tenant_id AND w.active AND (cardinality(w.event_types) = 0 OR e.type = ANY(w.event_types))
-          ORDER BY w.id)
-  ELSE '{}' END AS endpoints
+  ARRAY(SELECT w.id FROM webhook_endpoints w
+        WHERE w.tenant_id = e.tenant_id AND w.active
+          AND (e.type = ANY(w.event_types)
+               OR (cardinality(w.event_types) = 0 AND r.channels @> '[{"channel": "webhook"}]'))
+        ORDER BY w.id) AS endpoints
 FROM events e
 JOIN tenants t ON t.id = e.tenant_id
 LEFT JOIN rules r ON r.tenant_id = e.tenant_id AND r.event_type = e.type

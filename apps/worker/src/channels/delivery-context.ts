@@ -27,8 +27,11 @@ export function deliveryContext(delivery: ClaimedDelivery, row: DeliveryRow): De
   const channelRule = row.channels?.find((c) => c.channel === delivery.channel);
   const event = { id: delivery.eventId, ...row.event };
   const subscriber = row.subscriber;
+  // An endpoint that names the event's type gets it with or without a rule's webhook channel: without
+  // one, as the event's envelope (an empty template renders no `payload`). See docs/webhooks.md.
+  const subscribed = delivery.channel === 'webhook' && !!row.endpoint?.eventTypes.includes(row.event.type);
   return {
-    template: channelRule ? localizedTemplate(channelRule.template, subscriber?.locale) : null,
+    template: channelRule ? localizedTemplate(channelRule.template, subscriber?.locale) : subscribed ? {} : null,
     event,
     smsFrom: row.tenant.smsFrom,
     digestId: row.digestId,

@@ -128,7 +128,8 @@ export class FanoutUseCase {
       tenantId,
       accepted.map((e) => e.id),
     );
-    const unrouted = accepted.filter((e) => !e.rule);
+    // No rule and no endpoint naming the type: nothing to send. Endpoints that name it get it rule or not.
+    const unrouted = accepted.filter((e) => !e.rule && !e.endpoints.length);
     await this.events.setStatus(
       tenantId,
       unrouted.map((e) => e.id),
@@ -136,19 +137,22 @@ export class FanoutUseCase {
     );
     for (const e of unrouted) outcomes[e.id] = 'unrouted';
 
-    const routable = accepted.filter((e): e is FanoutEvent & { rule: FanoutRule } => e.rule !== null);
-    const direct = new Map(routable.map((e) => [e.id, directRecipients(e)]));
-    const preferences = routable.some((e) => !e.rule.critical)
+    const routable = accepted.filter((e) => e.rule || e.endpoints.length);
+    const ruled = routable.filter((e): e is FanoutEvent & { rule: FanoutRule } => e.rule !== null);
+    const direct = new Map(ruled.map((e) => [e.id, directRecipients(e)]));
+    const preferences = ruled.some((e) => !e.rule.critical)
       ? await this.events.preferences(tenantId, [...new Set([...direct.values()].flat())])
       : { defaults: {}, bySubscriber: new Map() };
     const planned: PlannedDelivery[] = [];
     for (const event of routable) {
-      const endpoints = event.rule.channels.some((c) => c.channel === 'webhook') ? event.endpoints : [];
-      const rows = plan(event.id, event.rule, direct.get(event.id)!, endpoints, optOutCheck(preferences, event.rule));
+      planned.push(...endpointDeliveries(event.id, event.endpoints));
+      if (!event.rule) continue;
+      const rows = plan(event.id, event.rule, direct.get(event.id)!, optOutCheck(preferences, event.rule));
       planned.push(...(await this.digested(tenantId, event, rows)));
     }
     const pending = await this.deliveries.insertPlanned(tenantId, planned);
-    const withTopics = routable.filter((e) => e.recipients.some(isTopicRef));
+    // Members are the rule's recipients: an event without a rule reaches its endpoints and ends there.
+    const withTopics = ruled.filter((e) => e.recipients.some(isTopicRef));
     const broadcasting = new Set(withTopics.map((e) => e.id));
     // without topics an event's fan-out ends here: `routed` in the same statement as its deliveries' `queued`
     const routed = routable.filter((e) => !broadcasting.has(e.id)).map((e) => e.id);
@@ -186,7 +190,7 @@ export class FanoutUseCase {
         rule.critical ? { defaults: {}, bySubscriber: new Map() } : await this.events.preferences(tenantId, members),
         rule,
       );
-      const rows = await this.digested(tenantId, event, plan(event.id, rule, members, [], optOut));
+      const rows = await this.digested(tenantId, event, plan(event.id, rule, members, optOut));
       pending = await this.deliveries.insertPlanned(tenantId, rows);
     }
     const done = members.length < batchSize;
@@ -270,33 +274,27 @@ function countByEvent(pending: PendingDelivery[]): Map<string, number> {
   return counts;
 }
 
+/** One webhook delivery per endpoint taking the event (the fan-out's read chose them), whatever its recipients. */
+function endpointDeliveries(eventId: string, endpointIds: string[]): PlannedDelivery[] {
+  return endpointIds.map((id) => ({
+    id: deliveryId(eventId, `endpoint:${id}`, 'webhook'),
+    eventId,
+    subscriberId: null,
+    endpointId: id,
+    channel: 'webhook',
+    status: 'queued',
+    lastError: null,
+  }));
+}
+
 /**
- * One delivery per subscriber × subscriber channel of the rule, plus one per endpoint for webhooks,
- * each `skipped` with the reason when the subscriber opted out of its channel.
+ * One delivery per subscriber × subscriber channel of the rule, each `skipped` with the reason when the
+ * subscriber opted out of its channel. (The rule's webhook channel goes to endpoints: endpointDeliveries.)
  */
-function plan(
-  eventId: string,
-  rule: FanoutRule,
-  subscriberIds: string[],
-  endpointIds: string[],
-  optOut: OptOutCheck,
-): PlannedDelivery[] {
+function plan(eventId: string, rule: FanoutRule, subscriberIds: string[], optOut: OptOutCheck): PlannedDelivery[] {
   const rows: PlannedDelivery[] = [];
   for (const { channel } of rule.channels) {
-    if (channel === 'webhook') {
-      for (const id of endpointIds) {
-        rows.push({
-          id: deliveryId(eventId, `endpoint:${id}`, channel),
-          eventId,
-          subscriberId: null,
-          endpointId: id,
-          channel,
-          status: 'queued',
-          lastError: null,
-        });
-      }
-      continue;
-    }
+    if (channel === 'webhook') continue;
     for (const subscriberId of subscriberIds) {
       const reason = optOut(subscriberId, channel);
       rows.push({
