@@ -20,6 +20,7 @@ import { closeHttpApp } from '../../api/src/http/close-http-app';
 import { createHttpApp } from '../../api/src/http/create-http-app';
 import { bullWorkers, drainWorkers, logWorkerErrors } from '../../worker/src/worker-process';
 import { ensureDevTenant } from './dev-tenant';
+import { keepReceiverPort, keptReceiverPort } from './receiver-port';
 import { HeraldModule } from './herald.module';
 
 const DATA_DIR = resolve(process.env.HERALD_DATA_DIR ?? '.herald');
@@ -67,10 +68,13 @@ async function main(): Promise<void> {
   const tenant = config.production
     ? undefined
     : await ensureDevTenant(DATA_DIR, app.get(PrismaService), app.get(ApiKeysService));
+  const keptPort = keptReceiverPort(DATA_DIR);
   const receiver =
     config.sandbox && config.providers.webhook.allowPrivateNetworks
-      ? await app.get(SandboxHub).webhookReceiver()
+      ? await app.get(SandboxHub).webhookReceiver(keptPort)
       : undefined;
+  const receiverPort = receiver ? Number(new URL(receiver.url).port) : undefined;
+  if (receiverPort) keepReceiverPort(DATA_DIR, receiverPort);
   await app.listen(config.port, config.host);
   // Stopping: the workers drain first (their jobs need the pools and clients app.close() ends),
   // then the api closes; one grace period covers both. See drainWorkers and closeHttpApp.
@@ -94,6 +98,9 @@ async function main(): Promise<void> {
   }
   if (receiver) {
     say(`sandbox webhook receiver: ${receiver.urlFor('/hooks/demo')} (any path; see ${config.publicUrl}/sandbox)`);
+    if (keptPort && receiverPort !== keptPort) {
+      say(`  (port ${keptPort} was taken: endpoints registered with the old receiver URL need the new one)`);
+    }
   }
   if (tenant) say(`keys are also in ${join(DATA_DIR, 'dev-tenant.json')}; the walk-through is in README.md`);
   else say('tenants and their keys: POST /v1/tenants with the root key (nothing is seeded in production)');

@@ -54,8 +54,17 @@ export class SandboxHub implements OnApplicationShutdown {
     return this.start('push', 'FCM HTTP v1 API', () => FcmSandbox.start({ recorder: this.recorder }));
   }
 
-  webhookReceiver(): Promise<WebhookReceiver> {
-    return this.start('webhook', 'webhook receiver', () => WebhookReceiver.start({ recorder: this.recorder }));
+  /**
+   * On `port` when given and free, else on any free port: npm start keeps the port, so endpoints
+   * registered with the receiver's URL outlive a restart (apps/herald/src/receiver-port.ts).
+   */
+  webhookReceiver(port?: number): Promise<WebhookReceiver> {
+    return this.start('webhook', 'webhook receiver', () =>
+      WebhookReceiver.start({ recorder: this.recorder, port }).catch((err: NodeJS.ErrnoException) => {
+        if (!port || err.code !== 'EADDRINUSE') throw err;
+        return WebhookReceiver.start({ recorder: this.recorder });
+      }),
+    );
   }
 
   /** Which sandboxes run here (the /sandbox page is only useful when some do). */

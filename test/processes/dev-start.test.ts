@@ -1,0 +1,64 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../libs/services/src/free-port';
+import { isolatedEnv, type IsolatedEnv } from '../helpers/herald';
+import { client } from '../helpers/http';
+import { ensureBuilt, killStarted, processEnv, startProcess, type LogLine } from '../helpers/processes';
+import { waitForDeliveries } from '../helpers/tenant';
+
+// npm start's entry (node dist/apps/herald/src/main.js) in development, stopped and started again on
+// one data folder, as a developer does: what it printed the first time must still work the second.
+
+const saidAll = (line: LogLine) => /^\[herald\] keys are also in/.test(String(line.msg));
+const RECEIVER = /^\[herald\] sandbox webhook receiver: (http:\/\/127\.0\.0\.1:\d+)\/hooks\/demo /;
+
+describe('npm start, restarted on the same data folder', () => {
+  let isolated: IsolatedEnv;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    isolated = await isolatedEnv('dev-start');
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'herald-dev-start-'));
+  }, 240_000);
+  afterAll(async () => {
+    await killStarted();
+    await isolated?.drop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function start() {
+    const port = await freePort();
+    const env = { ...isolated.env, NODE_ENV: '', HERALD_ROOT_KEY: '', HERALD_DATA_DIR: dataDir, PORT: String(port) };
+    const herald = startProcess('herald', [], processEnv(env));
+    await herald.waitForLog(saidAll, 60_000);
+    const receiver = herald.logs.map((l) => RECEIVER.exec(String(l.msg))?.[1]).find(Boolean);
+    return { herald, base: `http://127.0.0.1:${port}`, receiver: receiver! };
+  }
+
+  it('keeps the sandbox webhook receiver on its URL: an endpoint registered with it is delivered to after a restart', async () => {
+    const first = await start();
+    expect(first.receiver).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const keys = JSON.parse(await readFile(path.join(dataDir, 'dev-tenant.json'), 'utf8')).keys;
+    const admin = client(first.base, keys.admin);
+    const endpoint = await admin('POST', '/v1/webhook-endpoints', {
+      url: `${first.receiver}/hooks/kept`,
+      eventTypes: ['dev.kept'],
+    });
+    expect(endpoint.status).toBe(201);
+    expect((await first.herald.stop('SIGTERM')).code).toBe(0);
+
+    const second = await start();
+    expect(second.receiver).toBe(first.receiver);
+    const again = client(second.base, keys.admin);
+    const event = await again('POST', '/v1/events', { type: 'dev.kept', to: { subscriberId: 'dev-1' }, data: {} });
+    expect(event.status).toBe(202);
+    const sent = await waitForDeliveries(again, event.body.id, 'sent', 30_000);
+    expect(sent.deliveries).toEqual([
+      expect.objectContaining({ endpointId: endpoint.body.id, attempts: [expect.objectContaining({ outcome: 'ok' })] }),
+    ]);
+    const records = (await client(second.base)('GET', '/sandbox/records')).body.items;
+    expect(records).toContainEqual(expect.objectContaining({ channel: 'webhook' }));
+  });
+});
