@@ -47,5 +47,17 @@ describe('the queue dashboard at /admin/queues', () => {
         'fanout',
       ].sort(),
     );
+    expect(api.body.queues.every((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toBe(true);
+  });
+
+  it('is read-only: retrying, cleaning or pausing a queue is refused (405), even to the root key', async () => {
+    const root = client(herald.url, TEST_ROOT_KEY);
+    for (const path of ['fanout/retry/failed', 'fanout/clean/completed', 'fanout/promote', 'fanout/pause']) {
+      expect([path, (await root('PUT', `/admin/queues/api/queues/${path}`)).status]).toEqual([path, 405]);
+    }
+    const fanout = (await root('GET', '/admin/queues/api/queues')).body.queues.find(
+      (q: { name: string }) => q.name === 'fanout',
+    );
+    expect(fanout.isPaused).toBe(false);
   });
 });

@@ -11,8 +11,8 @@ import { QueueClients, QueueName } from '@herald/queue';
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
 /**
- * Bull Board over every Herald queue, at /admin/queues, for the operator only: the root key as a
- * Bearer token, or as the password of HTTP Basic auth so a browser can open it (any user name).
+ * Bull Board over every Herald queue, at /admin/queues, read-only, for the operator only: the root key
+ * as a Bearer token, or as the password of HTTP Basic auth so a browser can open it (any user name).
  */
 @Injectable()
 export class QueueDashboard implements OnModuleInit {
@@ -26,7 +26,10 @@ export class QueueDashboard implements OnModuleInit {
     const board = new FastifyAdapter();
     board.setBasePath(QUEUE_DASHBOARD_PATH);
     createBullBoard({
-      queues: Object.values(QueueName).map((name) => new BullMQAdapter(this.queues.get(name))),
+      // Read-only: a job retried, promoted or removed here would bypass Herald's own records (a delivery's
+      // status, lease and retry budget live in Postgres), so operators act through the API (dead-letter
+      // replay, cancel) and this board only shows.
+      queues: Object.values(QueueName).map((name) => new BullMQAdapter(this.queues.get(name), { readOnlyMode: true })),
       serverAdapter: board,
       options: { uiConfig: { boardTitle: 'Herald queues' } },
     });
