@@ -154,5 +154,15 @@ describe('the OpenAPI document at /docs', () => {
     for (const { operation } of operations) expect(html).toContain(`data-operation="${operation.operationId}"`);
     // Works offline: nothing is loaded from elsewhere.
     expect(html).not.toMatch(/<script|<link|@import|url\(|src=|https?:\/\//i);
+
+    // The same page at /docs/; any other path under /docs is a 404 problem.
+    const slash = await fetch(`${herald.url}/docs/`);
+    expect([slash.status, slash.headers.get('content-type'), await slash.text()]).toEqual([
+      200,
+      response.headers.get('content-type'),
+      html,
+    ]);
+    const other = await fetch(`${herald.url}/docs/nothing-here`);
+    expect([other.status, other.headers.get('content-type')?.split(';')[0]]).toEqual([404, 'application/problem+json']);
   });
 });

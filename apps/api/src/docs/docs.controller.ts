@@ -1,5 +1,6 @@
-import { Controller, Get, Header, Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Param, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { Problem } from '../http/problem';
 import { renderDocsPage } from './docs-page';
 import { buildOpenApiDocument, discoverRoutes, type OpenApiDocument } from './openapi-document';
 
@@ -27,6 +28,15 @@ export class DocsController implements OnApplicationBootstrap {
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
   html(): string {
+    return this.page;
+  }
+
+  /** `/docs/` is the page too (browsers and habits add the slash); any other path under /docs is a 404. */
+  @Get('*')
+  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+  withSlash(@Param('*') rest: string): string {
+    if (rest) throw Problem.notFound(`Page /docs/${rest}`);
     return this.page;
   }
 
