@@ -17,6 +17,16 @@ describe('event input', () => {
     expect(paths).toEqual(expect.arrayContaining(['to.0.email', 'to.0.timezone', 'sendAt']));
   });
 
+  it('says a time without its offset needs one', () => {
+    const result = eventInputSchema.safeParse({ type: 'a', to: { subscriberId: 'u' }, sendAt: '2026-12-24T09:00:00' });
+    expect(result.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['sendAt', expect.stringContaining('with its time-zone offset (Z or ±hh:mm)')],
+    ]);
+    expect(
+      eventInputSchema.safeParse({ type: 'a', to: { subscriberId: 'u' }, sendAt: '2026-12-24T09:00:00+01:00' }).success,
+    ).toBe(true);
+  });
+
   it('refuses unknown properties rather than dropping them silently', () => {
     const result = eventInputSchema.safeParse({ type: 'a', to: { subscriberId: 'u' }, dta: {} });
     expect(result.success).toBe(false);

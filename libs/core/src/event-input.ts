@@ -49,7 +49,11 @@ export const eventTypeSchema = z
  * not a Postgres timestamp, and one such row would fail the whole group-commit statement it is in.
  */
 export const timestampSchema = z.iso
-  .datetime({ offset: true })
+  .datetime({
+    offset: true,
+    // zod's own "Invalid ISO datetime" does not say what is missing, most often the offset.
+    error: 'expects an ISO 8601 date-time with its time-zone offset (Z or ±hh:mm), e.g. 2026-12-24T09:00:00Z',
+  })
   .refine((value) => new Date(value).getUTCFullYear() >= 1, { error: 'expects a year from 0001 on' });
 
 /** A published version of an event type's data schema (`PUT /v1/event-types/:type/schemas/:version`). */
