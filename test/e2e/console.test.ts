@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { HeraldClient } from '@herald/client';
+import { DELIVERY_STATUSES } from '@herald/core';
 import { SandboxHub } from '@herald/sandbox';
 import { launchChromium } from '../helpers/chromium';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
@@ -236,6 +237,7 @@ describe('the console, in headless Chromium', () => {
       await signIn.getByLabel('Admin key').fill(tenant.keys.ingest);
       await signIn.getByRole('button', { name: 'Sign in' }).click();
       await signIn.getByRole('alert').filter({ hasText: 'Forbidden' }).waitFor();
+      expect(await signIn.title()).toBe('Herald console'); // the page's name once, not "… · Herald console"
       await screenshot('sign-in', signIn);
       await signIn.getByLabel('Admin key').fill(tenant.keys.admin);
       await signIn.getByRole('button', { name: 'Sign in' }).click();
@@ -251,6 +253,19 @@ describe('the console, in headless Chromium', () => {
     await counted('inapp', 'sent', 4);
     await counted('email', 'dead', 1);
     await page.getByTestId('outbox-pending').filter({ hasText: '0' }).waitFor();
+    expect(await page.title()).toBe('Overview · Herald console');
+    // Every delivery status the chart can show has a colour of its own there (failed and dead, or sent and
+    // delivered, used to share one), read from the page's own stylesheet by the browser.
+    // (A string, evaluated in the page: the tests are compiled without the DOM's types.)
+    const colours = (await page.evaluate(`${JSON.stringify(DELIVERY_STATUSES)}.map((status) => {
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch status-' + status;
+      document.querySelector('ul.legend').append(swatch);
+      const colour = getComputedStyle(swatch).backgroundColor;
+      swatch.remove();
+      return colour;
+    })`)) as string[];
+    expect(new Set(colours).size).toBe(DELIVERY_STATUSES.length);
     await screenshot('overview');
   });
 

@@ -3,14 +3,16 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Problem } from './api';
 import type { Page } from './types';
 
+const CONSOLE = 'Herald console';
+
 /**
- * A page's heading, also the document title; focused when the page opens so screen readers announce it,
+ * A page's heading, also the document title (the sign-in page's heading is the console's name: said once); focused when the page opens so screen readers announce it,
  * and again when `view` changes (new filters: the link or button that led there may be gone).
  */
 export function PageTitle({ children, view }: { children: string; view?: string }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    document.title = `${children} · Herald console`;
+    document.title = children === CONSOLE ? CONSOLE : `${children} · ${CONSOLE}`;
     heading.current?.focus();
   }, [children, view]);
   return (
