@@ -136,6 +136,43 @@ describe('ingest: idempotency, batches, validation and auth', () => {
     });
   });
 
+  describe('topics that do not exist', () => {
+    it('accepts the event and warns, naming where in `to` each unknown topic is; one batch entry at a time', async () => {
+      expect((await tenant.admin('PUT', '/v1/topics/known/subscribers', { add: ['k1'] })).status).toBe(200);
+      const alone = await tenant.ingest('POST', '/v1/events', { type: 'order.shipped', to: { topic: 'nobody' } });
+      expect([alone.status, alone.body]).toEqual([
+        202,
+        {
+          id: expect.any(String),
+          status: 'accepted',
+          warnings: [{ path: 'to.topic', message: expect.stringContaining('no topic "nobody" exists') }],
+        },
+      ]);
+      const mixed = await tenant.ingest('POST', '/v1/events', {
+        type: 'order.shipped',
+        to: [{ topic: 'known' }, { topic: 'typo' }, { subscriberId: 'k2' }],
+      });
+      expect(mixed.body.warnings).toEqual([{ path: 'to.1.topic', message: expect.stringContaining('"typo"') }]);
+      const known = await tenant.ingest('POST', '/v1/events', { type: 'order.shipped', to: { topic: 'known' } });
+      expect(known.body).toEqual({ id: expect.any(String), status: 'accepted' });
+
+      const batch = await tenant.ingest('POST', '/v1/events/batch', {
+        events: [
+          { type: 'order.shipped', to: { topic: 'known' } },
+          { type: 'order.shipped', to: { topic: 'ghost' } },
+        ],
+      });
+      expect(batch.body.results).toEqual([
+        { id: expect.any(String), status: 202 },
+        {
+          id: expect.any(String),
+          status: 202,
+          warnings: [{ path: 'to.topic', message: expect.stringContaining('"ghost"') }],
+        },
+      ]);
+    });
+  });
+
   describe('POST /v1/events/batch', () => {
     it('answers 207 with one result per event, in input order', async () => {
       const answer = await tenant.ingest('POST', '/v1/events/batch', {

@@ -46,11 +46,13 @@ export interface EventAccepted {
   status: 'accepted';
   /** The answer is the first one again: this idempotency key was used before with the same body. */
   replayed: boolean;
+  /** What the event was taken despite, e.g. a topic that does not exist (`to.0.topic`): it reaches nobody through it. */
+  warnings?: { path: string; message: string }[];
 }
 
 /** One entry of `POST /v1/events/batch`'s `results`, in input order: accepted, or refused with a problem. */
 export type BatchResult =
-  | { id: string; status: 202; replayed?: true; error?: never }
+  | { id: string; status: 202; replayed?: true; warnings?: { path: string; message: string }[]; error?: never }
   | { id?: never; status: number; error: Omit<Problem, 'status'> };
 
 export interface DeliveryAttempt {

@@ -92,8 +92,9 @@ export function senderKey(principal: Principal): { keyId: string } {
 function outcomeResult(outcome: IngestOutcome, terms: SenderTerms, request: FastifyRequest): object {
   const problem = outcomeProblem(outcome, terms, request);
   if (problem) return problemResult(problem);
-  const { id } = outcome as { id: string };
-  return outcome.kind === 'replayed' ? { id, status: 202, replayed: true } : { id, status: 202 };
+  if (outcome.kind === 'replayed') return { id: outcome.id, status: 202, replayed: true };
+  const { id, warnings } = outcome as Extract<IngestOutcome, { kind: 'accepted' }>;
+  return warnings ? { id, status: 202, warnings } : { id, status: 202 };
 }
 
 function problemResult(problem: Problem): object {
@@ -107,14 +108,20 @@ export function callerTraceParent(request: FastifyRequest): string | undefined {
   return typeof header === 'string' ? header : undefined;
 }
 
-/** A one-event answer: 202 `{ id, status }` (with Idempotent-Replayed on a replay), or the problem thrown. */
+/**
+ * A one-event answer: 202 `{ id, status, warnings? }` (with Idempotent-Replayed on a replay), or the
+ * problem thrown. `warnings` (`{ path, message }[]`) tell what the event was taken despite.
+ */
 export function acceptedAnswer(outcome: IngestOutcome, terms: SenderTerms, reply: FastifyReply) {
   if (outcome.kind === 'failed') throw outcome.error;
   const problem = outcomeProblem(outcome, terms, reply.request);
   if (problem) throw problem;
-  const { id } = outcome as { id: string };
-  if (outcome.kind === 'replayed') reply.header('idempotent-replayed', 'true');
-  return { id, status: 'accepted' };
+  if (outcome.kind === 'replayed') {
+    reply.header('idempotent-replayed', 'true');
+    return { id: outcome.id, status: 'accepted' };
+  }
+  const { id, warnings } = outcome as Extract<IngestOutcome, { kind: 'accepted' }>;
+  return warnings ? { id, status: 'accepted', warnings } : { id, status: 'accepted' };
 }
 
 /**

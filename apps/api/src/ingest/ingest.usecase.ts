@@ -6,6 +6,7 @@ import { newId, recipientsOf, requestHash, type EventInput } from '@herald/core'
 import { EventSchemas } from '../event-types/event-schemas.service';
 import { dataErrors } from '../event-types/json-schema';
 import type { FieldError } from '../http/problem';
+import { unknownTopicWarnings } from './unknown-topics';
 import { GroupCommit, PG_POOL, RowFailure, isDatabaseUnavailable } from '@herald/db';
 
 export interface IngestItem {
@@ -25,7 +26,8 @@ export interface EventMeta {
 }
 
 export type IngestOutcome =
-  | { kind: 'accepted'; id: string }
+  /** `warnings`: what the sender should know though the event was taken (e.g. a topic that does not exist) */
+  | { kind: 'accepted'; id: string; warnings?: FieldError[] }
   | { kind: 'replayed'; id: string }
   | { kind: 'key-reused'; id: string }
   /** a request with the same key is being written right now and its event is not stored yet */
@@ -202,6 +204,12 @@ export class IngestUseCase {
     } finally {
       claimed.forEach((_, key) => this.inFlight.delete(key));
     }
+    const accepted = items.flatMap((item, i) => (outcomes[i]?.kind === 'accepted' ? [{ ...item, index: i }] : []));
+    const warnings = await unknownTopicWarnings(this.pool, accepted);
+    accepted.forEach(({ index }, j) => {
+      if (warnings[j])
+        outcomes[index] = { ...(outcomes[index] as { kind: 'accepted'; id: string }), warnings: warnings[j] };
+    });
     return outcomes as IngestOutcome[];
   }
 
