@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { Agent, request, type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { isAlive } from '../../libs/services/src/processes';
+import { buildStaleness } from '../../scripts/build-state';
 import { TEST_ROOT_KEY } from './herald';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -12,10 +13,6 @@ const ENTRY = {
   /** `npm start`'s all-in-one */
   herald: path.join(ROOT, 'dist', 'apps', 'herald', 'src', 'main.js'),
 };
-// What the build reads; the Prisma client under libs/db/src/generated is made from prisma/schema.prisma.
-const SOURCES = ['apps', 'libs', 'scripts', 'prisma', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
-const GENERATED = path.join('libs', 'db', 'src', 'generated');
-
 export interface BuildReport {
   built: boolean;
   seconds: number;
@@ -43,7 +40,7 @@ export async function ensureBuilt(): Promise<BuildReport> {
   const release = await takeLock(path.join(dir, 'build.lock'));
   try {
     if (existsSync(done)) return { built: false, seconds: 0, reason: 'built earlier in this run' };
-    const stale = staleness();
+    const stale = buildStaleness(ROOT);
     if (!stale && process.env.HERALD_TEST_BUILD !== 'always') {
       writeFileSync(done, 'fresh');
       return { built: false, seconds: 0, reason: 'dist/ is newer than every source file' };
@@ -75,24 +72,6 @@ async function takeLock(lock: string): Promise<() => void> {
     else if (Date.now() > deadline) throw new Error(`waited 5 min for another build (${lock})`);
     else await new Promise((resolve) => setTimeout(resolve, 250));
   }
-}
-
-/** Why dist/ needs a build (a source newer than the oldest entry point), or null when it does not. */
-function staleness(): string | null {
-  const built = Math.min(...Object.values(ENTRY).map((file) => (existsSync(file) ? statSync(file).mtimeMs : 0)));
-  if (built === 0) return 'dist/ has no entry points yet';
-  const newer = SOURCES.map((source) => newest(path.join(ROOT, source))).find((n) => n.mtimeMs > built);
-  return newer ? `${path.relative(ROOT, newer.file)} changed since the last build` : null;
-}
-
-function newest(file: string): { file: string; mtimeMs: number } {
-  const stat = statSync(file, { throwIfNoEntry: false });
-  if (!stat) return { file, mtimeMs: 0 };
-  if (!stat.isDirectory()) return { file, mtimeMs: stat.mtimeMs };
-  if (file.endsWith(GENERATED) || path.basename(file) === 'node_modules') return { file, mtimeMs: 0 };
-  return readdirSync(file)
-    .map((name) => newest(path.join(file, name)))
-    .reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a), { file, mtimeMs: 0 });
 }
 
 /** The environment a process under test gets: the run's services (or a file's own) and test settings. */
