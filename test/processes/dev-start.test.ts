@@ -11,6 +11,7 @@ import { waitForDeliveries } from '../helpers/tenant';
 // one data folder, as a developer does: what it printed the first time must still work the second.
 
 const saidAll = (line: LogLine) => /^\[herald\] keys are also in/.test(String(line.msg));
+const NEST_BOOTSTRAP = ['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication'];
 const RECEIVER = /^\[herald\] sandbox webhook receiver: (http:\/\/127\.0\.0\.1:\d+)\/hooks\/demo /;
 
 describe('npm start, restarted on the same data folder', () => {
@@ -37,9 +38,17 @@ describe('npm start, restarted on the same data folder', () => {
     return { herald, base: `http://127.0.0.1:${port}`, receiver: receiver! };
   }
 
-  it('keeps the sandbox webhook receiver on its URL: an endpoint registered with it is delivered to after a restart', async () => {
+  it('prints quietly, the banner last; keeps the sandbox webhook receiver on its URL across a restart', async () => {
     const first = await start();
     expect(first.receiver).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // Quiet, with the banner last: none of Nest's ~260 start-up lines (module, route, mapping), and every
+    // line logged while starting (the sandboxes' notes) is out before the banner, not among its lines.
+    const said = first.herald.logs.map((l) => ({ msg: String(l.msg), context: l.context }));
+    expect(said.filter((l) => NEST_BOOTSTRAP.includes(String(l.context)))).toEqual([]);
+    const bannerStart = said.findIndex((l) => l.msg.startsWith('[herald] Herald is running on'));
+    const bannerEnd = said.findIndex((l) => saidAll({ msg: l.msg } as LogLine));
+    expect(said.slice(bannerStart, bannerEnd + 1).filter((l) => !l.msg.startsWith('[herald] '))).toEqual([]);
+    expect(said.slice(0, bannerStart).filter((l) => l.context === 'sandbox')).toHaveLength(4);
     const keys = JSON.parse(await readFile(path.join(dataDir, 'dev-tenant.json'), 'utf8')).keys;
     const admin = client(first.base, keys.admin);
     const endpoint = await admin('POST', '/v1/webhook-endpoints', {

@@ -4,9 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
 import {
   ConfigError,
   PRODUCTION_ROOT_KEY_LENGTH,
+  flushLogs,
   WORKER_ROLES,
   isProduction,
   loadConfig,
@@ -89,6 +91,10 @@ async function main(): Promise<void> {
     await services.stop();
   });
 
+  // The banner comes last: what the logger still holds (Nest's buffered start-up lines, the sandboxes'
+  // notes) is written out first, so the keys and URLs are not buried under it.
+  if (config.sandbox) await app.get(SandboxHub).started();
+  flushLogs(PinoLogger.root);
   const mode = config.production ? 'production' : 'development';
   say(`Herald is running on ${config.publicUrl} (${mode}; api + roles: ${config.workerRoles.join(', ')})`);
   if (tenant) {

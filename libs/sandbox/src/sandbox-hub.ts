@@ -67,6 +67,11 @@ export class SandboxHub implements OnApplicationShutdown {
     );
   }
 
+  /** Resolves once every sandbox asked for so far is running (or failed to start). */
+  async started(): Promise<void> {
+    await Promise.allSettled([...this.running.values()]);
+  }
+
   /** Which sandboxes run here (the /sandbox page is only useful when some do). */
   get channels(): string[] {
     return [...this.running.keys()];
