@@ -218,20 +218,30 @@ describe('WebhookProvider', () => {
 
   describe('with the SSRF guard on', () => {
     let guarded: WebhookProvider;
-    // A plain TCP listener on loopback counting the connections it gets: a refusal comes before any.
+    // Plain TCP listeners on loopback, IPv4 and IPv6 on one port, counting the connections they get: a
+    // refusal comes before any (with only the IPv4 one, a guard that connected to ::1 first went unseen).
     let listener: net.Server;
+    let listener6: net.Server;
     let connections = 0;
-    beforeAll(async () => {
-      guarded = new WebhookProvider({ allowPrivateNetworks: false, timeoutMs: 1000 });
-      listener = net.createServer((socket) => {
+    const counting = () =>
+      net.createServer((socket) => {
         connections++;
         socket.destroy();
       });
+    beforeAll(async () => {
+      guarded = new WebhookProvider({ allowPrivateNetworks: false, timeoutMs: 1000 });
+      listener = counting();
       await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+      listener6 = counting();
+      await new Promise<void>((resolve, reject) => {
+        listener6.once('error', reject);
+        listener6.listen(port(), '::1', resolve);
+      });
     });
     afterAll(async () => {
       await guarded.close();
       await new Promise((resolve) => listener.close(resolve));
+      await new Promise((resolve) => listener6.close(resolve));
     });
 
     function port() {
