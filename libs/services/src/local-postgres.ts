@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { displayPath, type Log, type LocalService } from './local-service';
 import { findPostgresBinaries, type PostgresBinaries, type PostgresBinariesChoice } from './postgres-binaries';
-import { assertCanEnter, postgresRunAs, type RunAs } from './postgres-user';
+import { postgresHome, reachableBinaries, type PostgresHome } from './postgres-home';
+import { assertCanEnter, type RunAs } from './postgres-user';
 import { isAlive, runsProgram, sendSignal, waitFor } from './processes';
 import { postgresVersion } from './probes';
 import { runCommand } from './run-command';
@@ -27,13 +28,14 @@ export async function startLocalPostgres(
   binariesChoice: PostgresBinariesChoice,
   log: Log,
 ): Promise<LocalService> {
-  const pgDir = path.join(dataDir, 'postgres');
   await mkdir(dataDir, { recursive: true });
   const lease = new ServerLease(dataDir, 'postgres');
 
   return lease.locked(async () => {
+    const home = await postgresHome(dataDir);
+    const pgDir = home.pgDir;
     const reused = await runningServer(pgDir, log);
-    const server = reused ?? (await startServer(dataDir, pgDir, binariesChoice, log));
+    const server = reused ?? (await startServer(dataDir, home, binariesChoice, log));
     await lease.join();
     const service: LocalService = {
       url: serverUrl(server.port, database),
@@ -94,13 +96,16 @@ async function runningServer(pgDir: string, log: Log): Promise<RunningServer | u
 
 async function startServer(
   dataDir: string,
-  pgDir: string,
+  home: PostgresHome,
   binariesChoice: PostgresBinariesChoice,
   log: Log,
 ): Promise<RunningServer> {
-  const binaries = await findPostgresBinaries(binariesChoice);
-  const runAs = await postgresRunAs(pgDir);
-  await assertCanEnter(dataDir, runAs);
+  const { pgDir, runAs } = home;
+  const binaries = await reachableBinaries(await findPostgresBinaries(binariesChoice), home);
+  await assertCanEnter(path.dirname(pgDir), runAs);
+  if (home.outside) {
+    log(`the Postgres OS user cannot enter ${displayPath(dataDir)}: its cluster lives in ${home.outside}`);
+  }
   const version = shortVersion(await runCommand(binaries.postgres, ['--version'], { ...runAs, cwd: '/' }));
   await initIfNeeded(pgDir, binaries, version, runAs, log);
 

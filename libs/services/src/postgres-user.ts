@@ -35,12 +35,18 @@ async function osUser(name: string): Promise<RunAs> {
   }
 }
 
-/** A repository under /root, say, is out of that user's reach: say so instead of letting initdb fail obscurely. */
+/** Whether `runAs` can enter `dir` (every folder on its path traversable by that user). */
+export async function canEnter(dir: string, runAs: RunAs | undefined): Promise<boolean> {
+  if (!runAs) return true;
+  return runCommand('test', ['-x', dir], { ...runAs, cwd: '/' }).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A folder out of that user's reach: say so instead of letting initdb fail obscurely. */
 export async function assertCanEnter(dir: string, runAs: RunAs | undefined): Promise<void> {
-  if (!runAs) return;
-  try {
-    await runCommand('test', ['-x', dir], { ...runAs, cwd: '/' });
-  } catch {
+  if (runAs && !(await canEnter(dir, runAs))) {
     throw new Error(
       `the OS user Postgres runs as (uid ${runAs.uid}; Postgres refuses to run as root) cannot enter ${dir}: ` +
         'make the folders on that path traversable (chmod o+x) or set DATABASE_URL to a running Postgres',
