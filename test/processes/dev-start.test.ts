@@ -38,7 +38,7 @@ describe('npm start, restarted on the same data folder', () => {
     return { herald, base: `http://127.0.0.1:${port}`, receiver: receiver! };
   }
 
-  it('prints quietly, the banner last; keeps the sandbox webhook receiver on its URL across a restart', async () => {
+  it('prints quietly, the banner last; after a restart the receiver URL still works and /sandbox still shows what was sent', async () => {
     const first = await start();
     expect(first.receiver).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // Quiet, with the banner last: none of Nest's ~260 start-up lines (module, route, mapping), and every
@@ -56,6 +56,8 @@ describe('npm start, restarted on the same data folder', () => {
       eventTypes: ['dev.kept'],
     });
     expect(endpoint.status).toBe(201);
+    const before = await admin('POST', '/v1/events', { type: 'dev.kept', to: { subscriberId: 'dev-0' }, data: {} });
+    await waitForDeliveries(admin, before.body.id, 'sent', 30_000);
     expect((await first.herald.stop('SIGTERM')).code).toBe(0);
 
     const second = await start();
@@ -67,7 +69,13 @@ describe('npm start, restarted on the same data folder', () => {
     expect(sent.deliveries).toEqual([
       expect.objectContaining({ endpointId: endpoint.body.id, attempts: [expect.objectContaining({ outcome: 'ok' })] }),
     ]);
-    const records = (await client(second.base)('GET', '/sandbox/records')).body.items;
-    expect(records).toContainEqual(expect.objectContaining({ channel: 'webhook' }));
+    // /sandbox still shows what was sent before the restart, newest first.
+    const records = (await client(second.base)('GET', '/sandbox/records')).body.items as {
+      channel: string;
+      detail: { body?: string };
+    }[];
+    const hooks = records.filter((r) => r.channel === 'webhook').map((r) => JSON.stringify(r.detail));
+    expect(hooks).toHaveLength(2);
+    expect([hooks[0]!.includes(event.body.id), hooks[1]!.includes(before.body.id)]).toEqual([true, true]);
   });
 });

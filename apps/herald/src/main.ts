@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   const tenant = config.production
     ? undefined
     : await ensureDevTenant(DATA_DIR, app.get(PrismaService), app.get(ApiKeysService));
+  // What /sandbox shows outlives a restart (the newest 1,000 messages, in the data folder).
+  if (config.sandbox) app.get(SandboxHub).recorder.keepIn(join(DATA_DIR, 'sandbox-records.jsonl'));
   const keptPort = keptReceiverPort(DATA_DIR);
   const receiver =
     config.sandbox && config.providers.webhook.allowPrivateNetworks
