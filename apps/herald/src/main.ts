@@ -48,6 +48,10 @@ async function main(): Promise<void> {
     HERALD_ROOT_KEY: process.env.HERALD_ROOT_KEY || devRootKey(),
     WORKER_ROLES: process.env.WORKER_ROLES || WORKER_ROLES.join(','),
   };
+  // In development the generic email feedback route works out of the box (and /sandbox's bounce and
+  // complaint buttons with it): a secret made up once and kept, as the root key is.
+  const devFeedbackSecret = !isProduction(process.env) && !process.env.FEEDBACK_WEBHOOK_SECRET;
+  if (devFeedbackSecret) settings.FEEDBACK_WEBHOOK_SECRET = keptSecret('feedback-webhook-secret', 'whsec_');
   // Checked before anything starts, so a bad setting leaves nothing running.
   const checked = loadConfig({ ...NOT_STARTED_YET, ...given(settings) });
   // The sandbox webhook receiver listens on loopback, which the SSRF guard refuses by default: in
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
     say(`  admin key:  ${tenant.keys.admin}`);
     say(`  ingest key: ${tenant.keys.ingest}`);
   }
+  if (devFeedbackSecret) say(`email feedback secret (FEEDBACK_WEBHOOK_SECRET): ${config.feedback.genericSecret}`);
   if (receiver) {
     say(`sandbox webhook receiver: ${receiver.urlFor('/hooks/demo')} (any path; see ${config.publicUrl}/sandbox)`);
     if (keptPort && receiverPort !== keptPort) {
@@ -121,8 +126,14 @@ function given(settings: Record<string, string | undefined>): Record<string, str
 
 /** A root key kept in the data folder, so a newcomer need not invent one. */
 function devRootKey(): string {
-  const file = join(DATA_DIR, 'root-key');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return keptSecret('root-key', '');
+}
+
+/** A secret made up on the first start and kept in the data folder (mode 0600) for the next ones. */
+function keptSecret(name: string, prefix: string): string {
+  const file = join(DATA_DIR, name);
+  const made = prefix ? randomBytes(32).toString('base64') : randomBytes(32).toString('base64url');
+  if (!existsSync(file)) writeFileSync(file, `${prefix}${made}`, { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
 }
 

@@ -21,10 +21,12 @@ export const MAX_BODY_DEPTH = 64;
 const MAX_PARAM_LENGTH = 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
-// Providers post their callbacks in their own formats: Twilio as a form, Amazon SNS as text/plain JSON.
+// Providers post their callbacks in their own formats: Twilio as a form, Amazon SNS as text/plain JSON;
+// the /sandbox page's feedback buttons are HTML forms.
 const PROVIDER_MEDIA_TYPES: [RegExp, RegExp][] = [
   [/^\/v1\/feedback\/twilio\//, /^application\/x-www-form-urlencoded\s*(;|$)/i],
   [/^\/v1\/feedback\/email\/ses(\?|$)/, /^text\/plain\s*(;|$)/i],
+  [/^\/sandbox\/records\/[^/]+\/feedback(\?|$)/, /^application\/x-www-form-urlencoded\s*(;|$)/i],
 ];
 
 /** Builds the Nest application on Fastify; the caller decides where it listens and how it shuts down. */

@@ -1,4 +1,5 @@
 import type { SandboxRecord } from '@herald/sandbox';
+import { actionsFor } from './sandbox-feedback';
 
 const escape = (value: unknown): string =>
   String(value ?? '').replace(
@@ -14,7 +15,7 @@ const LABELS: Record<SandboxRecord['channel'], string> = {
 };
 
 /** The /sandbox page: everything the sandboxes received, newest first. Self-contained (no external assets). */
-export function renderSandboxPage(records: SandboxRecord[], channels: string[]): string {
+export function renderSandboxPage(records: SandboxRecord[], channels: string[], done?: string): string {
   const rows = records.map(renderRecord).join('\n');
   return `<!doctype html>
 <html lang="en">
@@ -32,11 +33,14 @@ export function renderSandboxPage(records: SandboxRecord[], channels: string[]):
   .rejected { border-color: #c9372c; } .rejected .outcome { color: #c9372c; font-weight: 600; }
   iframe { width: 100%; min-height: 12rem; border: 1px solid #eee; background: #fff; }
   pre { white-space: pre-wrap; word-break: break-word; background: #f6f6f8; padding: .5rem; border-radius: 4px; }
+  form.feedback { display: inline; } form.feedback button { font: inherit; font-size: .85rem; margin-right: .25rem; }
+  .done { background: #eef6f0; border-left: 4px solid #1f7a3d; padding: .5rem .75rem; }
 </style>
 </head>
 <body>
 <h1>Herald sandbox</h1>
 <p class="muted">What Herald sent through its sandbox providers (${escape(channels.join(', ') || 'none running')}), newest first. Refreshes every 5 s.</p>
+${done ? `<p class="done" role="status">${escape(done)}</p>` : ''}
 <main aria-live="polite">
 ${rows || '<p id="empty">Nothing sent yet. Send an event with a rule for email, SMS, push or webhook.</p>'}
 </main>
@@ -50,8 +54,18 @@ function renderRecord(r: SandboxRecord): string {
   <header><span class="channel">${LABELS[r.channel]}</span><strong class="to">${escape(r.to)}</strong>
   <span class="outcome">${r.outcome}${error}</span><time class="muted" datetime="${r.at.toISOString()}">${r.at.toISOString()}</time></header>
   <p class="summary">${escape(r.summary)}</p>
+  ${renderActions(r)}
   ${renderDetail(r)}
 </article>`;
+}
+
+/** Buttons that play a provider's feedback for this message through Herald's real feedback routes. */
+function renderActions(r: SandboxRecord): string {
+  const buttons = actionsFor(r).map(
+    ([action, label]) =>
+      `<form class="feedback" method="post" action="/sandbox/records/${escape(r.id)}/feedback"><button name="action" value="${action}">${escape(label)}</button></form>`,
+  );
+  return buttons.length ? `<p class="actions">${buttons.join('')}</p>` : '';
 }
 
 function renderDetail(r: SandboxRecord): string {

@@ -101,6 +101,7 @@ export class FcmSandbox {
   /** random 500s, unanswered sends and lost answers, for chaos tests */
   readonly faults = new FaultInjector();
   private readonly failures: FcmFailure[] = [];
+  private readonly uninstalled = new Set<string>();
   private received: SandboxRecord[] = [];
 
   private constructor(
@@ -124,6 +125,14 @@ export class FcmSandbox {
     );
     server.on('request', (req, res) => void sandbox.handle(req, res).catch(() => res.destroy()));
     return sandbox;
+  }
+
+  /**
+   * The app behind `token` is uninstalled: from now on a message to it gets 404 UNREGISTERED, as from
+   * FCM, which is how Herald learns to deactivate the token (the /sandbox page's "uninstall app").
+   */
+  uninstall(token: string): void {
+    this.uninstalled.add(token);
   }
 
   /** The next `count` messages (whatever their token) get this answer instead. */
@@ -212,7 +221,10 @@ export class FcmSandbox {
       });
     }
     const failure: FcmFailure | MagicToken | undefined =
-      this.failures.shift() ?? MAGIC_TOKENS.find((m) => token.startsWith(m.prefix));
+      this.failures.shift() ??
+      MAGIC_TOKENS.find(
+        (m) => token.startsWith(m.prefix) || (m.errorCode === 'UNREGISTERED' && this.uninstalled.has(token)),
+      );
     if (failure) {
       if (!request.validate_only) this.record(token, rest, { failure });
       const retryAfter = 'retryAfterSeconds' in failure ? failure.retryAfterSeconds : undefined;

@@ -159,13 +159,38 @@ export class TwilioSandbox {
       ...(message.messagingServiceSid && { MessagingServiceSid: message.messagingServiceSid }),
       ...(extra.ErrorCode && { ErrorCode: extra.ErrorCode }),
     };
+    return this.post(message.statusCallback, params);
+  }
+
+  /**
+   * The recipient of a message texts back (STOP, START, …): Twilio POSTs an incoming message to the
+   * number's "A message comes in" webhook, `url`, signed like a status callback. Resolves to the HTTP
+   * status the webhook answered.
+   */
+  async reply(messageSid: string, body: string, url: string): Promise<number> {
+    const message = this.sent.find((m) => m.sid === messageSid);
+    if (!message) throw new Error(`TwilioSandbox: no message ${messageSid}`);
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    return this.post(url, {
+      AccountSid: this.accountSid,
+      ApiVersion: API_VERSION,
+      MessageSid: sid,
+      SmsSid: sid,
+      From: message.to,
+      To: message.from ?? '',
+      Body: body,
+      NumMedia: '0',
+    });
+  }
+
+  private async post(url: string, params: Record<string, string>): Promise<number> {
     // The SDK signs as Twilio does; loaded here, on the sandbox's first callback, not with the module.
     const { default: twilio } = await import('twilio');
-    const response = await fetch(message.statusCallback, {
+    const response = await fetch(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilio.getExpectedTwilioSignature(this.authToken, message.statusCallback, params),
+        'x-twilio-signature': twilio.getExpectedTwilioSignature(this.authToken, url, params),
       },
       body: new URLSearchParams(params),
     });
