@@ -48,6 +48,7 @@ export default tseslint.config(
       'test/**',
       'scripts/**',
       'bench/**',
+      'examples/**',
       'apps/*/src/main.ts',
       'libs/services/**',
       'prisma.config.ts',

@@ -97,20 +97,13 @@ function matchesSample(line: string, actual: unknown): string | undefined {
 describe("the README's commands, as written, against npm start", () => {
   let isolated: IsolatedEnv;
   let dir: string;
+  let port: number;
 
   beforeAll(async () => {
     await ensureBuilt();
     isolated = await isolatedEnv('readme');
     dir = await mkdtemp(path.join(os.tmpdir(), 'herald-readme-'));
-  }, 240_000);
-  afterAll(async () => {
-    await killStarted();
-    await isolated?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('every curl of every block gets a 2xx, and every sample answer is what comes back', async () => {
-    const port = await freePort();
+    port = await freePort();
     const env = {
       ...isolated.env,
       NODE_ENV: '',
@@ -120,7 +113,14 @@ describe("the README's commands, as written, against npm start", () => {
     };
     const herald = startProcess('herald', [], processEnv(env));
     await herald.waitForLog((l: LogLine) => /^\[herald\] keys are also in/.test(String(l.msg)), 60_000);
+  }, 240_000);
+  afterAll(async () => {
+    await killStarted();
+    await isolated?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
+  it('every curl of every block gets a 2xx, and every sample answer is what comes back', async () => {
     const blocks = readmeBlocks(await readFile(README, 'utf8'));
     const log = path.join(dir, 'calls.jsonl');
     // One bash for every block, in README order, in the folder npm start ran from: variables carry over.
@@ -166,5 +166,22 @@ describe("the README's commands, as written, against npm start", () => {
     // The extraction found the walk-through, the admin flow and the sections' examples: not a vacuous pass.
     expect(blocks.length).toBeGreaterThanOrEqual(7);
     expect(calls.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it('npm run example:client (the typed-client example) runs to final deliveries', () => {
+    const run = spawnSync('npm', ['run', '--silent', 'example:client'], {
+      cwd: path.join(__dirname, '..', '..'),
+      env: { ...process.env, HERALD_URL: `http://localhost:${port}`, HERALD_DATA_DIR: path.join(dir, '.herald') },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^event [0-9a-f-]{36} accepted\n/);
+    // In-app and email from the example's rule; the webhook endpoint the admin flow subscribed to order.shipped.
+    expect(run.stdout.split('\n').slice(1).filter(Boolean).sort()).toEqual([
+      'email: sent after 1 attempt(s)',
+      'inapp: sent after 1 attempt(s)',
+      'webhook: sent after 1 attempt(s)',
+    ]);
   });
 });
