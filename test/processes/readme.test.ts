@@ -168,6 +168,21 @@ describe("the README's commands, as written, against npm start", () => {
     expect(calls.length).toBeGreaterThanOrEqual(25);
   });
 
+  it('npm run example:admin (the admin flow with the typed client) runs to its end', () => {
+    const run = spawnSync('npm', ['run', '--silent', 'example:admin'], {
+      cwd: path.join(__dirname, '..', '..'),
+      env: { ...process.env, HERALD_URL: `http://localhost:${port}`, HERALD_DATA_DIR: path.join(dir, '.herald') },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^revoked key [0-9a-f-]{36}$/m);
+    expect(run.stdout).toMatch(/^webhook: sent after 1 attempt\(s\)$/m);
+    expect(run.stdout).toMatch(
+      /^audit log: POST \/v1\/webhook-endpoints; PUT \/v1\/subscribers\/:subscriberId\/preferences; PUT \/v1\/subscribers\/:subscriberId$/m,
+    );
+  });
+
   it('npm run example:client (the typed-client example) runs to final deliveries', () => {
     const run = spawnSync('npm', ['run', '--silent', 'example:client'], {
       cwd: path.join(__dirname, '..', '..'),
