@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import path from 'node:path';
+import { freePort } from '../../libs/services/src/free-port';
 import { isAlive } from '../../libs/services/src/processes';
 import { buildStaleness } from '../../scripts/build-state';
 import { TEST_ROOT_KEY } from './herald';
@@ -110,6 +111,24 @@ export interface RunningProcess {
 }
 
 const started = new Set<ChildProcess>();
+
+/**
+ * `npm start`'s entry in development, as a newcomer runs it (no NODE_ENV, no root key: it makes them up
+ * and seeds the dev tenant) with its data in `dataDir`, on a free port, once it has printed its keys.
+ */
+export async function startDevHerald(
+  env: Record<string, string>,
+  dataDir: string,
+): Promise<{ herald: RunningProcess; port: number; base: string }> {
+  const port = await freePort();
+  const herald = startProcess(
+    'herald',
+    [],
+    processEnv({ ...env, NODE_ENV: '', HERALD_ROOT_KEY: '', HERALD_DATA_DIR: dataDir, PORT: String(port) }),
+  );
+  await herald.waitForLog((l) => /^\[herald\] keys are also in/.test(String(l.msg)), 60_000);
+  return { herald, port, base: `http://127.0.0.1:${port}` };
+}
 
 /** Starts `node dist/apps/<app>/src/main.js …args`: a real process, as a deployment runs it. */
 export function startProcess(app: keyof typeof ENTRY, args: string[], env: Record<string, string>): RunningProcess {

@@ -1,10 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../libs/services/src/free-port';
 import { isolatedEnv, type IsolatedEnv } from '../helpers/herald';
 import { client } from '../helpers/http';
-import { ensureBuilt, killStarted, processEnv, startProcess, type LogLine } from '../helpers/processes';
+import { ensureBuilt, killStarted, startDevHerald, type LogLine } from '../helpers/processes';
 import { waitForDeliveries } from '../helpers/tenant';
 
 // npm start's entry (node dist/apps/herald/src/main.js) in development, stopped and started again on
@@ -30,12 +29,9 @@ describe('npm start, restarted on the same data folder', () => {
   });
 
   async function start() {
-    const port = await freePort();
-    const env = { ...isolated.env, NODE_ENV: '', HERALD_ROOT_KEY: '', HERALD_DATA_DIR: dataDir, PORT: String(port) };
-    const herald = startProcess('herald', [], processEnv(env));
-    await herald.waitForLog(saidAll, 60_000);
+    const { herald, base } = await startDevHerald(isolated.env, dataDir);
     const receiver = herald.logs.map((l) => RECEIVER.exec(String(l.msg))?.[1]).find(Boolean);
-    return { herald, base: `http://127.0.0.1:${port}`, receiver: receiver! };
+    return { herald, base, receiver: receiver! };
   }
 
   it('prints quietly, the banner last; after a restart the receiver URL still works and /sandbox still shows what was sent', async () => {

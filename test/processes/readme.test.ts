@@ -2,9 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../libs/services/src/free-port';
 import { isolatedEnv, type IsolatedEnv } from '../helpers/herald';
-import { ensureBuilt, killStarted, processEnv, startProcess, type LogLine } from '../helpers/processes';
+import { ensureBuilt, killStarted, startDevHerald } from '../helpers/processes';
 
 // The README's commands, taken from the README itself (so the two cannot drift), run as written by bash
 // against `npm start`'s entry in a fresh folder: every curl must get a 2xx, and every sample answer the
@@ -103,16 +102,7 @@ describe("the README's commands, as written, against npm start", () => {
     await ensureBuilt();
     isolated = await isolatedEnv('readme');
     dir = await mkdtemp(path.join(os.tmpdir(), 'herald-readme-'));
-    port = await freePort();
-    const env = {
-      ...isolated.env,
-      NODE_ENV: '',
-      HERALD_ROOT_KEY: '',
-      HERALD_DATA_DIR: path.join(dir, '.herald'),
-      PORT: String(port),
-    };
-    const herald = startProcess('herald', [], processEnv(env));
-    await herald.waitForLog((l: LogLine) => /^\[herald\] keys are also in/.test(String(l.msg)), 60_000);
+    port = (await startDevHerald(isolated.env, path.join(dir, '.herald'))).port;
   }, 240_000);
   afterAll(async () => {
     await killStarted();
@@ -168,13 +158,17 @@ describe("the README's commands, as written, against npm start", () => {
     expect(calls.length).toBeGreaterThanOrEqual(25);
   });
 
-  it('npm run example:admin (the admin flow with the typed client) runs to its end', () => {
-    const run = spawnSync('npm', ['run', '--silent', 'example:admin'], {
+  /** `npm run example:<name>` against this Herald, as the README says to run it. */
+  const example = (name: string) =>
+    spawnSync('npm', ['run', '--silent', `example:${name}`], {
       cwd: path.join(__dirname, '..', '..'),
       env: { ...process.env, HERALD_URL: `http://localhost:${port}`, HERALD_DATA_DIR: path.join(dir, '.herald') },
       encoding: 'utf8',
       timeout: 120_000,
     });
+
+  it('npm run example:admin (the admin flow with the typed client) runs to its end', () => {
+    const run = example('admin');
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     expect(run.stdout).toMatch(/^revoked key [0-9a-f-]{36}$/m);
     expect(run.stdout).toMatch(/^webhook: sent after 1 attempt\(s\)$/m);
@@ -184,12 +178,7 @@ describe("the README's commands, as written, against npm start", () => {
   });
 
   it('npm run example:client (the typed-client example) runs to final deliveries', () => {
-    const run = spawnSync('npm', ['run', '--silent', 'example:client'], {
-      cwd: path.join(__dirname, '..', '..'),
-      env: { ...process.env, HERALD_URL: `http://localhost:${port}`, HERALD_DATA_DIR: path.join(dir, '.herald') },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const run = example('client');
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     expect(run.stdout).toMatch(/^event [0-9a-f-]{36} accepted\n/);
     // In-app and email from the example's rule; the webhook endpoint the admin flow subscribed to order.shipped.

@@ -1,17 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../libs/services/src/free-port';
 import { isolatedEnv, type IsolatedEnv } from '../helpers/herald';
 import { client, eventually, type Client } from '../helpers/http';
-import {
-  ensureBuilt,
-  killStarted,
-  processEnv,
-  startProcess,
-  type LogLine,
-  type RunningProcess,
-} from '../helpers/processes';
+import { ensureBuilt, killStarted, startDevHerald, type RunningProcess } from '../helpers/processes';
 import { waitForDeliveries } from '../helpers/tenant';
 
 // The /sandbox page's feedback buttons under npm start (development): each plays a provider's answer
@@ -34,11 +26,7 @@ describe("/sandbox's feedback buttons, with npm start", () => {
     await ensureBuilt();
     isolated = await isolatedEnv('sandbox-feedback');
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'herald-sandbox-feedback-'));
-    const port = await freePort();
-    const env = { ...isolated.env, NODE_ENV: '', HERALD_ROOT_KEY: '', HERALD_DATA_DIR: dataDir, PORT: String(port) };
-    herald = startProcess('herald', [], processEnv(env));
-    await herald.waitForLog((l: LogLine) => /^\[herald\] keys are also in/.test(String(l.msg)), 60_000);
-    base = `http://localhost:${port}`;
+    ({ herald, base } = await startDevHerald(isolated.env, dataDir));
     admin = client(base, JSON.parse(await readFile(path.join(dataDir, 'dev-tenant.json'), 'utf8')).keys.admin);
     const rule = {
       channels: [
