@@ -221,7 +221,7 @@ export interface TopicSend {
 
 /**
  * One event to a topic of `recipients` members (a broadcast), while another tenant sends single events
- * at `smallRate`/s until the broadcast is done (DECISIONS.md #10: one tenant's broadcast must not hold
+ * at `smallRate`/s until the broadcast is done (docs/batching.md, "Lanes": one tenant's broadcast must not hold
  * back another's password reset). The topic is filled before the clock starts.
  */
 export async function topicSend(

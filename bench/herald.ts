@@ -20,7 +20,7 @@ export interface HeraldEnv {
 }
 
 /**
- * The environment of Herald's processes: production mode, as deployed (HERALD_SANDBOX=on as DECISIONS.md #4
+ * The environment of Herald's processes: production mode, as deployed (HERALD_SANDBOX=on as docs/production.md says
  * says for the bench; its channels are in-app and webhook, to the bench's own receiver on loopback).
  * LOG_LEVEL=warn: at `info` pino writes a line per request and per job, which measures the log pipe more
  * than Herald. The per-key API rate limit is off, as one key sends everything here.

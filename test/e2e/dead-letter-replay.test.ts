@@ -4,7 +4,7 @@ import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '
 import { eventually } from '../helpers/http';
 import { createTenant, type TestTenant } from '../helpers/tenant';
 
-// The README: "replay one or every one matching a filter (in batches of 500, FOR UPDATE SKIP LOCKED, …)":
+// docs/guarantees.md: "replay one or every one matching a filter (in batches of 500, FOR UPDATE SKIP LOCKED, …)":
 // a filtered replay revives the matching dead deliveries 500 per transaction, until none is left, so
 // one replay never locks more than 500 rows at once. Each batch stamps its rows with its transaction's
 // time (updated_at), which is how the batches show. The webhook worker is stopped while the replay runs,

@@ -1,4 +1,4 @@
-/** The shapes the console reads from the API (shared/API.md and /docs): only the fields it shows. */
+/** The shapes the console reads from the API (docs/api.md and /docs): only the fields it shows. */
 export const CHANNELS = ['email', 'sms', 'push', 'inapp', 'webhook'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
@@ -74,7 +74,7 @@ export interface CloudEventAttributes {
   extensions?: Record<string, unknown>;
 }
 
-/** Where an event came from and when (README: "Metadata and the correlation id"). */
+/** Where an event came from and when (docs/event-contracts.md, "Metadata and the correlation id"). */
 export interface EventMetadata {
   occurredAt: string;
   receivedAt: string;

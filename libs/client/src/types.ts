@@ -19,7 +19,7 @@ export type BatchEventInput = EventInput & { idempotencyKey?: string };
 /**
  * A CloudEvent 1.0 in structured mode (cloudevents.io): the required context attributes, then any others
  * (`subject`, `time`, `dataschema`, extensions such as `heraldtopic`) and `data`. How Herald maps them to an
- * event (recipients, version, time) is in the README, "Event contracts".
+ * event (recipients, version, time) is in docs/event-contracts.md.
  */
 export interface CloudEvent {
   specversion: '1.0';
@@ -101,7 +101,7 @@ export interface CloudEventContext {
   extensions?: Record<string, string | number | boolean>;
 }
 
-/** Where an event came from and when (README, "Metadata and the correlation id"). */
+/** Where an event came from and when (docs/event-contracts.md, "Metadata and the correlation id"). */
 export interface EventMetadata {
   /** When it happened, by the sender's clock (`occurredAt`, a CloudEvent's `time`); else when it was received. */
   occurredAt: Timestamp;

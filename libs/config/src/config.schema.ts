@@ -71,7 +71,7 @@ export const configSchema = z
     // production: stricter defaults (no sandboxes, no private-network webhooks, a 32-character root key);
     // see docs/production.md. Anything else is development.
     NODE_ENV: z.string().default('development'),
-    // The provider sandboxes: on by default in development, off in production (DECISIONS.md #4).
+    // The provider sandboxes: on by default in development, off in production (docs/production.md).
     HERALD_SANDBOX: z.enum(['on', 'off'], { error: 'expects on or off' }).optional(),
     PORT: int(3000, 0),
     HOST: z.string().default('0.0.0.0'),
@@ -227,7 +227,7 @@ export const configSchema = z
     HOUSEKEEPING_INTERVAL_MS: int(15_000, 100),
     STUCK_AFTER_SECONDS: int(120, 1),
     // Retention, purged by the housekeeping role on the same interval: how long finished data is kept.
-    // 0 keeps it for ever. Work still in motion is never purged (DECISIONS.md #5).
+    // 0 keeps it for ever. Work still in motion is never purged (docs/production.md, "Retention").
     // Idempotency keys are released (cleared on their event, which stays) this long after the event came.
     RETENTION_IDEMPOTENCY_KEY_HOURS: int(24, 0),
     // Finished events with their deliveries and attempts, from when the event finished; feedback events

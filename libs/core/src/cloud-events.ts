@@ -1,6 +1,6 @@
 /**
  * CloudEvents 1.0 → Herald event, for `POST /v1/events` in structured, binary and batch mode. The
- * mapping (which attribute becomes what) is documented once, in README.md "Event contracts"; this file
+ * mapping (which attribute becomes what) is documented once, in docs/event-contracts.md; this file
  * is its implementation. A JSON `null` attribute counts as absent (JSON event format); in binary mode
  * every `ce-*` header value is percent-decoded (HTTP binding), so extension values arrive as strings,
  * and `ce-datacontenttype` is not allowed (the binding puts it in `Content-Type`). Errors name the

@@ -1,4 +1,4 @@
-/** Delivery states (ARCHITECTURE.md §3). */
+/** Delivery states (docs/reference.md, "Delivery statuses"). */
 export const DELIVERY_STATUSES = [
   'pending',
   'queued',

@@ -17,5 +17,5 @@ export function requestHash(body: unknown): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
-/** 1–255 printable ASCII characters (API.md). */
+/** 1–255 printable ASCII characters (docs/api.md). */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;

@@ -15,7 +15,7 @@ export type ChannelSettings = z.infer<typeof channelSettingsSchema>;
 
 /**
  * A subscriber's preferences, or a tenant's defaults (same shape): channel settings, and channel
- * settings per rule category (`marketing`, `security`, …). API.md, "Subscribers (admin)".
+ * settings per rule category (`marketing`, `security`, …). docs/api.md.
  */
 export const preferencesSchema = z.strictObject({
   channels: channelSettingsSchema.optional(),

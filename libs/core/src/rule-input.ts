@@ -18,7 +18,7 @@ function localized<T extends z.ZodRawShape>(parts: T) {
   return base.extend({ locales: z.record(localeTag, base.partial()).optional() });
 }
 
-/** The template parts of each channel (API.md, "Routing rules"). Every string is Liquid. */
+/** The template parts of each channel (docs/reference.md, "Template fields per channel"). Every string is Liquid. */
 export const templateSchemas = {
   email: localized({ subject: text(1000), html: text(500_000).optional(), text: text(500_000).optional() }),
   sms: localized({ body: text(5000) }),

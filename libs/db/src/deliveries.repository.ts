@@ -241,7 +241,7 @@ WHERE id = ANY($1::uuid[]) AND ${filterOnly('tenant_id', '$2')} AND ${filterOnly
  * The delivery path's writes to `deliveries` (and the attempt rows and inbox messages that go with them),
  * a method per statement, each a single round trip for a whole batch. Tenant-scoped where the caller has
  * one tenant's work (fan-out, claims); the claim's own writes are keyed by delivery id and fenced by the
- * claim's attempt number (DECISIONS.md #3: a worker holds a claim, not a tenant's data at large).
+ * claim's attempt number (docs/architecture.md, system repositories: a worker holds a claim, not a tenant's data at large).
  */
 @Injectable()
 export class DeliveriesRepository {

@@ -23,7 +23,7 @@ FOR UPDATE OF o SKIP LOCKED`;
 export const MARK_PUBLISHED = `UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`;
 
 /**
- * The relay's two statements: a system repository (DECISIONS.md #3), since the outbox is every tenant's.
+ * The relay's two statements: a system repository (docs/architecture.md, "Tenant-scoped and system repositories"), since the outbox is every tenant's.
  * Both run in the relay's transaction, which holds the claimed rows until they are marked.
  */
 export const OutboxRepository = {

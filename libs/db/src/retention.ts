@@ -2,8 +2,8 @@ import type { Pool, PoolClient } from 'pg';
 import { DELIVERY_STATUSES, isTerminal } from '@herald/core';
 
 /**
- * Retention: the statements of the housekeeping role's purge (DECISIONS.md #5). A system repository
- * (DECISIONS.md #3): purging spans tenants by nature, so nothing here takes a tenant id.
+ * Retention: the statements of the housekeeping role's purge (docs/production.md, "Retention"). A system repository
+ * (docs/architecture.md, "Tenant-scoped and system repositories"): purging spans tenants by nature, so nothing here takes a tenant id.
  *
  * Each statement touches at most `limit` rows, found through an index that holds only candidates
  * (migration 20261207030000_retention), and locks them with SKIP LOCKED: a purge never waits for a row

@@ -20,7 +20,7 @@ export function deliveryQueuesOf(moduleRef: ModuleRef): DeliveryQueues {
 
 /**
  * How a channel queue orders its work, so one tenant's broadcast cannot hold back another tenant's
- * password reset (DECISIONS.md #10). BullMQ takes a queue's wait list before its prioritized jobs, and a
+ * password reset (docs/batching.md, "Lanes"). BullMQ takes a queue's wait list before its prioritized jobs, and a
  * `lifo` job goes to the head of the wait list: `critical` (a rule marked critical) jumps what waits,
  * `normal` waits its turn, `bulk` (a topic broadcast's batches) runs whenever nothing else waits.
  */

@@ -106,7 +106,7 @@ export class InboxService {
   }
 }
 
-/** The public shape of an inbox item (API.md), also what the live stream sends. */
+/** The public shape of an inbox item (docs/api.md), also what the live stream sends. */
 export function inboxItem(
   m: Pick<MessageRow, 'id' | 'title' | 'body' | 'url' | 'data' | 'createdAt' | 'readAt' | 'seenAt' | 'archivedAt'>,
 ) {

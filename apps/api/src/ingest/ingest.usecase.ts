@@ -61,7 +61,7 @@ interface Row {
 
 // One statement, so one transaction: the events and their outbox rows are durable together, and
 // the outbox trigger NOTIFYs the relays on commit. Raw SQL because this is the ingest hot path:
-// a Prisma $transaction per event costs ~4x more round trips (see DEVELOPERS.md figures).
+// a Prisma $transaction per event costs ~4x more round trips (docs/benchmarks.md).
 const INSERT_EVENTS = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[], $7::text[],

@@ -32,7 +32,7 @@ export interface RetentionPass {
 }
 
 /**
- * Retention (role `housekeeping`, DECISIONS.md #5): releases idempotency keys, expires dead letters,
+ * Retention (role `housekeeping`, docs/production.md "Retention"): releases idempotency keys, expires dead letters,
  * and purges finished events (with their deliveries and attempts), archived inbox messages, published
  * outbox rows and feedback events once their time is up. A pass does at most RETENTION_BATCHES_PER_PASS
  * statements of RETENTION_BATCH_SIZE rows per kind, each its own short transaction, so a backlog is
