@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DELIVERY_STATUSES, templateSchemas } from '@herald/core';
+import { configSchema } from '../../libs/config/src/config.schema';
 
 // docs/reference.md restates two contracts of the code for readers; this keeps it from drifting.
 const page = readFileSync(path.join(__dirname, '..', '..', 'docs', 'reference.md'), 'utf8');
@@ -19,5 +20,27 @@ describe('docs/reference.md', () => {
       const parts = Object.keys(schema.shape).filter((part) => part !== 'locales');
       expect([channel, parts.filter((part) => !row.includes(`\`${part}\``))]).toEqual([channel, []]);
     }
+  });
+});
+
+describe('docs/ as a whole', () => {
+  const root = path.join(__dirname, '..', '..');
+  const pages = readdirSync(path.join(root, 'docs')).filter((name) => name.endsWith('.md'));
+  const everything = [readFileSync(path.join(root, 'README.md'), 'utf8')]
+    .concat(pages.map((name) => readFileSync(path.join(root, 'docs', name), 'utf8')))
+    .join('\n');
+
+  it('is linked page by page from the README', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    expect(pages.filter((name) => !readme.includes(`](docs/${name})`))).toEqual([]);
+  });
+
+  it('documents every setting Herald reads (a `PREFIX_<CHANNEL>` row covers its family)', () => {
+    const families = [...everything.matchAll(/`([A-Z][A-Z0-9_]*_)<[A-Z]+>`/g)].map((m) => m[1]!);
+    const settings = Object.keys(configSchema.shape);
+    const missing = settings.filter(
+      (name) => !everything.includes(`\`${name}\``) && !families.some((prefix) => name.startsWith(prefix)),
+    );
+    expect(missing).toEqual([]);
   });
 });

@@ -1,19 +1,29 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isolatedEnv, type IsolatedEnv } from '../helpers/herald';
 import { ensureBuilt, killStarted, startDevHerald } from '../helpers/processes';
 
-// The README's commands, taken from the README itself (so the two cannot drift), run as written by bash
+// The commands of the README and of docs/ (README first, then the pages by name), taken from the pages
+// themselves (so the two cannot drift), run as written by bash
 // against `npm start`'s entry in a fresh folder: every curl must get a 2xx, and every sample answer the
 // README shows (`# → {…}`, `…` for what varies) must match what came back.
 
-const README = path.join(__dirname, '..', '..', 'README.md');
+const ROOT = path.join(__dirname, '..', '..');
+/** The README, then every docs/ page by name: the walk-through sets $ADMIN and $INGEST for the rest. */
+const PAGES = [
+  'README.md',
+  ...readdirSync(path.join(ROOT, 'docs'))
+    .filter((n) => n.endsWith('.md'))
+    .sort()
+    .map((n) => `docs/${n}`),
+];
 
-/** The ```bash blocks that talk to Herald (curl), in README order, unindented. */
-export function readmeBlocks(markdown: string): { line: number; script: string }[] {
-  const blocks: { line: number; script: string }[] = [];
+/** The ```bash blocks that talk to Herald (curl), in page order, unindented; `where` is page:line. */
+function readmeBlocks(page: string, markdown: string): { where: string; script: string }[] {
+  const blocks: { where: string; script: string }[] = [];
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const open = /^( *)```bash\s*$/.exec(lines[i]!);
@@ -22,7 +32,8 @@ export function readmeBlocks(markdown: string): { line: number; script: string }
     const body: string[] = [];
     let j = i + 1;
     for (; j < lines.length && !/^ *```\s*$/.test(lines[j]!); j++) body.push(lines[j]!.slice(indent));
-    if (body.some((l) => /^\s*(\w+=\$\()?curl /.test(l))) blocks.push({ line: i + 1, script: body.join('\n') });
+    if (body.some((l) => /^\s*(\w+=\$\()?curl /.test(l)))
+      blocks.push({ where: `${page}:${i + 1}`, script: body.join('\n') });
     i = j;
   }
   return blocks;
@@ -52,7 +63,7 @@ curl() {
   cat "$body"; rm -f "$body"
 }
 __block() {
-  node -e 'require("fs").appendFileSync(process.env.README_LOG, JSON.stringify({ block: Number(process.argv[1]) }) + "\\n")' "$1"
+  node -e 'require("fs").appendFileSync(process.env.README_LOG, JSON.stringify({ block: process.argv[1] }) + "\\n")' "$1"
 }
 __sample() {
   node -e 'require("fs").appendFileSync(process.env.README_LOG, JSON.stringify({ sample: process.argv[1] }) + "\\n")' "$1"
@@ -63,7 +74,7 @@ interface Call {
   status: number;
   args: string;
   body: string;
-  line: number;
+  line: string;
 }
 
 /** Whether `actual` has the sample's shape: its keys, and its values but where the sample says "…". */
@@ -93,7 +104,7 @@ function matchesSample(line: string, actual: unknown): string | undefined {
   return !open && extra.length ? `more than the README shows: ${extra.join(', ')}` : undefined;
 }
 
-describe("the README's commands, as written, against npm start", () => {
+describe('the commands of the README and docs/, as written, against npm start', () => {
   let isolated: IsolatedEnv;
   let dir: string;
   let port: number;
@@ -111,12 +122,14 @@ describe("the README's commands, as written, against npm start", () => {
   });
 
   it('every curl of every block gets a 2xx, and every sample answer is what comes back', async () => {
-    const blocks = readmeBlocks(await readFile(README, 'utf8'));
+    const blocks = (
+      await Promise.all(PAGES.map(async (page) => readmeBlocks(page, await readFile(path.join(ROOT, page), 'utf8'))))
+    ).flat();
     const log = path.join(dir, 'calls.jsonl');
     // One bash for every block, in README order, in the folder npm start ran from: variables carry over.
     const script = path.join(dir, 'readme.sh');
     const body = blocks
-      .map((b) => `__block ${b.line}\n${withSamples(b.script.replaceAll('localhost:3000', `localhost:${port}`))}`)
+      .map((b) => `__block ${b.where}\n${withSamples(b.script.replaceAll('localhost:3000', `localhost:${port}`))}`)
       .join('\n');
     await writeFile(script, `${PRELUDE}\n${body}\n`);
     const run = spawnSync('bash', [script], {
@@ -129,9 +142,9 @@ describe("the README's commands, as written, against npm start", () => {
     // Anything bash or a command said on stderr is a command that did not run as written (curl's own
     // errors are its status, below).
     const problems: string[] = run.stderr.trim() ? [`bash said: ${run.stderr.trim().slice(0, 1000)}`] : [];
-    let line = 0;
+    let line = '';
     for (const text of (await readFile(log, 'utf8')).split('\n').filter(Boolean)) {
-      const entry = JSON.parse(text) as Omit<Call, 'line'> | { sample: string } | { block: number };
+      const entry = JSON.parse(text) as Omit<Call, 'line'> | { sample: string } | { block: string };
       if ('block' in entry) {
         line = entry.block;
       } else if ('sample' in entry) {
@@ -143,12 +156,12 @@ describe("the README's commands, as written, against npm start", () => {
           answer = last?.body;
         }
         const mismatch = entry.sample.startsWith('{') ? matchesSample(entry.sample, answer) : undefined;
-        if (mismatch) problems.push(`README line ${line}: curl ${last?.args}: ${mismatch}`);
+        if (mismatch) problems.push(`${line}: curl ${last?.args}: ${mismatch}`);
       } else {
         entry.args = entry.args.replace(/Bearer \S+/g, 'Bearer …');
         calls.push({ ...entry, line });
         if (entry.status < 200 || entry.status >= 300) {
-          problems.push(`README line ${line}: ${entry.status} for curl ${entry.args}: ${entry.body.slice(0, 300)}`);
+          problems.push(`${line}: ${entry.status} for curl ${entry.args}: ${entry.body.slice(0, 300)}`);
         }
       }
     }
