@@ -67,11 +67,6 @@ export class SandboxRecorder extends EventEmitter {
   clear(): void {
     this.records.length = 0;
   }
-
-  /** Stops keeping records in the file. */
-  stopKeeping(): void {
-    this.file = undefined;
-  }
 }
 
 /** The newest MAX_KEPT_RECORDS of a file (oldest first), which is rewritten to hold just those. */

@@ -3,15 +3,17 @@ import { signWebhook } from '@herald/channels';
 import type { HeraldConfig } from '@herald/config';
 import type { SandboxHub, SandboxRecord } from '@herald/sandbox';
 
-/** What a person or a provider can answer to a message the sandboxes took, from the /sandbox page. */
+/** Every feedback the /sandbox page can play (the form's schema); FEEDBACK_ACTIONS says which a channel has. */
+export const FEEDBACK_ACTION_NAMES = ['delivered', 'stop', 'bounce', 'complaint', 'uninstall'] as const;
+export type FeedbackAction = (typeof FEEDBACK_ACTION_NAMES)[number];
+
+/** What a person or a provider can answer to a message the sandboxes took, with its button's label. */
 export const FEEDBACK_ACTIONS = {
   sms: { delivered: 'delivered receipt', stop: 'reply STOP' },
   email: { bounce: 'bounce', complaint: 'complaint' },
   push: { uninstall: 'uninstall app' },
   webhook: {},
-} as const satisfies Record<SandboxRecord['channel'], Record<string, string>>;
-
-export type FeedbackAction = 'delivered' | 'stop' | 'bounce' | 'complaint' | 'uninstall';
+} as const satisfies Record<SandboxRecord['channel'], Partial<Record<FeedbackAction, string>>>;
 
 export function actionsFor(record: SandboxRecord): [FeedbackAction, string][] {
   if (record.outcome !== 'accepted') return [];

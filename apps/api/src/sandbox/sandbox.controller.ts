@@ -5,10 +5,10 @@ import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { SandboxHub } from '@herald/sandbox';
 import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
-import { actionsFor, playFeedback, type FeedbackAction } from './sandbox-feedback';
+import { FEEDBACK_ACTION_NAMES, actionsFor, playFeedback } from './sandbox-feedback';
 import { renderSandboxPage } from './sandbox-page';
 
-const feedbackForm = z.object({ action: z.enum(['delivered', 'stop', 'bounce', 'complaint', 'uninstall']) });
+const feedbackForm = z.object({ action: z.enum(FEEDBACK_ACTION_NAMES) });
 const pageQuery = z.object({ done: z.string().max(500).optional() });
 
 /**
@@ -56,19 +56,13 @@ export class SandboxController {
     const { action } = parse(feedbackForm, body);
     const record = this.sandboxes.recorder.list().find((r) => r.id === id);
     if (!record) throw Problem.notFound(`Sandbox record ${id}`);
-    if (!actionsFor(record).some(([name]) => name === action)) {
+    const offered = actionsFor(record).map(([name]) => name);
+    if (!offered.includes(action)) {
       throw Problem.badRequest('This message has no such feedback', [
-        {
-          path: 'action',
-          message: `expects one of: ${
-            actionsFor(record)
-              .map(([name]) => name)
-              .join(', ') || 'none'
-          }`,
-        },
+        { path: 'action', message: `expects one of: ${offered.join(', ') || 'none'}` },
       ]);
     }
-    const done = await playFeedback(this.sandboxes, this.config, record, action as FeedbackAction).catch(
+    const done = await playFeedback(this.sandboxes, this.config, record, action).catch(
       (err: Error) => `could not play ${action}: ${err.message}`,
     );
     await reply
