@@ -132,8 +132,11 @@ function devRootKey(): string {
 /** A secret made up on the first start and kept in the data folder (mode 0600) for the next ones. */
 function keptSecret(name: string, prefix: string): string {
   const file = join(DATA_DIR, name);
-  const made = prefix ? randomBytes(32).toString('base64') : randomBytes(32).toString('base64url');
-  if (!existsSync(file)) writeFileSync(file, `${prefix}${made}`, { mode: 0o600 });
+  if (!existsSync(file)) {
+    // whsec_ secrets are base64 (what FEEDBACK_WEBHOOK_SECRET's check expects); the root key is base64url.
+    const made = randomBytes(32).toString(prefix ? 'base64' : 'base64url');
+    writeFileSync(file, `${prefix}${made}`, { mode: 0o600 });
+  }
   return readFileSync(file, 'utf8').trim();
 }
 

@@ -66,6 +66,9 @@ const MAGIC_TOKENS: readonly MagicToken[] = [
   { prefix: 'mismatch', status: 403, errorCode: 'SENDER_ID_MISMATCH', message: 'SenderId mismatch' },
 ];
 
+/** What a token whose app was uninstalled gets (`uninstall()`): FCM's answer to the magic `unregistered…`. */
+const UNINSTALLED = MAGIC_TOKENS.find((m) => m.errorCode === 'UNREGISTERED')!;
+
 /** google.rpc.Code names of the HTTP statuses, as Google puts them in `error.status`. */
 const GOOGLE_STATUS: Readonly<Record<number, string>> = {
   400: 'INVALID_ARGUMENT',
@@ -222,9 +225,7 @@ export class FcmSandbox {
     }
     const failure: FcmFailure | MagicToken | undefined =
       this.failures.shift() ??
-      MAGIC_TOKENS.find(
-        (m) => token.startsWith(m.prefix) || (m.errorCode === 'UNREGISTERED' && this.uninstalled.has(token)),
-      );
+      (this.uninstalled.has(token) ? UNINSTALLED : MAGIC_TOKENS.find((m) => token.startsWith(m.prefix)));
     if (failure) {
       if (!request.validate_only) this.record(token, rest, { failure });
       const retryAfter = 'retryAfterSeconds' in failure ? failure.retryAfterSeconds : undefined;
