@@ -1,3 +1,5 @@
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Webhook } from 'standardwebhooks';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { client, type Answer } from '../helpers/http';
@@ -35,7 +37,7 @@ async function snapshot(routes: Route[], a: SeededTenant): Promise<Record<string
     const answer = await a.admin('GET', route.access === 'inbox' ? `${path}?subscriberId=alice` : path);
     view[describeRoute(route)] = [
       answer.status,
-      JSON.parse(JSON.stringify(answer.body), (k, v) => (k === 'lastUsedAt' ? undefined : v)),
+      JSON.parse(JSON.stringify(answer.body), (k, v) => (['lastUsedAt', 'requestId'].includes(k) ? undefined : v)),
     ];
   }
   return view;
@@ -122,6 +124,79 @@ describe('tenant isolation on every route', () => {
     });
     expect(hook.status).toBe(401);
 
+    expect(await snapshot(routes, a)).toEqual(before);
+  }, 180_000);
+});
+
+describe('tenant isolation through the MCP server', () => {
+  let isolated: IsolatedEnv;
+  let herald: RunningHerald;
+  let routes: Route[];
+  let a: SeededTenant;
+  let b: TestTenant;
+
+  beforeAll(async () => {
+    isolated = await isolatedEnv('cross-tenant-mcp');
+    herald = await startHerald({ env: { ...isolated.env, ...SEED_ENV }, roles: ['relay', 'fanout', 'inapp', 'sms'] });
+    routes = await documentedRoutes(herald.url);
+    a = await seedTenant(herald.url);
+    b = await createTenant(herald.url);
+  }, 120_000);
+  afterAll(async () => {
+    await herald?.close();
+    await isolated?.drop();
+  });
+
+  /** A's resource for a tool argument, or B's own name for names any tenant may hold. */
+  const argumentFor = (tool: string, name: string): unknown =>
+    ({
+      eventId: a.eventId,
+      deliveryId: tool.includes('dead_letter') ? a.deadDeliveryId : a.deliveryId,
+      suppressionId: a.suppressionId,
+      subscriberId: 'alice',
+      eventType: 'mine',
+      type: 'mine',
+      to: { subscriberId: 'alice' },
+    })[name];
+  const ID_ARGUMENTS = new Set(['eventId', 'deliveryId', 'suppressionId']);
+
+  it("answers every tool aimed at another tenant's ids with not found, and never shows them", async () => {
+    const before = await snapshot(routes, a);
+    const mcp = new McpClient({ name: 'tenant-b', version: '1.0.0' });
+    await mcp.connect(
+      new StreamableHTTPClientTransport(new URL(`${herald.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${b.keys.admin}` } },
+      }),
+    );
+    try {
+      const tools = (await mcp.listTools()).tools;
+      expect(tools.length).toBeGreaterThan(10);
+      const wrong: string[] = [];
+      for (const tool of tools) {
+        const required = (tool.inputSchema.required ?? []) as string[];
+        const names = Object.keys(tool.inputSchema.properties ?? {}).filter(
+          (n) => required.includes(n) || ID_ARGUMENTS.has(n) || n === 'subscriberId',
+        );
+        const unknown = names.filter((n) => argumentFor(tool.name, n) === undefined);
+        if (unknown.length) {
+          wrong.push(`${tool.name}: this test does not know ${unknown.join(', ')}`);
+          continue;
+        }
+        const args = Object.fromEntries(names.map((n) => [n, argumentFor(tool.name, n)]));
+        const result = await mcp.callTool({ name: tool.name, arguments: args });
+        const text = JSON.stringify(result.content);
+        const first = (result.content as { text?: string }[])[0]?.text ?? '';
+        const leaked = privateIds(a).filter((id) => JSON.stringify(args).includes(id) === false && text.includes(id));
+        const aimsAtId = names.some((n) => ID_ARGUMENTS.has(n));
+        if (leaked.length) wrong.push(`${tool.name} showed ${leaked.join(', ')}`);
+        if (aimsAtId && !(result.isError && first.startsWith('404 ')))
+          wrong.push(`${tool.name}(${JSON.stringify(args)}) → ${text.slice(0, 200)}`);
+        if (!aimsAtId && result.isError && /^5\d\d /.test(first)) wrong.push(`${tool.name} → ${text.slice(0, 200)}`);
+      }
+      expect(wrong).toEqual([]);
+    } finally {
+      await mcp.close();
+    }
     expect(await snapshot(routes, a)).toEqual(before);
   }, 180_000);
 });

@@ -1,3 +1,5 @@
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
@@ -124,6 +126,22 @@ describe('secrets never reach the logs', () => {
     expect((await client(base)('GET', `/v1/inbox?token=${encodeURIComponent(token)}`)).status).toBe(200);
     const stream = await openRawStream(`${base}/v1/inbox/stream?token=${encodeURIComponent(token)}`);
     stream.close();
+
+    // An assistant's session through /mcp (every tool call is an in-process call carrying the key), and a
+    // session refused for a wrong key.
+    const mcp = new McpClient({ name: 'secrets-test', version: '1.0.0' });
+    const mcpTransport = (key: string) =>
+      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${key}` } },
+      });
+    await mcp.connect(mcpTransport(tenant.keys.admin));
+    expect((await mcp.listTools()).tools.length).toBeGreaterThan(10);
+    expect((await mcp.callTool({ name: 'get_event', arguments: { eventId: event.body.id } })).isError).toBeFalsy();
+    await mcp.callTool({ name: 'explain_notifications', arguments: { subscriberId: 'alice' } });
+    await mcp.close();
+    await expect(
+      new McpClient({ name: 'secrets-test', version: '1.0.0' }).connect(mcpTransport(`${tenant.keys.admin}x`)),
+    ).rejects.toThrow(/401/);
 
     // Refusals: a revoked key, keys where they do not belong, forged signatures made with real secrets.
     await tenant.admin('DELETE', `/v1/keys/${(await tenant.admin('GET', '/v1/keys')).body.items[0].id}`);

@@ -31,6 +31,7 @@ import { CloudEventsIngest } from './ingest/cloud-events.ingest';
 import { EventsController } from './ingest/events.controller';
 import { EventsQuery } from './ingest/events.query';
 import { IngestUseCase } from './ingest/ingest.usecase';
+import { McpController } from './mcp/mcp.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { QueueDashboard } from './queue-dashboard/queue-dashboard';
 import { RulePreviewController } from './rules/rule-preview.controller';
@@ -78,6 +79,7 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     HooksController,
     AuditLogController,
     DocsController,
+    McpController,
   ],
   providers: [
     // Guards run in this order: the rate limit counts the caller the AuthGuard identified.
