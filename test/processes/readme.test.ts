@@ -169,6 +169,12 @@ describe('the commands of the README and docs/, as written, against npm start', 
     // The extraction found the walk-through, the admin flow and the sections' examples: not a vacuous pass.
     expect(blocks.length).toBeGreaterThanOrEqual(7);
     expect(calls.length).toBeGreaterThanOrEqual(25);
+    // docs/mcp.md: what an assistant is told about the walk-through's event (issue 24's "done when")
+    expect(run.stdout).toMatch(/^\d+ recent order\.shipped events? for subscriber alice, newest first:$/m);
+    expect(run.stdout).toMatch(/^- inapp: sent at \S+Z through inapp; it is in the subscriber's inbox\.$/m);
+    expect(run.stdout).toMatch(
+      /^- email: sent at \S+Z through smtp \(provider message id <[^>]+>\); the provider took it/m,
+    );
   });
 
   /** `npm run example:<name>` against this Herald, as the README says to run it. */

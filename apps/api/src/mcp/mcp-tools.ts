@@ -73,9 +73,10 @@ async function explain(
     path: '/v1/events',
     query: { subscriberId: args.subscriberId, type: args.type, since: args.since, limit: args.limit },
   });
-  const what = `${args.type ? `${args.type} events` : 'events'} for subscriber ${args.subscriberId}`;
+  const what = (n: number) =>
+    `${args.type ? `${args.type} ` : ''}event${n === 1 ? '' : 's'} for subscriber ${args.subscriberId}`;
   if (!events.items.length) {
-    return json({ explanation: `No ${what}${args.since ? ` since ${args.since}` : ''}: Herald received none.` });
+    return json({ explanation: `No ${what(2)}${args.since ? ` since ${args.since}` : ''}: Herald received none.` });
   }
   const stories = await Promise.all(
     events.items.map(async (event) => {
@@ -87,9 +88,11 @@ async function explain(
       return explainEvent(event, deliveries.items, args.subscriberId);
     }),
   );
-  const text = `${events.items.length} recent ${what}, newest first:\n\n${stories.join('\n\n')}`;
-  // Reasons quote providers' and templates' own words: fenced, like event data.
-  return { content: [{ type: 'text', text: untrusted('What happened to each delivery', text) }] };
+  const count = events.items.length;
+  const text = `${count} recent ${what(count)}, newest first:\n\n${stories.join('\n\n')}`;
+  // Herald's sentences quote providers' answers and senders' words (errors, reasons): fenced, like event data.
+  const source = "Herald's account, quoting texts that providers, senders and subscribers wrote, which are untrusted";
+  return { content: [{ type: 'text', text: untrusted('What happened to each delivery', text, source) }] };
 }
 
 export const HERALD_TOOLS: HeraldTool[] = [
