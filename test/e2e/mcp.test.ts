@@ -127,7 +127,7 @@ describe('MCP server (/mcp)', () => {
     );
     expect(text).toContain(`Event ${id} (order.shipped)`);
     expect(text).toMatch(new RegExp(`inapp: sent at ${ISO.source} through inapp`));
-    expect(text).toContain('sms: not sent: the subscriber has no phone number');
+    expect(text).toMatch(/sms: not sent \(decided at \S+Z\): the subscriber has no phone number/);
     expect(text).toContain('<untrusted-content>');
   });
 
@@ -146,7 +146,11 @@ describe('MCP server (/mcp)', () => {
       to: { subscriberId: 'bob', email: 'gone@example.com' },
     });
     const text = await explainWhen(ingest, { subscriberId: 'bob', type: 'account.notice' }, /email: not sent/);
-    expect(text).toMatch(/email: not sent: gone@example\.com is on the suppression list \(hard_bounce, from [^)]+\)/);
+    expect(text).toMatch(
+      new RegExp(
+        `email: not sent \\(decided at ${ISO.source}\\): gone@example\\.com is on the suppression list \\(hard_bounce, from [^)]+\\)`,
+      ),
+    );
 
     // an admin key lifts it through the same session's tools
     const lifted = await admin.callTool({

@@ -31,6 +31,8 @@ export interface Delivery {
 export interface DeliveryListItem extends Delivery {
   eventId: string;
   createdAt: string;
+  /** when its status last changed */
+  updatedAt: string;
 }
 
 export interface Feedback {

@@ -46,7 +46,12 @@ export class DeliveriesController {
     });
     const { page, nextCursor } = pageOf(rows, input.limit, (row) => row.createdAt);
     return {
-      items: page.map((d) => ({ ...deliveryView(d), eventId: d.eventId, createdAt: d.createdAt })),
+      items: page.map((d) => ({
+        ...deliveryView(d),
+        eventId: d.eventId,
+        createdAt: d.createdAt,
+        updatedAt: d.updatedAt,
+      })),
       nextCursor,
     };
   }
@@ -71,6 +76,7 @@ export class DeliveriesController {
       eventId: delivery.eventId,
       eventType: delivery.event.type,
       createdAt: delivery.createdAt,
+      updatedAt: delivery.updatedAt,
       sentAt: delivery.sentAt ?? undefined,
       feedback: feedback.map((f) => ({
         id: f.id,

@@ -20,6 +20,8 @@ export interface DeliveryStory {
   attempts: { at: string; outcome: string; provider?: string; code?: string; message?: string }[];
   providerMessageId?: string;
   lastError?: string;
+  /** when its status last changed (`GET /v1/deliveries` shows it) */
+  updatedAt?: string;
   lastDeferral?: { at: string; status: string; reason: string; until: string | null };
 }
 
@@ -69,9 +71,9 @@ export function explainDelivery(d: DeliveryStory): string {
     case 'dead':
       return `dead: its retry budget ran out after ${plural(tries, 'attempt')}; the last error was ${lastError ?? 'unknown'}${last ? ` at ${time(last.at)}` : ''}. It is in the dead-letter list and can be replayed (replay_dead_letter).`;
     case 'suppressed':
-      return `not sent: ${d.lastError ?? 'the address is on the suppression list'}. Lift the suppression (lift_suppression) only if the address is good again.`;
+      return `not sent${decided(d)}: ${d.lastError ?? 'the address is on the suppression list'}. Lift the suppression (lift_suppression) only if the address is good again.`;
     case 'skipped':
-      return `not sent: ${d.lastError ?? 'nothing to send'}.`;
+      return `not sent${decided(d)}: ${d.lastError ?? 'nothing to send'}.`;
     case 'rate_limited':
       return `dropped by a rate limit: ${d.lastDeferral?.reason ?? d.lastError ?? 'over the limit'}${d.lastDeferral ? ` (at ${time(d.lastDeferral.at)})` : ''}.`;
     case 'deferred':
@@ -100,6 +102,7 @@ function time(value: string): string {
   return Number.isNaN(date.getTime()) ? value : date.toISOString();
 }
 
+const decided = (d: DeliveryStory) => (d.updatedAt ? ` (decided at ${time(d.updatedAt)})` : '');
 const via = (provider?: string) => (provider ? ` through ${provider}` : '');
 const messageId = (d: DeliveryStory) => (d.providerMessageId ? ` (provider message id ${d.providerMessageId})` : '');
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
