@@ -17,6 +17,8 @@ var SOURCES = [
   'tsconfig.build.json',
 ];
 var GENERATED = path.join('libs', 'db', 'src', 'generated');
+/** Folders under the sources that are not sources: installed packages and built output (libs/mcp/dist, say). */
+var SKIPPED = ['node_modules', 'dist'];
 /** What the build makes: the three entry points and the console's page. */
 var BUILT = [
   path.join('dist', 'apps', 'herald', 'src', 'main.js'),
@@ -44,7 +46,7 @@ function newest(file) {
   var stat = fs.statSync(file, { throwIfNoEntry: false });
   if (!stat) return { file: file, mtimeMs: 0 };
   if (!stat.isDirectory()) return { file: file, mtimeMs: stat.mtimeMs };
-  if (file.endsWith(GENERATED) || path.basename(file) === 'node_modules') return { file: file, mtimeMs: 0 };
+  if (file.endsWith(GENERATED) || SKIPPED.indexOf(path.basename(file)) !== -1) return { file: file, mtimeMs: 0 };
   return fs
     .readdirSync(file)
     .map(function (name) {

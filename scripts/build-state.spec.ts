@@ -37,9 +37,11 @@ describe('buildStaleness (npm start builds only when it must)', () => {
     expect(buildStaleness(root)).toBe(`${path.join('libs', 'core', 'src', 'changed.ts')} changed since the last build`);
   });
 
-  it('ignores what the build itself writes among the sources (the Prisma client) and node_modules', () => {
+  it('ignores what builds write among the sources (the Prisma client, packages dist/) and node_modules', () => {
     for (const file of BUILT) at(file, 2_000);
     at('libs/db/src/generated/client.ts', 3_000);
+    at('libs/mcp/dist/bin.js', 3_000);
+    at('libs/client/dist/index.d.ts', 3_000);
     at('apps/console/node_modules/x/index.js', 3_000);
     expect(buildStaleness(root)).toBeNull();
   });
