@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request } from 'node:http';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -9,21 +9,20 @@ import { createInterface } from 'node:readline';
 import type { Stream } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import { SUPPORTED_PROTOCOL_VERSIONS, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
+import { eventually } from '../helpers/http';
+import { createTenant, inappRule, type TestTenant } from '../helpers/tenant';
 
 // @herald/mcp as a package: built, packed by `npm pack`, installed from the tarball into a fresh project, and
-// its bin driven over stdio by the SDK's client, the way Claude Desktop or Cursor run it.
-// Herald is stood in for by a plain HTTP server hosting an SDK McpServer at /mcp (stateless, JSON answers)
-// that wants `Authorization: Bearer <KEY>`.
+// its bin driven over stdio (by the SDK's client, the way Claude Desktop or Cursor run it, and on raw pipes)
+// against a running Herald's /mcp with a tenant's keys.
 
 const MCP = path.join(__dirname, '..', '..', 'libs', 'mcp');
-const KEY = `hk_mcp_test_${randomUUID()}`;
-const WRONG_KEY = `hk_wrong_${randomUUID()}`;
+const WRONG_KEY = `hk_ingest_wrong_${randomUUID()}`;
 const TIMEOUT = { timeout: 20_000 };
 
+// Build, pack and install only: Herald has nothing to answer meanwhile. The bin itself runs asynchronously.
 const run = (command: string, args: string[], cwd: string) => {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 180_000 });
   if (result.status !== 0) {
@@ -34,64 +33,13 @@ const run = (command: string, args: string[], cwd: string) => {
   return result.stdout;
 };
 
-interface Seen {
-  method: string;
-  authorization?: string;
-  protocolVersion?: string;
-  rpc?: string;
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
-}
-
-/** Herald's /mcp as far as the bridge can tell: an SDK server per request, behind a bearer key check. */
-async function startStandIn(): Promise<{ url: string; seen: Seen[]; close: () => Promise<void> }> {
-  const seen: Seen[] = [];
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = req.method === 'POST' ? await readJson(req) : undefined;
-    seen.push({
-      method: req.method!,
-      authorization: req.headers.authorization,
-      protocolVersion: req.headers['mcp-protocol-version'] as string | undefined,
-      rpc: (body as { method?: string } | undefined)?.method,
-    });
-    if (req.url !== '/mcp') return void res.writeHead(404).end();
-    if (req.headers.authorization !== `Bearer ${KEY}`) {
-      res.writeHead(401, { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer' });
-      return void res.end(JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status: 401 }));
-    }
-    // Stateless: no standalone SSE stream, no session to delete.
-    if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST' }).end();
-    const server = new McpServer({ name: 'herald-stand-in', version: '0.0.0' });
-    server.registerTool(
-      'echo',
-      { description: 'Answers with its text', inputSchema: { text: z.string() } },
-      async ({ text }) => ({ content: [{ type: 'text', text }] }),
-    );
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => void transport.close().then(() => server.close()));
-    await server.connect(transport);
-    await transport.handleRequest(req, res, body);
-  };
-  const http: Server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end(String(error));
-    });
+/** `promise`, or a failure naming `what` after `ms`: no wait here is open-ended. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () => {
-      http.closeAllConnections();
-      return new Promise((resolve) => http.close(() => resolve()));
-    },
-  };
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Everything a stream carries, as text so far. */
@@ -101,14 +49,67 @@ function collect(stream: Stream | null): () => string {
   return () => text;
 }
 
-describe('@herald/mcp, packed and installed in a fresh project', () => {
-  let herald: Awaited<ReturnType<typeof startStandIn>>;
+const textOf = (result: unknown) =>
+  ((result as CallToolResult).content ?? []).map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+
+interface Seen {
+  method: string;
+  rpc?: string;
+  authorization?: string;
+  protocolVersion?: string;
+}
+
+/**
+ * A pass-through to Herald that notes the headers the bin sends. Herald takes a request without
+ * MCP-Protocol-Version as one of the default version, so only this can tell whether the bin names the
+ * negotiated one.
+ */
+async function recordingProxy(target: string): Promise<{ url: string; seen: Seen[]; close: () => Promise<void> }> {
+  const seen: Seen[] = [];
+  const proxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.push({
+        method: req.method!,
+        rpc: body.length ? (JSON.parse(body.toString('utf8')) as { method?: string }).method : undefined,
+        authorization: req.headers.authorization,
+        protocolVersion: req.headers['mcp-protocol-version'] as string | undefined,
+      });
+      const upstream = request(new URL(req.url!, target), { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', (error) => res.destroy(error));
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const { port } = proxy.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () => {
+      proxy.closeAllConnections();
+      return new Promise((resolve) => proxy.close(() => resolve()));
+    },
+  };
+}
+
+describe('@herald/mcp, packed and installed in a fresh project, against Herald', () => {
+  let isolated: IsolatedEnv;
+  let herald: RunningHerald;
+  let tenant: TestTenant;
   let dir: string;
   let bin: string;
   const baseEnv = { PATH: process.env.PATH!, HOME: process.env.HOME ?? os.homedir() };
 
   beforeAll(async () => {
-    herald = await startStandIn();
+    isolated = await isolatedEnv('mcp-package');
+    herald = await startHerald({ env: isolated.env });
+    tenant = await createTenant(herald.url);
+    await tenant.admin('PUT', '/v1/rules/order.shipped', inappRule);
     dir = await mkdtemp(path.join(os.tmpdir(), 'herald-mcp-package-'));
     run('npx', ['tsc', '-p', 'tsconfig.json'], MCP);
     run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], MCP);
@@ -122,48 +123,92 @@ describe('@herald/mcp, packed and installed in a fresh project', () => {
   }, 240_000);
   afterAll(async () => {
     await herald?.close();
+    await isolated?.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
-  beforeEach(() => void herald.seen.splice(0));
   // A test that failed or timed out must not leave its bin running: jest would wait for it forever.
   const children: ChildProcess[] = [];
   afterEach(() => {
     for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill();
   });
 
-  const stdioTransport = (key: string) =>
+  const stdioTransport = (key: string, url = herald.url) =>
     new StdioClientTransport({
       command: 'node',
-      args: [bin, '--url', herald.url],
+      args: [bin, '--url', url],
       env: { ...baseEnv, HERALD_API_KEY: key },
       stderr: 'pipe',
     });
 
-  it('lists and calls the server tools, sending the key from HERALD_API_KEY as a bearer token', async () => {
-    const transport = stdioTransport(KEY);
+  /** The bin on raw pipes; `closed` is its exit code once its output is all read. */
+  const spawnBin = (env: Record<string, string>) => {
+    const child = spawn('node', [bin, '--url', herald.url], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.push(child);
+    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    return { child, closed, stdout: collect(child.stdout), stderr: collect(child.stderr) };
+  };
+
+  it("offers an ingest key's tools, sends an event and explains its delivery", async () => {
+    const transport = stdioTransport(tenant.keys.ingest);
     const stderr = collect(transport.stderr);
     const client = new Client({ name: 'mcp-package-test', version: '0.0.0' });
     try {
       await client.connect(transport, TIMEOUT);
-      const { tools } = await client.listTools(undefined, TIMEOUT);
-      expect(tools.map((tool) => tool.name)).toEqual(['echo']);
-      const result = await client.callTool({ name: 'echo', arguments: { text: 'hello' } }, undefined, TIMEOUT);
-      expect(result.content).toEqual([{ type: 'text', text: 'hello' }]);
+      const names = (await client.listTools(undefined, TIMEOUT)).tools.map((tool) => tool.name);
+      expect(names).toEqual(expect.arrayContaining(['send_event', 'explain_notifications']));
+      expect(names).not.toContain('list_rules');
+
+      const sent = await client.callTool(
+        {
+          name: 'send_event',
+          arguments: { type: 'order.shipped', to: { subscriberId: 'mcp-pkg' }, data: { orderId: '7' } },
+        },
+        undefined,
+        TIMEOUT,
+      );
+      expect(sent.isError).toBeFalsy();
+      const accepted = JSON.parse(textOf(sent)) as { id: string; status: string };
+      expect(accepted).toEqual({ id: expect.any(String), status: 'accepted' });
+      const { id } = accepted;
+
+      let last = '';
+      const explained = await eventually(
+        async () => {
+          const answer = await client.callTool(
+            { name: 'explain_notifications', arguments: { subscriberId: 'mcp-pkg', type: 'order.shipped' } },
+            undefined,
+            TIMEOUT,
+          );
+          last = textOf(answer);
+          return /inapp: sent at/.test(last) ? last : undefined;
+        },
+        30_000,
+        () => `the in-app delivery explained as sent; last answer: ${last}`,
+      );
+      expect(explained).toContain(`Event ${id} (order.shipped)`);
     } finally {
       await client.close();
     }
-    const posts = herald.seen.filter((request) => request.method === 'POST');
-    expect(posts.map((request) => request.rpc)).toEqual([
-      'initialize',
-      'notifications/initialized',
-      'tools/list',
-      'tools/call',
-    ]);
-    expect(posts.every((request) => request.authorization === `Bearer ${KEY}`)).toBe(true);
-    // After initialize, every request names the negotiated protocol version, as the transport spec asks.
-    const versions = posts.slice(1).map((request) => request.protocolVersion);
-    expect(versions.every((version) => SUPPORTED_PROTOCOL_VERSIONS.includes(version!))).toBe(true);
     expect(stderr()).toBe('');
+  });
+
+  it('sends the key as a bearer token, and the negotiated protocol version after initialize', async () => {
+    const proxy = await recordingProxy(herald.url);
+    const client = new Client({ name: 'mcp-package-test', version: '0.0.0' });
+    try {
+      await client.connect(stdioTransport(tenant.keys.ingest, proxy.url), TIMEOUT);
+      await client.listTools(undefined, TIMEOUT);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+    const posts = proxy.seen.filter((request) => request.method === 'POST');
+    expect(posts.map((request) => request.rpc)).toEqual(['initialize', 'notifications/initialized', 'tools/list']);
+    expect(proxy.seen.every((request) => request.authorization === `Bearer ${tenant.keys.ingest}`)).toBe(true);
+    // After initialize, every request names the negotiated version (the stream GET, refused with 405, as well).
+    const later = proxy.seen.filter((request) => request.rpc !== 'initialize');
+    expect(later.length).toBeGreaterThanOrEqual(2);
+    for (const { protocolVersion } of later) expect(SUPPORTED_PROTOCOL_VERSIONS).toContain(protocolVersion);
   });
 
   it('turns a refused key into an error for the client, not a wait for an answer that never comes', async () => {
@@ -177,35 +222,28 @@ describe('@herald/mcp, packed and installed in a fresh project', () => {
     } finally {
       await client.close();
     }
-    expect(herald.seen[0]).toMatchObject({ method: 'POST', rpc: 'initialize', authorization: `Bearer ${WRONG_KEY}` });
     expect(stderr()).toMatch(/401.*HERALD_API_KEY/);
   });
 
-  it('without HERALD_API_KEY, exits 1 with one line naming it', () => {
-    const result = spawnSync('node', [bin, '--url', herald.url], { env: baseEnv, encoding: 'utf8', timeout: 30_000 });
-    expect(result.status).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining('HERALD_API_KEY')]);
-    expect(herald.seen).toEqual([]);
+  it('without HERALD_API_KEY, exits 1 with one line naming it', async () => {
+    const bare = spawnBin(baseEnv);
+    bare.child.stdin.end();
+    expect(await within(bare.closed, 30_000, 'herald-mcp to exit')).toBe(1);
+    expect(bare.stdout()).toBe('');
+    expect(bare.stderr().trim().split('\n')).toEqual([expect.stringContaining('HERALD_API_KEY')]);
   });
 
   it.each([
-    ['accepted', KEY],
-    ['refused', WRONG_KEY],
-  ])('never prints the key (%s) on stdout or stderr, and stops when its input ends', async (_case, key) => {
+    ['accepted', true],
+    ['refused', false],
+  ])('never prints the key (%s) on stdout or stderr, and stops when its input ends', async (_case, right) => {
     // The raw streams, without the SDK's client in between: stdout must carry JSON-RPC lines and nothing else.
-    const child = spawn('node', [bin, '--url', herald.url], {
-      env: { ...baseEnv, HERALD_API_KEY: key },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    const stdout = collect(child.stdout);
-    const stderr = collect(child.stderr);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const key = right ? tenant.keys.ingest : WRONG_KEY;
+    const { child, closed, stdout, stderr } = spawnBin({ ...baseEnv, HERALD_API_KEY: key });
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-    const ask = async (message: object) => {
-      child.stdin.write(`${JSON.stringify(message)}\n`);
-      const { value, done } = await lines.next();
+    const ask = async (message: { id: number; method: string; params?: object }) => {
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+      const { value, done } = await within(lines.next(), 20_000, `the answer to ${message.method}`);
       if (done) throw new Error(`herald-mcp closed its stdout; stderr: ${stderr()}`);
       return JSON.parse(value as string);
     };
@@ -214,23 +252,19 @@ describe('@herald/mcp, packed and installed in a fresh project', () => {
       capabilities: {},
       clientInfo: { name: 'raw', version: '0.0.0' },
     };
-    const first = await ask({ jsonrpc: '2.0', id: 1, method: 'initialize', params: initialize });
+    const first = await ask({ id: 1, method: 'initialize', params: initialize });
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
-    const second = await ask({
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { text: 'hello' } },
-    });
-    if (key === KEY) {
-      expect(first).toMatchObject({ id: 1, result: { serverInfo: { name: 'herald-stand-in' } } });
-      expect(second).toMatchObject({ id: 2, result: { content: [{ type: 'text', text: 'hello' }] } });
+    const second = await ask({ id: 2, method: 'tools/list' });
+    if (right) {
+      expect(first).toMatchObject({ id: 1, result: { serverInfo: { name: 'herald' } } });
+      expect(second).toMatchObject({ id: 2, result: { tools: expect.any(Array) } });
+      expect(second.result.tools.map((tool: { name: string }) => tool.name)).toContain('send_event');
     } else {
       expect(first).toMatchObject({ id: 1, error: { message: expect.stringMatching(/401/) } });
       expect(second).toMatchObject({ id: 2, error: { message: expect.stringMatching(/401/) } });
     }
     child.stdin.end();
-    expect(await exited).toBe(0);
+    expect(await within(closed, 20_000, 'herald-mcp to exit after its input ended')).toBe(0);
     for (const line of stdout().trim().split('\n')) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
     expect(stdout()).not.toContain(key);
     expect(stderr()).not.toContain(key);
