@@ -115,6 +115,7 @@ async function main(): Promise<void> {
       say(`  (port ${keptPort} was taken: endpoints registered with the old receiver URL need the new one)`);
     }
   }
+  if (tenant) say(`AI assistants (MCP): ${config.publicUrl}/mcp with a key as the Bearer token (docs/mcp.md)`);
   if (tenant) say(`keys are also in ${join(DATA_DIR, 'dev-tenant.json')}; the walk-through is in README.md`);
   else say('tenants and their keys: POST /v1/tenants with the root key (nothing is seeded in production)');
 }
