@@ -1,5 +1,3 @@
-import { getQueueToken } from '@nestjs/bullmq';
-import type { ModuleRef } from '@nestjs/core';
 import type { JobsOptions, Queue } from 'bullmq';
 import { deterministicUuid, type Channel } from '@herald/core';
 import type { DeliveryJob } from './jobs';
@@ -12,11 +10,6 @@ export interface DeliveryRef {
 }
 
 export type DeliveryQueues = (channel: Channel) => Queue<DeliveryJob>;
-
-/** The channel queues registered in a Nest application (QueueModule.forQueues). */
-export function deliveryQueuesOf(moduleRef: ModuleRef): DeliveryQueues {
-  return (channel) => moduleRef.get(getQueueToken(deliveryQueue(channel)), { strict: false });
-}
 
 /**
  * How a channel queue orders its work, so one tenant's broadcast cannot hold back another tenant's

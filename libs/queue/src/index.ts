@@ -8,3 +8,4 @@ export * from './subscriber-rate-limiter';
 export * from './queue-clients';
 export * from './token-bucket';
 export * from './queue-probes';
+export * from './queue-registry';

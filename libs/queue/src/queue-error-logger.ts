@@ -1,8 +1,6 @@
-import { getQueueToken } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import type { Queue } from 'bullmq';
 import type { QueueName } from './queue-names';
+import { QueueRegistry } from './queue-registry';
 
 export const QUEUE_NAMES = Symbol('QUEUE_NAMES');
 const QUIET_MS = 30_000;
@@ -18,13 +16,13 @@ export class QueueErrorLogger implements OnModuleInit {
   private readonly lastLogged = new Map<string, number>();
 
   constructor(
-    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
     @Inject(QUEUE_NAMES) private readonly names: QueueName[],
   ) {}
 
   onModuleInit(): void {
     for (const name of this.names) {
-      const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+      const queue = this.queues.get(name);
       queue.on('error', (err: Error) => {
         const now = Date.now();
         if ((this.lastLogged.get(name) ?? 0) > now - QUIET_MS) return;

@@ -1,7 +1,9 @@
-import { BullModule } from '@nestjs/bullmq';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import type { Queue } from 'bullmq';
 import { QueueName } from './queue-names';
+import { QueueRegistry } from './queue-registry';
 import { QUEUE_NAMES, QueueErrorLogger } from './queue-error-logger';
 import { closeClusterConnections, queueOptions } from './queue-options';
 
@@ -18,6 +20,8 @@ export class QueueModule implements OnApplicationShutdown {
   static forQueues(names: QueueName[]): DynamicModule {
     return {
       module: QueueModule,
+      // The queues and their registry are this application's: every module of it may hand work to them.
+      global: true,
       imports: [
         BullModule.forRootAsync({
           inject: [HERALD_CONFIG],
@@ -31,8 +35,16 @@ export class QueueModule implements OnApplicationShutdown {
           }),
         ),
       ],
-      providers: [{ provide: QUEUE_NAMES, useValue: names }, QueueErrorLogger],
-      exports: [BullModule],
+      providers: [
+        { provide: QUEUE_NAMES, useValue: names },
+        {
+          provide: QueueRegistry,
+          inject: names.map((name) => getQueueToken(name)),
+          useFactory: (...queues: Queue[]) => new QueueRegistry(names, queues),
+        },
+        QueueErrorLogger,
+      ],
+      exports: [BullModule, QueueRegistry],
     };
   }
 }

@@ -1,10 +1,9 @@
-import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { providerModules } from '@herald/channels';
 import { SandboxHub, TWILIO_SANDBOX_FROM } from '@herald/sandbox';
 import type { ExternalChannel } from './channel-messages';
-import { ProviderChain, providerToken, type AnyProvider } from './channel-providers';
+import { ProviderChain, ProviderChains, type AnyProvider } from './channel-providers';
 import { ProviderCircuits } from './provider-circuit';
 import { UnconfiguredProvider } from './unconfigured-provider';
 
@@ -87,24 +86,27 @@ async function chainOf(channel: ExternalChannel, config: HeraldConfig, sandboxes
 
 @Module({})
 export class ChannelProvidersModule implements OnApplicationShutdown {
-  constructor(@Inject(ModuleRef) private readonly moduleRef: ModuleRef) {}
+  constructor(@Inject(ProviderChains) private readonly chains: ProviderChains) {}
 
   static forChannels(channels: ExternalChannel[]): DynamicModule {
-    const providers: Provider[] = channels.map((channel) => ({
-      provide: providerToken(channel),
-      inject: [HERALD_CONFIG, SandboxHub],
-      useFactory: (config: HeraldConfig, sandboxes: SandboxHub) => chainOf(channel, config, sandboxes),
-    }));
     return {
       module: ChannelProvidersModule,
-      providers: [...providers, { provide: 'herald:provider-channels', useValue: channels }],
-      exports: providers.map((p) => (p as { provide: string }).provide),
+      providers: [
+        {
+          provide: ProviderChains,
+          inject: [HERALD_CONFIG, SandboxHub],
+          useFactory: async (config: HeraldConfig, sandboxes: SandboxHub) =>
+            new ProviderChains(
+              new Map(await Promise.all(channels.map(async (c) => [c, await chainOf(c, config, sandboxes)] as const))),
+            ),
+        },
+      ],
+      exports: [ProviderChains],
     };
   }
 
   /** Pooled SMTP connections, firebase apps: closed with the process. */
   async onApplicationShutdown(): Promise<void> {
-    const channels = this.moduleRef.get<ExternalChannel[]>('herald:provider-channels');
-    await Promise.all(channels.map((c) => this.moduleRef.get<ProviderChain>(providerToken(c)).close()));
+    await this.chains.close();
   }
 }

@@ -2,11 +2,6 @@ import type { ChannelProvider } from '@herald/channels';
 import type { ExternalChannel } from './channel-messages';
 import type { ProviderCircuits } from './provider-circuit';
 
-/** DI token of the providers behind an external channel (built by ChannelProvidersModule). */
-export function providerToken(channel: ExternalChannel): string {
-  return `herald:provider:${channel}`;
-}
-
 export type AnyProvider = ChannelProvider<ExternalChannel>;
 
 /**
@@ -36,5 +31,22 @@ export class ProviderChain {
 
   async close(): Promise<void> {
     await Promise.all(this.providers.map((p) => p.close?.().catch(() => undefined)));
+  }
+}
+
+/** Each external channel's provider chain in this worker (built by ChannelProvidersModule for its roles). */
+export class ProviderChains {
+  constructor(private readonly chains: ReadonlyMap<ExternalChannel, ProviderChain>) {}
+
+  /** The chain of a channel this worker sends on; another is a wiring mistake, said at once. */
+  of(channel: ExternalChannel): ProviderChain {
+    const chain = this.chains.get(channel);
+    if (!chain) throw new Error(`no providers for ${channel} in this worker: its role is not running here`);
+    return chain;
+  }
+
+  /** Pooled SMTP connections, firebase apps: closed with the process. */
+  async close(): Promise<void> {
+    await Promise.all([...this.chains.values()].map((chain) => chain.close()));
   }
 }

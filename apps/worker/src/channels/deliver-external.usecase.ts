@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { SpanKind } from '@opentelemetry/api';
 import type { ChannelMessages, SendResult } from '@herald/channels';
 import { HERALD_CONFIG, HeraldMetrics, inSpan, type HeraldConfig } from '@herald/config';
 import { Semaphore, retryDelay } from '@herald/core';
 import { DeliveriesRepository, DeliveryContextRepository, type ClaimedDelivery } from '@herald/db';
 import { batchLookups, buildMessage, Undeliverable, type BatchLookups, type ExternalChannel } from './channel-messages';
-import { ProviderChain, providerToken, type AnyProvider } from './channel-providers';
+import { ProviderChain, ProviderChains, type AnyProvider } from './channel-providers';
 import type { DeliveryContext } from './delivery-context';
 import type { Finished } from './delivery-batch';
 import { OutcomeRecorder } from './outcome-recorder';
@@ -32,7 +31,7 @@ export class DeliverExternalUseCase {
     @Inject(DeliveryContextRepository) private readonly contexts: DeliveryContextRepository,
     @Inject(OutcomeRecorder) private readonly recorder: OutcomeRecorder,
     @Inject(RateLimitGate) private readonly rates: RateLimitGate,
-    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(ProviderChains) private readonly chains: ProviderChains,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
   ) {}
@@ -48,7 +47,7 @@ export class DeliverExternalUseCase {
     whileSending: <T>(delivery: ClaimedDelivery, send: () => Promise<T>) => Promise<T>,
   ): Promise<Finished[]> {
     const lookups = await batchLookups(this.contexts, tenantId, channel, items);
-    const chain = this.moduleRef.get<ProviderChain>(providerToken(channel), { strict: false });
+    const chain = this.chains.of(channel);
     const slots = this.slots(channel);
     return Promise.all(
       items.map(({ delivery, context }) =>

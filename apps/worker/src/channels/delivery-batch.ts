@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { SpanKind, context as otelContext, trace, type Span } from '@opentelemetry/api';
 import { DelayedError, type Job } from 'bullmq';
 import type { Pool } from 'pg';
@@ -14,7 +13,7 @@ import {
   type DeliveryEnd,
   type HoldBack,
 } from '@herald/db';
-import { deliveryQueuesOf, ensureDeliveryJob, type DeliveryJob, type DeliveryRef } from '@herald/queue';
+import { QueueRegistry, ensureDeliveryJob, type DeliveryJob, type DeliveryRef } from '@herald/queue';
 import { flushDigest } from '../digest/flush-digest';
 import { DeadLetterCopier } from '../dlq/dead-letter-copier';
 import type { ExternalChannel } from './channel-messages';
@@ -63,7 +62,7 @@ export class DeliveryBatchRunner {
     @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
     @Inject(DeliveryContextRepository) private readonly contexts: DeliveryContextRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
     @Inject(RateLimitGate) private readonly rateLimits: RateLimitGate,
     @Inject(DeadLetterCopier) private readonly deadLetters: DeadLetterCopier,
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
@@ -307,7 +306,7 @@ export class DeliveryBatchRunner {
   /** A job of its own, delayed, for each delivery that left its batch. */
   private async scheduleLater(later: Later[]): Promise<void> {
     if (!later.length) return;
-    const queues = deliveryQueuesOf(this.moduleRef);
+    const queues = this.queues.deliveryQueues;
     const slots = new Semaphore(LATER_CONCURRENCY);
     await Promise.all(later.map(({ ref, inMs }) => slots.run(() => ensureDeliveryJob(queues, ref, inMs))));
   }

@@ -1,6 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
@@ -15,14 +14,7 @@ import {
   type PendingDelivery,
   type PlannedDelivery,
 } from '@herald/db';
-import {
-  QueueName,
-  deliveryQueuesOf,
-  enqueueDeliveryBatches,
-  ensureJob,
-  type FanoutJob,
-  type Lane,
-} from '@herald/queue';
+import { QueueName, QueueRegistry, enqueueDeliveryBatches, ensureJob, type FanoutJob, type Lane } from '@herald/queue';
 import { collectDigests } from '../digest/collect-digests';
 import { optOutCheck, type OptOutCheck } from './opt-outs';
 
@@ -53,7 +45,7 @@ export class FanoutUseCase {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(FanoutRepository) private readonly events: FanoutRepository,
     @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
-    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @InjectQueue(QueueName.Fanout) private readonly fanoutQueue: Queue<FanoutJob>,
   ) {}
@@ -225,7 +217,7 @@ export class FanoutUseCase {
         lane: lanes.get(d.eventId) ?? 'normal',
         traceParent: traceParentOf(spans.get(d.eventId)),
       }));
-      await enqueueDeliveryBatches(deliveryQueuesOf(this.moduleRef), items, this.config.deliveryJobSize);
+      await enqueueDeliveryBatches(this.queues.deliveryQueues, items, this.config.deliveryJobSize);
     }
     await this.events.setStatus(tenantId, routed, 'routed');
   }
@@ -238,7 +230,7 @@ export class FanoutUseCase {
   ): Promise<PlannedDelivery[]> {
     if (!event.rule?.channels.some((c) => c.digest)) return Promise.resolve(rows);
     const about = { id: event.id, tenantId, type: event.type };
-    return collectDigests(this.pool, deliveryQueuesOf(this.moduleRef), about, event.rule.channels, rows);
+    return collectDigests(this.pool, this.queues.deliveryQueues, about, event.rule.channels, rows);
   }
 
   /**

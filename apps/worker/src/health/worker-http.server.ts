@@ -1,4 +1,3 @@
-import { getQueueToken } from '@nestjs/bullmq';
 import {
   Inject,
   Injectable,
@@ -7,14 +6,13 @@ import {
   OnApplicationShutdown,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import type { Queue } from 'bullmq';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Pool } from 'pg';
 import { HERALD_CONFIG, HeraldMetrics, metricsScrapeAllowed, type HeraldConfig } from '@herald/config';
 import { PG_POOL, PostgresHealth, outboxLagCollector } from '@herald/db';
-import { QueueHealth, queueJobsCollector, type QueueName } from '@herald/queue';
+import { QueueHealth, QueueRegistry, queueJobsCollector, type QueueName } from '@herald/queue';
 
 export const WORKER_QUEUES = Symbol('WORKER_QUEUES');
 
@@ -37,14 +35,14 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
     @Inject(QueueHealth) private readonly queueHealth: QueueHealth,
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(QueueRegistry) private readonly registry: QueueRegistry,
     @Inject(WORKER_QUEUES) private readonly queueNames: QueueName[],
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { workerHealthPort: port, host } = this.config;
     if (!port) return;
-    this.queues = this.queueNames.map((name) => this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
+    this.queues = this.queueNames.map((name) => this.registry.get(name));
     this.metrics.onScrape(outboxLagCollector(this.pool, this.metrics));
     this.metrics.onScrape(queueJobsCollector(() => this.queues, this.metrics));
 

@@ -1,12 +1,11 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import type { Channel } from '@herald/core';
 import { PG_POOL, inTransaction } from '@herald/db';
-import { QueueName, deliveryQueuesOf, ensureDeliveryJob, ensureJob, type JobOf } from '@herald/queue';
+import { QueueName, QueueRegistry, ensureDeliveryJob, ensureJob, type JobOf } from '@herald/queue';
 
 const BATCH = 500;
 // Any constant works, as long as nothing else in Herald takes this advisory lock.
@@ -61,7 +60,7 @@ export class DeliverySweepService implements OnApplicationBootstrap, OnApplicati
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
     @InjectQueue(QueueName.Fanout) private readonly fanout: Queue<JobOf<typeof QueueName.Fanout>>,
   ) {}
 
@@ -83,7 +82,7 @@ export class DeliverySweepService implements OnApplicationBootstrap, OnApplicati
       ]);
       if (!lock.rows[0].locked) return { checked: 0, requeued: 0 };
 
-      const queues = deliveryQueuesOf(this.moduleRef);
+      const queues = this.queues.deliveryQueues;
       const deliveries = await client.query<{ id: string; tenantId: string; channel: Channel; status: string }>(
         STUCK_DELIVERIES,
         [stuckAfterSeconds, BATCH],
