@@ -55,7 +55,7 @@ export default tseslint.config(
       'bench/**',
       'examples/**',
       'apps/*/src/main.ts',
-      'libs/services/**',
+      'libs/dev-services/**',
       'prisma.config.ts',
       '**/*.spec.ts',
     ],

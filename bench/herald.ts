@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { freePort } from '../libs/services/src/free-port';
+import { freePort } from '../libs/dev-services/src/free-port';
 import { startNode, type NodeProcess } from './processes';
 import type { Target } from './targets';
 

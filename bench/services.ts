@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Client } from 'pg';
 import { migrate } from '../libs/db/src/migrate';
-import { ensureServices } from '../libs/services/src';
+import { ensureServices } from '../libs/dev-services/src';
 
 export interface BenchServices {
   redisUrl: string;

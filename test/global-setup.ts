@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { migrate } from '../libs/db/src/migrate';
-import { ensureServices } from '../libs/services/src';
-import { redactUrl } from '../libs/services/src/probes';
+import { ensureServices } from '../libs/dev-services/src';
+import { redactUrl } from '../libs/dev-services/src/probes';
 import { createDatabase, dropAbandonedTestDatabases, testRunDatabaseName, withDatabase } from './helpers/databases';
 import { rememberTestRun } from './helpers/test-run';
 

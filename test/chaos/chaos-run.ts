@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { migrate } from '../../libs/db/src/migrate';
-import { freePort } from '../../libs/services/src/free-port';
+import { freePort } from '../../libs/dev-services/src/free-port';
 import {
   FcmSandbox,
   SandboxRecorder,

@@ -1,5 +1,5 @@
 import { QueueName } from '@herald/queue';
-import { freePort } from '../../libs/services/src/free-port';
+import { freePort } from '../../libs/dev-services/src/free-port';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { client, eventually } from '../helpers/http';
 import { parseMetrics, type Scrape } from '../helpers/prometheus';

@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { WebhookReceiver } from '@herald/sandbox';
-import { freePort } from '../../libs/services/src/free-port';
+import { freePort } from '../../libs/dev-services/src/free-port';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { eventually } from '../helpers/http';
 import { parseMetrics } from '../helpers/prometheus';

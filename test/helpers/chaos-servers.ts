@@ -3,10 +3,10 @@ import { chown, mkdir, mkdtemp, open, readFile, readdir, rm } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createServer } from 'node:net';
-import { postgresRunAs, type RunAs } from '../../libs/services/src/postgres-user';
-import { postgresVersion, redisServerInfo } from '../../libs/services/src/probes';
-import { waitFor } from '../../libs/services/src/processes';
-import { runCommand } from '../../libs/services/src/run-command';
+import { postgresRunAs, type RunAs } from '../../libs/dev-services/src/postgres-user';
+import { postgresVersion, redisServerInfo } from '../../libs/dev-services/src/probes';
+import { waitFor } from '../../libs/dev-services/src/processes';
+import { runCommand } from '../../libs/dev-services/src/run-command';
 
 /**
  * A free port below Linux's ephemeral range (32768 and up): while the server is down, its clients

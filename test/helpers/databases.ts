@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { migrate } from '../../libs/db/src/migrate';
-import { isAlive } from '../../libs/services/src/processes';
+import { isAlive } from '../../libs/dev-services/src/processes';
 
 /** Per-run databases are named herald_test_<timestamp>_<pid of the jest run>[_<label>]. */
 const CLOSING_WAIT_MS = 2000;

@@ -2,8 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import path from 'node:path';
-import { freePort } from '../../libs/services/src/free-port';
-import { isAlive } from '../../libs/services/src/processes';
+import { freePort } from '../../libs/dev-services/src/free-port';
+import { isAlive } from '../../libs/dev-services/src/processes';
 import { buildStaleness } from '../../scripts/build-state';
 import { TEST_ROOT_KEY } from './herald';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../libs/services/src/free-port';
+import { freePort } from '../../libs/dev-services/src/free-port';
 import { eventually } from './http';
 
 /** A three-node Redis Cluster of the test's own (no replicas), in a temporary folder. */

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { freePort } from '../../libs/services/src/free-port';
+import { freePort } from '../../libs/dev-services/src/free-port';
 import { eventually } from './http';
 
 /** A Redis of the test's own, on a free port, that the test may stop and start again (empty, as after data loss). */

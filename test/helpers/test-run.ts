@@ -1,4 +1,4 @@
-import type { Services } from '../../libs/services/src';
+import type { Services } from '../../libs/dev-services/src';
 
 /** What test/global-setup.ts hands to test/global-teardown.ts (jest runs both in one process). */
 export interface TestRun {

@@ -1,10 +1,10 @@
 import { chmod, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
-import { startLocalPostgres } from '../../libs/services/src/local-postgres';
-import { findPostgresBinaries } from '../../libs/services/src/postgres-binaries';
-import { postgresHome, reachableBinaries } from '../../libs/services/src/postgres-home';
-import { runCommand } from '../../libs/services/src/run-command';
+import { startLocalPostgres } from '../../libs/dev-services/src/local-postgres';
+import { findPostgresBinaries } from '../../libs/dev-services/src/postgres-binaries';
+import { postgresHome, reachableBinaries } from '../../libs/dev-services/src/postgres-home';
+import { runCommand } from '../../libs/dev-services/src/run-command';
 
 // As root (a fresh VM or container), Postgres runs as another OS user, which cannot enter a checkout
 // under a 0700 home such as /root: npm start and npm test used to stop there. Only root meets this case.

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import twilio from 'twilio';
 import { SandboxHub, TWILIO_SANDBOX_FROM } from '@herald/sandbox';
-import { freePort } from '../../libs/services/src/free-port';
+import { freePort } from '../../libs/dev-services/src/free-port';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { client, type Client } from '../helpers/http';
 import {

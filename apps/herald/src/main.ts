@@ -16,7 +16,7 @@ import {
 } from '@herald/config';
 import { PrismaService, migrate } from '@herald/db';
 import { SandboxHub } from '@herald/sandbox';
-import { ensureServices } from '@herald/services';
+import { ensureServices } from '@herald/dev-services';
 import { ApiKeysService } from '../../api/src/auth/api-keys.service';
 import { closeHttpApp } from '../../api/src/http/close-http-app';
 import { createHttpApp } from '../../api/src/http/create-http-app';
