@@ -19,7 +19,7 @@ import { FeedbackController } from './feedback/feedback.controller';
 import { SmsFeedbackService } from './feedback/sms-feedback.service';
 import { HealthController } from './health/health.controller';
 import { HooksController } from './hooks/hooks.controller';
-import { SourcesController } from './hooks/sources.controller';
+import { SourcesController } from './sources/sources.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { InboxStreamService } from './inbox/inbox-stream.service';
 import { InboxTokenController } from './inbox/inbox-token.controller';
@@ -27,10 +27,11 @@ import { InboxController } from './inbox/inbox.controller';
 import { InboxService } from './inbox/inbox.service';
 import { EventSchemasController } from './event-types/event-schemas.controller';
 import { EventSchemas } from './event-types/event-schemas.service';
-import { CloudEventsIngest } from './ingest/cloud-events.ingest';
-import { EventsController } from './ingest/events.controller';
-import { EventsQuery } from './ingest/events.query';
-import { IngestUseCase } from './ingest/ingest.usecase';
+import { CancelEventUseCase } from './events/cancel-event.usecase';
+import { CloudEventsIngest } from './events/cloud-events.ingest';
+import { EventsController } from './events/events.controller';
+import { EventsQuery } from './events/events.query';
+import { IngestUseCase } from './events/ingest.usecase';
 import { McpController } from './mcp/mcp.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { QueueDashboard } from './queue-dashboard/queue-dashboard';
@@ -91,6 +92,7 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
     RevocationsService,
     IngestUseCase,
     EventsQuery,
+    CancelEventUseCase,
     EventSchemas,
     CloudEventsIngest,
     InboxService,

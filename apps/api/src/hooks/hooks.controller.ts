@@ -13,9 +13,9 @@ import { PrismaService } from '@herald/db';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
 import { TextCheckedPerEvent } from '../http/unstorable-text';
-import { acceptedAnswer, callerTraceParent, eventMeta, type SenderTerms } from '../ingest/ingest-answers';
-import { IngestUseCase } from '../ingest/ingest.usecase';
-import { sourceMappingSchema, type SourceMapping } from './sources.controller';
+import { acceptedAnswer, callerTraceParent, eventMeta, type SenderTerms } from '../events/ingest-answers';
+import { IngestUseCase } from '../events/ingest.usecase';
+import { sourceMappingSchema, type SourceMapping } from '../sources/sources.controller';
 
 type RawRequest = FastifyRequest & { rawBody?: Buffer };
 type Rejection = Extract<WebhookVerification, { valid: false }>['reason'];

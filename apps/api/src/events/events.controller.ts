@@ -16,6 +16,7 @@ import { fieldErrors, parse } from '../http/parse';
 import { Problem } from '../http/problem';
 import { TextCheckedPerEvent } from '../http/unstorable-text';
 import { CloudEventsIngest, isCloudEventRequest } from './cloud-events.ingest';
+import { CancelEventUseCase } from './cancel-event.usecase';
 import { EventsQuery } from './events.query';
 import { JSON_TERMS, callerTraceParent, eventMeta, acceptedAnswer, batchAnswer, senderKey } from './ingest-answers';
 import { IngestUseCase } from './ingest.usecase';
@@ -37,6 +38,7 @@ export class EventsController {
     @Inject(IngestUseCase) private readonly ingest: IngestUseCase,
     @Inject(EventsQuery) private readonly events: EventsQuery,
     @Inject(CloudEventsIngest) private readonly cloudEvents: CloudEventsIngest,
+    @Inject(CancelEventUseCase) private readonly cancelEvent: CancelEventUseCase,
   ) {}
 
   /**
@@ -127,6 +129,6 @@ export class EventsController {
   @Delete(':id')
   @Auth('ingest')
   async cancel(@TenantId() tenantId: string, @Param('id') id: string) {
-    return this.events.cancel(tenantId, id);
+    return this.cancelEvent.cancel(tenantId, id);
   }
 }

@@ -1,21 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Pool } from 'pg';
+import { Inject, Injectable } from '@nestjs/common';
 import { isUuid } from '@herald/core';
-import { PG_POOL, PrismaService, type Prisma } from '@herald/db';
-import { QueueClients, QueueName } from '@herald/queue';
+import { PrismaService, type Prisma } from '@herald/db';
 import { decodeCursor, pageOf } from '../http/cursor';
 import { deliveryView } from '../deliveries/delivery-view';
 import { Problem } from '../http/problem';
-
-// Only an event the fan-out has not touched: still `accepted` and without a single delivery.
-const CANCEL = `
-UPDATE events SET status = 'cancelled', updated_at = now()
-WHERE id = $1 AND tenant_id = $2 AND status = 'accepted'
-  AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = $1)`;
-
-// Removing the delayed fan-out job is a courtesy (the fan-out skips cancelled events anyway), so a
-// Redis that does not answer must not hold the request.
-const JOB_REMOVAL_TIMEOUT_MS = 2000;
 
 /**
  * How many deliveries `GET /v1/events/:id` lists: a broadcast to a topic has one per member, so the
@@ -23,16 +11,10 @@ const JOB_REMOVAL_TIMEOUT_MS = 2000;
  */
 export const EVENT_DELIVERIES_SHOWN = 1000;
 
-/** Events as the api reads them (with their deliveries and every attempt), and their cancellation. */
+/** Events as the api reads them (with their deliveries and every attempt). Reads only. */
 @Injectable()
 export class EventsQuery {
-  private readonly logger = new Logger('events');
-
-  constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
-    @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(QueueClients) private readonly queues: QueueClients,
-  ) {}
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
 
   /** Events newest first, with how many deliveries each has in each status. */
   async list(
@@ -140,42 +122,5 @@ export class EventsQuery {
   private async deliveryCounts(eventId: string): Promise<Record<string, number>> {
     const counts = await this.prisma.delivery.groupBy({ by: ['status'], where: { eventId }, _count: { _all: true } });
     return Object.fromEntries(counts.map((c) => [c.status, c._count._all]));
-  }
-
-  /**
-   * Cancels an event the fan-out has not yet run for (typically one with a future `sendAt`): it
-   * becomes `cancelled` and nothing is sent for it. Cancelling a cancelled event answers the same;
-   * an event already routed (or being routed) is a 409.
-   */
-  async cancel(tenantId: string, id: string) {
-    if (!isUuid(id)) throw Problem.notFound(`Event ${id}`);
-    const { rowCount } = await this.pool.query(CANCEL, [id, tenantId]);
-    const event = await this.get(tenantId, id);
-    if (event.status !== 'cancelled') {
-      throw new Problem(
-        409,
-        'event-not-cancellable',
-        'Event can no longer be cancelled',
-        `Event ${id} is ${event.status}${event.deliveries.length ? ' with deliveries' : ''}: only an event whose fan-out has not run can be cancelled`,
-      );
-    }
-    if (rowCount) await this.removeFanoutJob(id);
-    return event;
-  }
-
-  private async removeFanoutJob(eventId: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('Redis did not answer')), JOB_REMOVAL_TIMEOUT_MS);
-    });
-    try {
-      await Promise.race([this.queues.get(QueueName.Fanout).remove(eventId), timeout]);
-    } catch (err) {
-      this.logger.warn(
-        `cancelled event ${eventId}: its fan-out job stays (${(err as Error).message}) and will skip it`,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
