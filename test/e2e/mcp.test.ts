@@ -120,10 +120,11 @@ describe('MCP server (/mcp)', () => {
             arguments: { subscriberId: 'alice', type: 'order.shipped' },
           }),
         );
-        return /inapp: sent at/.test(answer) ? answer : undefined;
+        // each channel's worker decides on its own: wait for both to have
+        return /inapp: sent at/.test(answer) && /sms: not sent/.test(answer) ? answer : undefined;
       },
       30_000,
-      'the in-app delivery explained as sent',
+      'the in-app delivery explained as sent and the SMS as not sent',
     );
     expect(text).toContain(`Event ${id} (order.shipped)`);
     expect(text).toMatch(new RegExp(`inapp: sent at ${ISO.source} through inapp`));
@@ -169,7 +170,13 @@ describe('MCP server (/mcp)', () => {
     for (const n of [1, 2]) {
       await tenant.ingest('POST', '/v1/events', { type: 'digest.ready', to: { subscriberId: 'carol' }, data: { n } });
     }
-    const text = await explainWhen(ingest, { subscriberId: 'carol', type: 'digest.ready' }, /inapp: held back/);
+    const text = await explainWhen(
+      ingest,
+      { subscriberId: 'carol', type: 'digest.ready' },
+      /inapp: held back/,
+      30_000,
+      /inapp: sent at/,
+    );
     expect(text).toMatch(
       new RegExp(
         `inapp: held back: rate limit: 1 per 3600 s for this subscriber on inapp; it goes out at ${ISO.source}`,
@@ -318,17 +325,18 @@ describe('MCP server (/mcp)', () => {
   });
 });
 
-/** Asks explain_notifications until its answer matches `ready` (the worker has got that far). */
+/** Asks explain_notifications until its answer matches every pattern (the workers have got that far). */
 async function explainWhen(
   client: McpClient,
   args: { subscriberId: string; type: string },
   ready: RegExp,
   timeoutMs = 30_000,
+  ...alsoReady: RegExp[]
 ): Promise<string> {
   return eventually(
     async () => {
       const answer = textOf(await client.callTool({ name: 'explain_notifications', arguments: args }));
-      return ready.test(answer) ? answer : undefined;
+      return [ready, ...alsoReady].every((pattern) => pattern.test(answer)) ? answer : undefined;
     },
     timeoutMs,
     `an explanation matching ${ready}`,
