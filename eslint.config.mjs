@@ -30,6 +30,24 @@ export default tseslint.config(
     },
   },
   {
+    // npm start composes the apps through their public entry points (apps/api/src/index.ts, apps/worker/src/index.ts),
+    // so a change inside an app cannot break the all-in-one process behind its back.
+    files: ['apps/herald/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../../api/src/*', '../../worker/src/*', '../../console/**'],
+              message: "Import another app through its index ('../../api/src', '../../worker/src').",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // A package of its own, run by MCP clients: it cannot use HeraldConfig, its bin reads HERALD_URL/HERALD_API_KEY.
     files: ['libs/mcp/src/bin.ts'],
     rules: { 'no-restricted-syntax': 'off' },

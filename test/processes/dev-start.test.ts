@@ -55,6 +55,13 @@ describe('npm start, restarted on the same data folder', () => {
     const before = await admin('POST', '/v1/events', { type: 'dev.kept', to: { subscriberId: 'dev-0' }, data: {} });
     await waitForDeliveries(admin, before.body.id, 'sent', 30_000);
     expect((await first.herald.stop('SIGTERM')).code).toBe(0);
+    // npm start runs the worker process's own sequence (boot check, job count, drain): its last line counts
+    // the jobs each queue finished.
+    const STOPPED = '[herald] stopped; jobs finished: ';
+    const stopped = first.herald.logs.map((l) => String(l.msg)).find((msg) => msg.startsWith(STOPPED));
+    const jobs = JSON.parse(stopped?.slice(STOPPED.length) ?? '{}') as Record<string, { completed: number }>;
+    expect(jobs.fanout?.completed).toBeGreaterThanOrEqual(1);
+    expect(jobs['deliver.webhook']?.completed).toBeGreaterThanOrEqual(1);
 
     const second = await start();
     expect(second.receiver).toBe(first.receiver);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newId } from '@herald/core';
 import type { PrismaService } from '@herald/db';
-import type { ApiKeysService } from '../../api/src/auth/api-keys.service';
+import type { ApiKeysService } from '../../api/src';
 
 export interface DevTenant {
   id: string;

@@ -2,8 +2,8 @@ import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule, TracingModule, loggingModule, type HeraldConfig, type WorkerRole } from '@herald/config';
 import { DbModule } from '@herald/db';
 import { SandboxModule } from '@herald/sandbox';
-import { ApiModule } from '../../api/src/api.module';
-import { WorkerModule } from '../../worker/src/worker.module';
+import { ApiModule } from '../../api/src';
+import { WorkerModule } from '../../worker/src';
 
 /**
  * The all-in-one composition: the api and any worker roles in one process (a newcomer's first

@@ -17,10 +17,8 @@ import {
 import { PrismaService, migrate } from '@herald/db';
 import { SandboxHub } from '@herald/sandbox';
 import { ensureServices } from '@herald/dev-services';
-import { ApiKeysService } from '../../api/src/auth/api-keys.service';
-import { closeHttpApp } from '../../api/src/http/close-http-app';
-import { createHttpApp } from '../../api/src/http/create-http-app';
-import { bullWorkers, drainWorkers, logWorkerErrors } from '../../worker/src/worker-process';
+import { ApiKeysService, closeHttpApp, createHttpApp } from '../../api/src';
+import { RunningWorkers } from '../../worker/src';
 import { ensureDevTenant } from './dev-tenant';
 import { keepReceiverPort, keptReceiverPort } from './receiver-port';
 import { HeraldModule } from './herald.module';
@@ -86,15 +84,17 @@ async function main(): Promise<void> {
   await app.listen(config.port, config.host);
   // Stopping: the workers drain first (their jobs need the pools and clients app.close() ends),
   // then the api closes; one grace period covers both. See drainWorkers and closeHttpApp.
-  const workers = bullWorkers(app);
-  logWorkerErrors(workers);
-  stopOnSignals(new Logger('herald'), config.shutdownGraceMs, async (signal) => {
+  const logger = new Logger('herald');
+  // The worker process's own boot check and job count, on the roles running here.
+  const workers = await RunningWorkers.of(app, config.workerRoles, logger);
+  stopOnSignals(logger, config.shutdownGraceMs, async (signal) => {
     say(`${signal}: draining and stopping (up to ${config.shutdownGraceMs} ms)`);
     const deadline = Date.now() + config.shutdownGraceMs;
-    const { drained, unfinished } = await drainWorkers(workers, config.shutdownGraceMs);
+    const { drained, unfinished } = await workers.drain(config.shutdownGraceMs);
     if (!drained) say(`jobs still running on ${unfinished.join(', ')} were left to BullMQ's stall detection`);
     await closeHttpApp(app, Math.max(0, deadline - Date.now()));
     await services.stop();
+    say(`stopped; jobs finished: ${JSON.stringify(workers.jobs())}`);
   });
 
   // The banner comes last: what the logger still holds (Nest's buffered start-up lines, the sandboxes'

@@ -15,7 +15,7 @@ import {
 } from '@herald/config';
 import { DbModule } from '@herald/db';
 import { SandboxModule } from '@herald/sandbox';
-import { JobTally, bullWorkers, checkWorkers, drainWorkers, logWorkerErrors } from './worker-process';
+import { RunningWorkers } from './worker-process';
 import { WorkerModule } from './worker.module';
 
 /** `--roles relay,fanout` (or WORKER_ROLES); the flag wins over the environment. */
@@ -59,19 +59,11 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerRoot, { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   const logger = new Logger('worker');
-  const workers = bullWorkers(app);
-  logWorkerErrors(workers, logger);
-  try {
-    checkWorkers(config.workerRoles, workers);
-  } catch (err) {
-    await Promise.all(workers.map((worker) => worker.close(true)));
-    throw err;
-  }
-  const tally = new JobTally(workers);
+  const workers = await RunningWorkers.of(app, config.workerRoles, logger);
 
   stopOnSignals(logger, config.shutdownGraceMs, async (signal) => {
     logger.log(`${signal}: taking no new jobs; running ones get up to ${config.shutdownGraceMs} ms to finish`);
-    const { drained, unfinished } = await drainWorkers(workers, config.shutdownGraceMs);
+    const { drained, unfinished } = await workers.drain(config.shutdownGraceMs);
     if (!drained) {
       logger.warn(
         `grace period of ${config.shutdownGraceMs} ms ran out with jobs running on ${unfinished.join(', ')}: ` +
@@ -79,7 +71,7 @@ async function main(): Promise<void> {
       );
     }
     await app.close();
-    logger.log({ msg: 'worker stopped', drained, jobs: tally.byQueue() });
+    logger.log({ msg: 'worker stopped', drained, jobs: workers.jobs() });
   });
   logger.log(`worker running roles: ${config.workerRoles.join(', ')}`);
 }

@@ -115,3 +115,36 @@ export async function drainWorkers(workers: readonly Worker[], graceMs: number):
   await Promise.all(workers.map((worker) => worker.close(!drained)));
   return { drained: drained || unfinished.length === 0, unfinished };
 }
+
+/**
+ * The BullMQ workers of a started application, from the boot check to the drained stop: the one sequence the
+ * worker process and `npm start` share, so the all-in-one process checks and counts its workers too.
+ */
+export class RunningWorkers {
+  private constructor(
+    readonly workers: Worker[],
+    private readonly tally: JobTally,
+  ) {}
+
+  /** Finds the application's workers and logs their errors; refuses (closing them) when they do not match `roles`. */
+  static async of(app: INestApplicationContext, roles: readonly WorkerRole[], logger: Logger): Promise<RunningWorkers> {
+    const workers = bullWorkers(app);
+    logWorkerErrors(workers, logger);
+    try {
+      checkWorkers(roles, workers);
+    } catch (err) {
+      await Promise.all(workers.map((worker) => worker.close(true)));
+      throw err;
+    }
+    return new RunningWorkers(workers, new JobTally(workers));
+  }
+
+  drain(graceMs: number): Promise<DrainResult> {
+    return drainWorkers(this.workers, graceMs);
+  }
+
+  /** Jobs finished by queue, for the "stopped" line. */
+  jobs(): Record<string, { completed: number; failed: number }> {
+    return this.tally.byQueue();
+  }
+}
