@@ -10,7 +10,7 @@ module.exports = {
   moduleNameMapper: {
     // generated Prisma client imports its siblings as './x.js'
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    '^@herald/(core|db|queue|config|channels|sandbox|dev-services|client)$': '<rootDir>/libs/$1/src',
+    '^@herald/(core|db|queue|config|channels|sandbox|dev-services|observability|client)$': '<rootDir>/libs/$1/src',
   },
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',

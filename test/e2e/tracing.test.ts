@@ -1,4 +1,4 @@
-import { memorySpans } from '@herald/config';
+import { memorySpans } from '@herald/observability';
 import { isolatedEnv, startHerald, type IsolatedEnv, type RunningHerald } from '../helpers/herald';
 import { eventually } from '../helpers/http';
 import { createTenant, inappRule, waitForDeliveries, type TestTenant } from '../helpers/tenant';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { MetricsModule } from '@herald/config';
+import { MetricsModule } from '@herald/observability';
 import { PostgresHealth, PrismaModule } from '@herald/db';
 import { QueueClients, RedisHealth } from '@herald/queue';
 import { AuditLogController } from './audit/audit-log.controller';

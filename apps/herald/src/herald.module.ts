@@ -1,5 +1,6 @@
 import type { DynamicModule } from '@nestjs/common';
-import { ConfigModule, TracingModule, loggingModule, type HeraldConfig, type WorkerRole } from '@herald/config';
+import { ConfigModule, type HeraldConfig, type WorkerRole } from '@herald/config';
+import { TracingModule, loggingModule } from '@herald/observability';
 import { DbModule } from '@herald/db';
 import { SandboxModule } from '@herald/sandbox';
 import { ApiModule } from '../../api/src';

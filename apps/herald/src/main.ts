@@ -5,15 +5,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import {
-  ConfigError,
-  PRODUCTION_ROOT_KEY_LENGTH,
-  flushLogs,
-  WORKER_ROLES,
-  isProduction,
-  loadConfig,
-  stopOnSignals,
-} from '@herald/config';
+import { ConfigError, PRODUCTION_ROOT_KEY_LENGTH, WORKER_ROLES, isProduction, loadConfig } from '@herald/config';
+import { flushLogs, stopOnSignals } from '@herald/observability';
 import { PrismaService, migrate } from '@herald/db';
 import { SandboxHub } from '@herald/sandbox';
 import { ensureServices } from '@herald/dev-services';

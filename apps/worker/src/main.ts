@@ -3,16 +3,8 @@ import 'dotenv/config';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
-import {
-  ConfigError,
-  ConfigModule,
-  TracingModule,
-  WORKER_ROLES,
-  loadConfig,
-  loggingModule,
-  stopOnSignals,
-  type HeraldConfig,
-} from '@herald/config';
+import { ConfigError, ConfigModule, WORKER_ROLES, loadConfig, type HeraldConfig } from '@herald/config';
+import { TracingModule, loggingModule, stopOnSignals } from '@herald/observability';
 import { DbModule } from '@herald/db';
 import { SandboxModule } from '@herald/sandbox';
 import { RunningWorkers } from './worker-process';

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { MetricsModule, type WorkerRole } from '@herald/config';
+import { type WorkerRole } from '@herald/config';
+import { MetricsModule } from '@herald/observability';
 import { QueueModule, type QueueName } from '@herald/queue';
 import { ChannelProvidersModule } from './channels/channel-providers.module';
 import { WorkerHttpModule } from './health/worker-http.module';

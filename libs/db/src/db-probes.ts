@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Pool } from 'pg';
-import type { HeraldMetrics, ScrapeCollector } from '@herald/config';
+import type { HeraldMetrics, ScrapeCollector } from '@herald/observability';
 import { PG_POOL } from './pg-pool';
 
 const CHECK_TIMEOUT_MS = 2000;

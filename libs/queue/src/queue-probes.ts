@@ -1,7 +1,8 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Queue } from 'bullmq';
-import { HERALD_CONFIG, type HeraldConfig, type HeraldMetrics, type ScrapeCollector } from '@herald/config';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { type HeraldMetrics, type ScrapeCollector } from '@herald/observability';
 import { assertQueueReachable } from './queue-options';
 import { createRedis } from './redis';
 

@@ -9,7 +9,7 @@ import {
   isBinaryCloudEvent,
   type CloudEventResult,
 } from '@herald/core';
-import { adoptCorrelationId } from '@herald/config';
+import { adoptCorrelationId } from '@herald/observability';
 import type { Principal } from '../auth/principal';
 import { Problem } from '../http/problem';
 import {

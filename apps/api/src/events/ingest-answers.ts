@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { correlationOf } from '@herald/config';
+import { correlationOf } from '@herald/observability';
 import { traceIdOf } from '@herald/core';
 import type { Principal } from '../auth/principal';
 import { Problem } from '../http/problem';

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, HeraldMetrics, contextOf, inSpan, traceParentOf, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HeraldMetrics, contextOf, inSpan, traceParentOf } from '@herald/observability';
 import { newId, recipientsOf, requestHash, type EventInput } from '@herald/core';
 import { EventSchemas } from '../event-types/event-schemas.service';
 import { dataErrors } from '../event-types/json-schema';

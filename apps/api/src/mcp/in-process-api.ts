@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CORRELATION_HEADER, correlationOf } from '@herald/config';
+import { CORRELATION_HEADER, correlationOf } from '@herald/observability';
 
 /** A refusal of the API, as its problem+json said it: an MCP tool answers it as its error. */
 export class ApiRefusal extends Error {

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, HeraldMetrics, metricsScrapeAllowed, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HeraldMetrics, metricsScrapeAllowed } from '@herald/observability';
 import { PG_POOL, outboxLagCollector } from '@herald/db';
 import { QueueClients, QueueName, queueJobsCollector } from '@herald/queue';
 import { Problem } from '../http/problem';

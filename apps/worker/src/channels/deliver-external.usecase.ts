@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
 import type { ChannelMessages, SendResult } from '@herald/channels';
-import { HERALD_CONFIG, HeraldMetrics, inSpan, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HeraldMetrics, inSpan } from '@herald/observability';
 import { Semaphore, retryDelay } from '@herald/core';
 import { DeliveriesRepository, DeliveryContextRepository, type ClaimedDelivery } from '@herald/db';
 import { batchLookups, buildMessage, Undeliverable, type BatchLookups, type ExternalChannel } from './channel-messages';

@@ -3,7 +3,8 @@ import { SpanKind, context as otelContext, trace, type Span } from '@opentelemet
 import { DelayedError, type Job } from 'bullmq';
 import type { Pool } from 'pg';
 import type { SendResult } from '@herald/channels';
-import { HERALD_CONFIG, HeraldMetrics, contextOf, tracer, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HeraldMetrics, contextOf, tracer } from '@herald/observability';
 import { Semaphore, quietHoursEnd, type Channel } from '@herald/core';
 import {
   DeliveriesRepository,

@@ -3,7 +3,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, contextOf, traceParentOf, tracer, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { contextOf, traceParentOf, tracer } from '@herald/observability';
 import { deliveryId, deterministicUuid, isTopicRef, type Recipient } from '@herald/core';
 import {
   DeliveriesRepository,

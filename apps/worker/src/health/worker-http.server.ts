@@ -10,7 +10,8 @@ import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import type { Queue } from 'bullmq';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Pool } from 'pg';
-import { HERALD_CONFIG, HeraldMetrics, metricsScrapeAllowed, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HeraldMetrics, metricsScrapeAllowed } from '@herald/observability';
 import { PG_POOL, PostgresHealth, outboxLagCollector } from '@herald/db';
 import { QueueHealth, QueueRegistry, queueJobsCollector, type QueueName } from '@herald/queue';
 

@@ -2,7 +2,8 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Pool, PoolClient } from 'pg';
-import { HERALD_CONFIG, HeraldMetrics, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { HeraldMetrics } from '@herald/observability';
 import {
   PG_POOL,
   expireDeadLetters,

@@ -3,7 +3,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { JobsOptions, Queue } from 'bullmq';
 import { Client, type Pool } from 'pg';
-import { HERALD_CONFIG, contextOf, traceParentOf, tracer, type HeraldConfig } from '@herald/config';
+import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
+import { contextOf, traceParentOf, tracer } from '@herald/observability';
 import { deterministicUuid } from '@herald/core';
 import { OutboxRepository, PG_POOL, inTransaction, type OutboxRow } from '@herald/db';
 import { QueueName, assertQueueReachable, type FanoutJob, type JobOf } from '@herald/queue';

@@ -32,7 +32,7 @@ import {
   type DynamicModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { HeraldConfig } from './load-config';
+import type { HeraldConfig } from '@herald/config';
 
 export type TracingSettings = HeraldConfig['tracing'];
 

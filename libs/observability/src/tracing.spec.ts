@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { loadConfig } from './load-config';
+import { loadConfig } from '@herald/config';
 import { contextOf, inSpan, memorySpans, startTracing, traceLogFields, traceParentOf } from './tracing';
 
 const valid = {

@@ -4,7 +4,7 @@ import type { Options as PinoHttpOptions } from 'pino-http';
 import pinoPretty from 'pino-pretty';
 import { symbols, type LogFn, type Logger } from 'pino';
 import { RequestMethod, type DynamicModule } from '@nestjs/common';
-import type { HeraldConfig } from './load-config';
+import type { HeraldConfig } from '@herald/config';
 import { correlationOf } from './correlation';
 import { traceLogFields } from './tracing';
 
