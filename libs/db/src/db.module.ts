@@ -6,6 +6,7 @@ import { DeliveryContextRepository } from './delivery-context.repository';
 import { FanoutRepository } from './fanout.repository';
 import { PG_POOL, createPool } from './pg-pool';
 import { PrismaService } from './prisma.service';
+import { SubscribersRepository } from './subscribers.repository';
 
 const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
 
@@ -26,9 +27,9 @@ export class DbModule implements OnApplicationShutdown {
 }
 
 /**
- * Prisma, for the api's admin routes (the workers' paths are raw SQL in the repositories above): imported by
- * ApiModule, so a worker process never builds a Prisma client (nor loads its query compiler).
+ * Prisma, for the api's admin routes and their repositories (the workers' paths are raw SQL in the repositories
+ * above): imported by ApiModule, so a worker process never builds a Prisma client (nor loads its query compiler).
  */
 @Global()
-@Module({ providers: [PrismaService], exports: [PrismaService] })
+@Module({ providers: [PrismaService, SubscribersRepository], exports: [PrismaService, SubscribersRepository] })
 export class PrismaModule {}

@@ -15,3 +15,4 @@ export * from './deliveries.repository';
 export * from './delivery-context.repository';
 export * from './fanout.repository';
 export * from './outbox.repository';
+export * from './subscribers.repository';

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Inject, Param, Put } from '@nestjs/common';
-import { newId, preferencesSchema, recipientSchema, type Preferences } from '@herald/core';
-import { PrismaService } from '@herald/db';
+import { preferencesSchema, recipientSchema, type Preferences } from '@herald/core';
+import { PrismaService, SubscribersRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
@@ -16,14 +16,14 @@ const subscriberIdSchema = recipientSchema.shape.subscriberId;
 @Controller('v1')
 @Auth('admin')
 export class PreferencesController {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(
+    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
+  ) {}
 
   @Get('subscribers/:subscriberId/preferences')
   async get(@TenantId() tenantId: string, @Param('subscriberId') subscriberId: string) {
-    const subscriber = await this.prisma.subscriber.findUnique({
-      where: { tenantId_subscriberId: { tenantId, subscriberId } },
-      select: { preferences: true },
-    });
+    const subscriber = await this.subscribers.get(tenantId, subscriberId);
     if (!subscriber) throw Problem.notFound(`Subscriber ${subscriberId}`);
     return view(subscriber.preferences);
   }
@@ -34,11 +34,7 @@ export class PreferencesController {
   async put(@TenantId() tenantId: string, @Param('subscriberId') rawId: string, @Body() body: unknown) {
     const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
     const preferences = parse(preferencesSchema, body);
-    await this.prisma.subscriber.upsert({
-      where: { tenantId_subscriberId: { tenantId, subscriberId } },
-      create: { id: newId(), tenantId, subscriberId, preferences },
-      update: { preferences, updatedAt: new Date() },
-    });
+    await this.subscribers.setPreferences(tenantId, subscriberId, preferences);
     return view(preferences);
   }
 

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { newId, quietHoursSchema, recipientSchema, type QuietHours } from '@herald/core';
-import { Prisma, PrismaService } from '@herald/db';
+import { quietHoursSchema, recipientSchema, type QuietHours } from '@herald/core';
+import { SubscribersRepository, type DeviceRow, type SubscriberRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
@@ -27,9 +27,6 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
-type SubscriberRow = Awaited<ReturnType<PrismaService['subscriber']['findFirstOrThrow']>>;
-type DeviceRow = Awaited<ReturnType<PrismaService['device']['findFirstOrThrow']>>;
-
 /**
  * A tenant's subscribers. PUT is an upsert that merges like an event's inline recipient does:
  * given fields win, absent ones keep what is stored, `null` clears one; `data` is replaced when given.
@@ -37,7 +34,7 @@ type DeviceRow = Awaited<ReturnType<PrismaService['device']['findFirstOrThrow']>
 @Controller('v1/subscribers')
 @Auth('admin')
 export class SubscribersController {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(@Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository) {}
 
   /** 201 when the subscriber is new, 200 when it was updated. */
   @Put(':subscriberId')
@@ -50,22 +47,7 @@ export class SubscribersController {
   ) {
     const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
     const input = parse(upsertSchema, body ?? {});
-    const fields = {
-      ...input,
-      data: input.data as Prisma.InputJsonValue | undefined,
-      quietHours: input.quietHours === null ? Prisma.DbNull : input.quietHours,
-    };
-    // ON CONFLICT DO NOTHING tells a create from an update, also when two PUTs race.
-    const { count: created } = await this.prisma.subscriber.createMany({
-      data: [{ id: newId(), tenantId, subscriberId, ...fields }],
-      skipDuplicates: true,
-    });
-    if (!created) {
-      await this.prisma.subscriber.update({
-        where: { tenantId_subscriberId: { tenantId, subscriberId } },
-        data: { ...fields, updatedAt: new Date() },
-      });
-    }
+    const { created } = await this.subscribers.upsertProfile(tenantId, subscriberId, input);
     reply.status(created ? 201 : 200);
     return this.get(tenantId, subscriberId);
   }
@@ -76,16 +58,9 @@ export class SubscribersController {
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
-    const rows = await this.prisma.subscriber.findMany({
-      where: {
-        tenantId,
-        ...(after && { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: input.limit + 1,
-    });
+    const rows = await this.subscribers.page(tenantId, after, input.limit);
     const { page, nextCursor } = pageOf(rows, input.limit, (row) => row.createdAt);
-    const devices = await this.devicesOf(
+    const devices = await this.subscribers.devicesOf(
       tenantId,
       page.map((s) => s.subscriberId),
     );
@@ -97,11 +72,9 @@ export class SubscribersController {
 
   @Get(':subscriberId')
   async get(@TenantId() tenantId: string, @Param('subscriberId') subscriberId: string) {
-    const subscriber = await this.prisma.subscriber.findUnique({
-      where: { tenantId_subscriberId: { tenantId, subscriberId } },
-    });
+    const subscriber = await this.subscribers.get(tenantId, subscriberId);
     if (!subscriber) throw Problem.notFound(`Subscriber ${subscriberId}`);
-    const devices = await this.devicesOf(tenantId, [subscriberId]);
+    const devices = await this.subscribers.devicesOf(tenantId, [subscriberId]);
     return view(subscriber, devices.get(subscriberId) ?? []);
   }
 
@@ -109,23 +82,8 @@ export class SubscribersController {
   @Delete(':subscriberId')
   @HttpCode(204)
   async remove(@TenantId() tenantId: string, @Param('subscriberId') subscriberId: string): Promise<void> {
-    const deleted = await this.prisma.$transaction(async (tx) => {
-      const { count } = await tx.subscriber.deleteMany({ where: { tenantId, subscriberId } });
-      if (count) await tx.device.deleteMany({ where: { tenantId, subscriberId } });
-      return count > 0;
-    });
+    const deleted = await this.subscribers.remove(tenantId, subscriberId);
     if (!deleted) throw Problem.notFound(`Subscriber ${subscriberId}`);
-  }
-
-  private async devicesOf(tenantId: string, subscriberIds: string[]): Promise<Map<string, DeviceRow[]>> {
-    const bySubscriber = new Map<string, DeviceRow[]>();
-    if (!subscriberIds.length) return bySubscriber;
-    const devices = await this.prisma.device.findMany({
-      where: { tenantId, subscriberId: { in: subscriberIds } },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    });
-    for (const d of devices) bySubscriber.set(d.subscriberId, [...(bySubscriber.get(d.subscriberId) ?? []), d]);
-    return bySubscriber;
   }
 }
 

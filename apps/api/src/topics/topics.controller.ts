@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, Query } fr
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { newId, recipientSchema, topicKeySchema } from '@herald/core';
-import { PG_POOL, inTransaction } from '@herald/db';
+import { PG_POOL, SubscribersRepository, inTransaction } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
@@ -28,12 +28,6 @@ const UPSERT_TOPIC = `
 INSERT INTO topics (id, tenant_id, key) VALUES ($1, $2, $3)
 ON CONFLICT (tenant_id, key) DO UPDATE SET key = EXCLUDED.key
 RETURNING id`;
-// Members must be subscribers: ids not seen before become bare subscribers (no address yet), which a
-// later PUT /v1/subscribers/:id or an event's inline recipient fills in.
-const ADD_SUBSCRIBERS = `
-INSERT INTO subscribers (id, tenant_id, subscriber_id)
-SELECT gen_random_uuid(), $1, s FROM unnest($2::text[]) AS s
-ON CONFLICT (tenant_id, subscriber_id) DO NOTHING`;
 const ADD_MEMBERS = `
 INSERT INTO topic_members (topic_id, tenant_id, subscriber_id)
 SELECT $1, $2, s FROM unnest($3::text[]) AS s
@@ -54,7 +48,10 @@ LIMIT $4`;
 @Controller('v1/topics')
 @Auth('admin')
 export class TopicsController {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
+  ) {}
 
   /** Adds and removes members in one transaction (removals after additions); creates the topic on first use. */
   @Put(':key/subscribers')
@@ -74,7 +71,8 @@ export class TopicsController {
       const topicId = topic.rows[0].id;
       // Sorted, so two PUTs over the same ids lock their rows in the same order and cannot deadlock.
       const adding = [...new Set(add)].sort();
-      if (adding.length) await client.query(ADD_SUBSCRIBERS, [tenantId, adding]);
+      // Members must be subscribers: ids not seen before become bare ones, in this transaction.
+      await this.subscribers.ensure(tenantId, adding, client);
       const added = adding.length ? (await client.query(ADD_MEMBERS, [topicId, tenantId, adding])).rowCount : 0;
       const removed = remove.length ? (await client.query(REMOVE_MEMBERS, [topicId, remove])).rowCount : 0;
       const members = (await client.query<{ n: number }>(MEMBER_COUNT, [topicId])).rows[0].n;
