@@ -7,8 +7,20 @@ import { FanoutRepository } from './fanout.repository';
 import { PG_POOL, createPool } from './pg-pool';
 import { PrismaService } from './prisma.service';
 import { SubscribersRepository } from './subscribers.repository';
+import { TopicsRepository } from './topics.repository';
+import { AuditLogRepository } from './audit-log.repository';
+import { RulesRepository } from './rules.repository';
+import { TenantSettingsRepository } from './tenant-settings.repository';
 
 const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
+/** The api's tenant-scoped repositories over Prisma. */
+const ADMIN_REPOSITORIES = [
+  AuditLogRepository,
+  RulesRepository,
+  SubscribersRepository,
+  TenantSettingsRepository,
+  TopicsRepository,
+];
 
 @Global()
 @Module({
@@ -31,5 +43,8 @@ export class DbModule implements OnApplicationShutdown {
  * above): imported by ApiModule, so a worker process never builds a Prisma client (nor loads its query compiler).
  */
 @Global()
-@Module({ providers: [PrismaService, SubscribersRepository], exports: [PrismaService, SubscribersRepository] })
+@Module({
+  providers: [PrismaService, ...ADMIN_REPOSITORIES],
+  exports: [PrismaService, ...ADMIN_REPOSITORIES],
+})
 export class PrismaModule {}

@@ -16,3 +16,7 @@ export * from './delivery-context.repository';
 export * from './fanout.repository';
 export * from './outbox.repository';
 export * from './subscribers.repository';
+export * from './topics.repository';
+export * from './rules.repository';
+export * from './tenant-settings.repository';
+export * from './audit-log.repository';

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { PrismaService } from '@herald/db';
+import { AuditLogRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
@@ -17,17 +17,13 @@ const listQuery = z.object({
 @Controller('v1/audit-log')
 @Auth('admin')
 export class AuditLogController {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(@Inject(AuditLogRepository) private readonly auditLog: AuditLogRepository) {}
 
   @Get()
   @ApiInput({ query: listQuery })
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
-    const rows = await this.prisma.auditLog.findMany({
-      where: { tenantId, ...(input.cursor && { id: { lt: BigInt(input.cursor) } }) },
-      orderBy: { id: 'desc' },
-      take: input.limit + 1,
-    });
+    const rows = await this.auditLog.page(tenantId, input.cursor ? BigInt(input.cursor) : undefined, input.limit);
     const page = rows.slice(0, input.limit);
     return {
       items: page.map((r) => ({

@@ -1,9 +1,8 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Pool } from 'pg';
 import { from, mergeMap, type Observable } from 'rxjs';
-import { PG_POOL } from '@herald/db';
+import { AuditLogRepository } from '@herald/db';
 import { ACCESS } from '../auth/auth.decorator';
 import type { Access } from '../auth/principal';
 import { redactSecrets } from './redact-secrets';
@@ -23,7 +22,7 @@ export class AuditInterceptor implements NestInterceptor {
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(AuditLogRepository) private readonly auditLog: AuditLogRepository,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
@@ -67,16 +66,13 @@ export class AuditInterceptor implements NestInterceptor {
   private async record(request: FastifyRequest, before: unknown, after: unknown): Promise<void> {
     const principal = request.principal!;
     const tenantId = principal.kind === 'root' ? ((after as { id?: string } | null)?.id ?? null) : principal.tenantId;
-    await this.pool.query(
-      `INSERT INTO audit_log (tenant_id, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        tenantId,
-        principal.kind === 'key' ? `key:${principal.keyId}` : principal.kind,
-        `${request.method} ${request.routeOptions.url ?? request.url}`,
-        request.url.split('?')[0],
-        before === null ? null : JSON.stringify(redactSecrets(before)),
-        after === null ? null : JSON.stringify(redactSecrets(after)),
-      ],
-    );
+    await this.auditLog.record({
+      tenantId,
+      actor: principal.kind === 'key' ? `key:${principal.keyId}` : principal.kind,
+      action: `${request.method} ${request.routeOptions.url ?? request.url}`,
+      target: request.url.split('?')[0]!,
+      before: before === null ? null : JSON.stringify(redactSecrets(before)),
+      after: after === null ? null : JSON.stringify(redactSecrets(after)),
+    });
   }
 }

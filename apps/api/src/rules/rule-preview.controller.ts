@@ -12,7 +12,7 @@ import {
   type ContentSubscriber,
   type RenderContext,
 } from '@herald/channels';
-import { PrismaService } from '@herald/db';
+import { PrismaService, RulesRepository, SubscribersRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
@@ -67,7 +67,11 @@ interface Sample {
 @Controller('v1/rules')
 @Auth('admin')
 export class RulePreviewController {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(
+    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(RulesRepository) private readonly rules: RulesRepository,
+    @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
+  ) {}
 
   @Post(':eventType/preview')
   @HttpCode(200)
@@ -101,7 +105,7 @@ export class RulePreviewController {
   ): Promise<{ entries: ChannelRule[]; pathOf: (i: number) => string }> {
     if (input.rule) return { entries: input.rule.channels, pathOf: (i: number) => `rule.channels[${i}].template` };
     if (input.channel) return { entries: [input.channel], pathOf: () => 'channel.template' };
-    const saved = await this.prisma.rule.findUnique({ where: { tenantId_eventType: { tenantId, eventType } } });
+    const saved = await this.rules.get(tenantId, eventType);
     if (!saved) throw Problem.notFound(`Rule for ${eventType}`);
     return { entries: saved.channels as unknown as ChannelRule[], pathOf: (i: number) => `channels[${i}].template` };
   }
@@ -117,9 +121,7 @@ export class RulePreviewController {
     }
     let subscriber: ContentSubscriber | null = input.subscriber ?? null;
     if (input.subscriberId) {
-      subscriber = await this.prisma.subscriber.findUnique({
-        where: { tenantId_subscriberId: { tenantId, subscriberId: input.subscriberId } },
-      });
+      subscriber = await this.subscribers.get(tenantId, input.subscriberId);
       if (!subscriber) throw Problem.notFound(`Subscriber ${input.subscriberId}`);
     }
     return { event, context: renderContext(event, subscriber) };

@@ -1,19 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
-import { eventTypeSchema, newId, ruleInputSchema, type RuleInput } from '@herald/core';
+import { eventTypeSchema, ruleInputSchema, type RuleInput } from '@herald/core';
 import { smsSegments } from '@herald/channels';
-import { PrismaService } from '@herald/db';
+import { RulesRepository, type RuleRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
 import { checkTemplates } from './rule-templates';
 
-type RuleRow = Awaited<ReturnType<PrismaService['rule']['findFirstOrThrow']>>;
-
 @Controller('v1/rules')
 @Auth('admin')
 export class RulesController {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(@Inject(RulesRepository) private readonly rules: RulesRepository) {}
 
   /** Upsert. Templates are compiled here, so a broken one is a 422 now rather than a failed delivery later. */
   @Put(':eventType')
@@ -23,24 +21,19 @@ export class RulesController {
     const rule = parse(ruleInputSchema, body);
     checkTemplates(rule.channels);
     const data = { category: rule.category ?? null, critical: rule.critical ?? false, channels: rule.channels };
-    const saved = await this.prisma.rule.upsert({
-      where: { tenantId_eventType: { tenantId, eventType } },
-      create: { id: newId(), tenantId, eventType, ...data },
-      update: { ...data, updatedAt: new Date() },
-    });
+    const saved = await this.rules.save(tenantId, eventType, data);
     const warnings = templateWarnings(rule);
     return { ...view(saved), ...(warnings.length && { warnings }) };
   }
 
   @Get()
   async list(@TenantId() tenantId: string) {
-    const rules = await this.prisma.rule.findMany({ where: { tenantId }, orderBy: { eventType: 'asc' } });
-    return { items: rules.map(view) };
+    return { items: (await this.rules.list(tenantId)).map(view) };
   }
 
   @Get(':eventType')
   async get(@TenantId() tenantId: string, @Param('eventType') eventType: string) {
-    const rule = await this.prisma.rule.findUnique({ where: { tenantId_eventType: { tenantId, eventType } } });
+    const rule = await this.rules.get(tenantId, eventType);
     if (!rule) throw Problem.notFound(`Rule for ${eventType}`);
     return view(rule);
   }
@@ -48,8 +41,7 @@ export class RulesController {
   @Delete(':eventType')
   @HttpCode(204)
   async remove(@TenantId() tenantId: string, @Param('eventType') eventType: string): Promise<void> {
-    const { count } = await this.prisma.rule.deleteMany({ where: { tenantId, eventType } });
-    if (count === 0) throw Problem.notFound(`Rule for ${eventType}`);
+    if (!(await this.rules.remove(tenantId, eventType))) throw Problem.notFound(`Rule for ${eventType}`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Inject, Patch } from '@nestjs/common';
 import { z } from 'zod';
 import { quietHoursSchema, tenantRateLimitsSchema, type QuietHours, type TenantRateLimits } from '@herald/core';
-import { Prisma, PrismaService } from '@herald/db';
+import { TenantSettingsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
@@ -23,11 +23,11 @@ const patchSchema = z.strictObject({
 @Controller('v1/settings')
 @Auth('admin')
 export class SettingsController {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(@Inject(TenantSettingsRepository) private readonly settings: TenantSettingsRepository) {}
 
   @Get()
   async get(@TenantId() tenantId: string) {
-    const tenant = await this.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+    const tenant = await this.settings.get(tenantId);
     return {
       rateLimits: tenant.rateLimits as TenantRateLimits,
       smsFrom: tenant.smsFrom,
@@ -45,10 +45,7 @@ export class SettingsController {
       Object.entries({ ...current.rateLimits, ...input.rateLimits }).filter(([, limit]) => limit !== null),
     );
     const quietHours = input.quietHours === undefined ? current.quietHours : input.quietHours;
-    await this.prisma.tenant.update({
-      where: { id: tenantId },
-      data: { rateLimits: merged, quietHours: quietHours ?? Prisma.DbNull },
-    });
+    await this.settings.saveDefaults(tenantId, { rateLimits: merged, quietHours: quietHours ?? null });
     return { rateLimits: merged, smsFrom: current.smsFrom, quietHours: quietHours ?? undefined };
   }
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Inject, Param, Put } from '@nestjs/common';
 import { preferencesSchema, recipientSchema, type Preferences } from '@herald/core';
-import { PrismaService, SubscribersRepository } from '@herald/db';
+import { SubscribersRepository, TenantSettingsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
@@ -17,7 +17,7 @@ const subscriberIdSchema = recipientSchema.shape.subscriberId;
 @Auth('admin')
 export class PreferencesController {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(TenantSettingsRepository) private readonly settings: TenantSettingsRepository,
     @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
   ) {}
 
@@ -40,10 +40,7 @@ export class PreferencesController {
 
   @Get('preferences/defaults')
   async getDefaults(@TenantId() tenantId: string) {
-    const tenant = await this.prisma.tenant.findUniqueOrThrow({
-      where: { id: tenantId },
-      select: { defaultPreferences: true },
-    });
+    const tenant = await this.settings.get(tenantId);
     return view(tenant.defaultPreferences);
   }
 
@@ -51,7 +48,7 @@ export class PreferencesController {
   @ApiInput({ body: preferencesSchema })
   async putDefaults(@TenantId() tenantId: string, @Body() body: unknown) {
     const defaultPreferences = parse(preferencesSchema, body);
-    await this.prisma.tenant.update({ where: { id: tenantId }, data: { defaultPreferences } });
+    await this.settings.setDefaultPreferences(tenantId, defaultPreferences);
     return view(defaultPreferences);
   }
 }
