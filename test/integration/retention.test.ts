@@ -254,6 +254,10 @@ describe('retention: finished data goes in bounded batches, work in motion stays
     const body = { type: 'order.shipped', to: { subscriberId: 'gus' }, data: { orderId: 'g-1' } };
     const first = await send(body, { 'idempotency-key': 'order-g-1' });
     const young = await send(body, { 'idempotency-key': 'order-g-1-young' });
+    // Fanned out first: the release skips rows another transaction holds (FOR UPDATE SKIP LOCKED), and the
+    // fan-out marking the event routed is one. On a loaded machine that race left the key for a later pass.
+    await waitForDeliveries(tenant.ingest, first);
+    await waitForDeliveries(tenant.ingest, young);
     await pool.query(`UPDATE events SET created_at = now() - interval '25 hours' WHERE id = $1`, [first]);
     await pool.query(`UPDATE events SET created_at = now() - interval '23 hours' WHERE id = $1`, [young]);
     const replay = async (key: string) => tenant.ingest('POST', '/v1/events', body, { 'idempotency-key': key });
