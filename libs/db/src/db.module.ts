@@ -6,8 +6,10 @@ import { DeliveryContextRepository } from './delivery-context.repository';
 import { FanoutRepository } from './fanout.repository';
 import { PG_POOL, createPool } from './pg-pool';
 import { PrismaService } from './prisma.service';
+import { SourcesRepository } from './sources.repository';
 import { SubscribersRepository } from './subscribers.repository';
 import { TopicsRepository } from './topics.repository';
+import { WebhookEndpointsRepository } from './webhook-endpoints.repository';
 import { AuditLogRepository } from './audit-log.repository';
 import { RulesRepository } from './rules.repository';
 import { TenantSettingsRepository } from './tenant-settings.repository';
@@ -17,9 +19,11 @@ const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRep
 const ADMIN_REPOSITORIES = [
   AuditLogRepository,
   RulesRepository,
+  SourcesRepository,
   SubscribersRepository,
   TenantSettingsRepository,
   TopicsRepository,
+  WebhookEndpointsRepository,
 ];
 
 @Global()

@@ -20,3 +20,5 @@ export * from './topics.repository';
 export * from './rules.repository';
 export * from './tenant-settings.repository';
 export * from './audit-log.repository';
+export * from './webhook-endpoints.repository';
+export * from './sources.repository';

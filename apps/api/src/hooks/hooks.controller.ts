@@ -5,11 +5,10 @@ import {
   UNSTORABLE_TEXT_MESSAGE,
   eventInputSchema,
   idempotencyKeySchema,
-  isUuid,
   resolvePointer,
   type EventInput,
 } from '@herald/core';
-import { PrismaService } from '@herald/db';
+import { SourcesRepository } from '@herald/db';
 import { parse } from '../http/parse';
 import { Problem, type FieldError } from '../http/problem';
 import { TextCheckedPerEvent } from '../http/unstorable-text';
@@ -50,7 +49,7 @@ const RECIPIENT_FIELDS = ['subscriberId', 'email', 'phone', 'locale', 'timezone'
 @Controller('v1/hooks')
 export class HooksController {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(SourcesRepository) private readonly sources: SourcesRepository,
     @Inject(IngestUseCase) private readonly ingest: IngestUseCase,
   ) {}
 
@@ -63,10 +62,8 @@ export class HooksController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const source = isUuid(sourceId) ? await this.prisma.source.findUnique({ where: { id: sourceId } }) : null;
-    // A suspended tenant's sources take nothing, as its keys take nothing (DELETE /v1/tenants/:id).
-    const tenant = source && (await this.prisma.tenant.findUnique({ where: { id: source.tenantId } }));
-    if (!source || !tenant || tenant.revokedAt) throw Problem.notFound(`Source ${sourceId}`);
+    const source = await this.sources.forInboundPost(sourceId);
+    if (!source) throw Problem.notFound(`Source ${sourceId}`);
 
     const verification = verifyWebhook(request.headers, request.rawBody ?? '', source.secret);
     if (!verification.valid) throw new SignatureRejected(verification.reason);

@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
-import { eventTypeSchema, isJsonPointer, isUuid, newId } from '@herald/core';
+import { eventTypeSchema, isJsonPointer } from '@herald/core';
 import { generateWebhookSecret } from '@herald/channels';
-import { PrismaService } from '@herald/db';
+import { SourcesRepository, type SourceRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
@@ -32,8 +32,6 @@ const createSchema = z.strictObject({
   mapping: sourceMappingSchema,
 });
 
-type SourceRow = Awaited<ReturnType<PrismaService['source']['findFirstOrThrow']>>;
-
 /**
  * Inbound webhook sources: another system posts its own JSON to `/v1/hooks/:id`, signed with the
  * source's secret, and Herald maps it to an event. The secret is shown once, when the source is created.
@@ -42,7 +40,7 @@ type SourceRow = Awaited<ReturnType<PrismaService['source']['findFirstOrThrow']>
 @Auth('admin')
 export class SourcesController {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(SourcesRepository) private readonly sources: SourcesRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 
@@ -50,16 +48,13 @@ export class SourcesController {
   @ApiInput({ body: createSchema })
   async create(@TenantId() tenantId: string, @Body() body: unknown) {
     const input = parse(createSchema, body);
-    const source = await this.prisma.source.create({
-      data: { id: newId(), tenantId, ...input, secret: generateWebhookSecret() },
-    });
+    const source = await this.sources.create(tenantId, input, generateWebhookSecret());
     return { ...this.view(source), secret: source.secret };
   }
 
   @Get()
   async list(@TenantId() tenantId: string) {
-    const sources = await this.prisma.source.findMany({ where: { tenantId }, orderBy: { createdAt: 'asc' } });
-    return { items: sources.map((s) => this.view(s)) };
+    return { items: (await this.sources.list(tenantId)).map((s) => this.view(s)) };
   }
 
   @Get(':id')
@@ -70,12 +65,11 @@ export class SourcesController {
   @Delete(':id')
   @HttpCode(204)
   async remove(@TenantId() tenantId: string, @Param('id') id: string): Promise<void> {
-    const { count } = isUuid(id) ? await this.prisma.source.deleteMany({ where: { id, tenantId } }) : { count: 0 };
-    if (count === 0) throw Problem.notFound(`Source ${id}`);
+    if (!(await this.sources.remove(tenantId, id))) throw Problem.notFound(`Source ${id}`);
   }
 
   private async find(tenantId: string, id: string): Promise<SourceRow> {
-    const source = isUuid(id) ? await this.prisma.source.findFirst({ where: { id, tenantId } }) : null;
+    const source = await this.sources.get(tenantId, id);
     if (!source) throw Problem.notFound(`Source ${id}`);
     return source;
   }

@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
 import { z } from 'zod';
-import { eventTypeSchema, isUuid, newId } from '@herald/core';
+import { eventTypeSchema } from '@herald/core';
 import { generateWebhookSecret, webhookUrlRefusal } from '@herald/channels';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
-import { PrismaService } from '@herald/db';
+import { WebhookEndpointsRepository, type EndpointRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
@@ -22,14 +22,12 @@ const patchSchema = z.strictObject({
   active: z.boolean().optional(),
 });
 
-type EndpointRow = Awaited<ReturnType<PrismaService['webhookEndpoint']['findFirstOrThrow']>>;
-
 /** A tenant's webhook endpoints. The signing secret is shown once, when the endpoint is created. */
 @Controller('v1/webhook-endpoints')
 @Auth('admin')
 export class WebhookEndpointsController {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(WebhookEndpointsRepository) private readonly endpoints: WebhookEndpointsRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 
@@ -38,26 +36,17 @@ export class WebhookEndpointsController {
   async create(@TenantId() tenantId: string, @Body() body: unknown) {
     const input = parse(createSchema, body);
     await this.refuseInternalUrl(input.url);
-    const endpoint = await this.prisma.webhookEndpoint.create({
-      data: {
-        id: newId(),
-        tenantId,
-        url: input.url,
-        eventTypes: input.eventTypes ?? [],
-        description: input.description,
-        secret: generateWebhookSecret(),
-      },
-    });
+    const endpoint = await this.endpoints.create(
+      tenantId,
+      { url: input.url, eventTypes: input.eventTypes ?? [], description: input.description },
+      generateWebhookSecret(),
+    );
     return { ...view(endpoint), secret: endpoint.secret };
   }
 
   @Get()
   async list(@TenantId() tenantId: string) {
-    const endpoints = await this.prisma.webhookEndpoint.findMany({
-      where: { tenantId },
-      orderBy: { createdAt: 'asc' },
-    });
-    return { items: endpoints.map(view) };
+    return { items: (await this.endpoints.list(tenantId)).map(view) };
   }
 
   @Get(':id')
@@ -74,18 +63,15 @@ export class WebhookEndpointsController {
     if (input.url) await this.refuseInternalUrl(input.url);
     const reenable = input.active === true ? { disabledReason: null, consecutiveFailures: 0 } : {};
     const disable = input.active === false ? { disabledReason: 'disabled by an operator' } : {};
-    const endpoint = await this.prisma.webhookEndpoint.update({
-      where: { id },
-      data: { ...input, ...reenable, ...disable, updatedAt: new Date() },
-    });
+    const endpoint = await this.endpoints.update(tenantId, id, { ...input, ...reenable, ...disable });
+    if (!endpoint) throw Problem.notFound(`Webhook endpoint ${id}`);
     return view(endpoint);
   }
 
   @Delete(':id')
   @HttpCode(204)
   async remove(@TenantId() tenantId: string, @Param('id') id: string): Promise<void> {
-    await this.find(tenantId, id);
-    await this.prisma.webhookEndpoint.delete({ where: { id } });
+    if (!(await this.endpoints.remove(tenantId, id))) throw Problem.notFound(`Webhook endpoint ${id}`);
   }
 
   /** Loopback, private, link-local… URLs are refused when saved too, not only when delivered to (SSRF). */
@@ -100,7 +86,7 @@ export class WebhookEndpointsController {
   }
 
   private async find(tenantId: string, id: string): Promise<EndpointRow> {
-    const endpoint = isUuid(id) ? await this.prisma.webhookEndpoint.findFirst({ where: { id, tenantId } }) : null;
+    const endpoint = await this.endpoints.get(tenantId, id);
     if (!endpoint) throw Problem.notFound(`Webhook endpoint ${id}`);
     return endpoint;
   }
