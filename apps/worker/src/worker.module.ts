@@ -27,7 +27,7 @@ export class WorkerModule {
         MetricsModule,
         QueueModule.forQueues([...queues]),
         ...(channels.length ? [ChannelProvidersModule.forChannels(channels)] : []),
-        ...(options.httpPort === false ? [] : [WorkerHttpModule.forQueues([...queues])]),
+        ...(options.httpPort === false ? [] : [WorkerHttpModule]),
       ],
       // A Set: roles share providers (DeliveryRunner), and Nest wants each once.
       providers: [...new Set(specs.flatMap((s) => [...s.providers, ...(s.processor ? [s.processor] : [])]))],

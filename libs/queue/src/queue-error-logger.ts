@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import type { QueueName } from './queue-names';
 import { QueueRegistry } from './queue-registry';
 
-export const QUEUE_NAMES = Symbol('QUEUE_NAMES');
 const QUIET_MS = 30_000;
 
 /**
@@ -15,14 +13,11 @@ export class QueueErrorLogger implements OnModuleInit {
   private readonly logger = new Logger('queue');
   private readonly lastLogged = new Map<string, number>();
 
-  constructor(
-    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
-    @Inject(QUEUE_NAMES) private readonly names: QueueName[],
-  ) {}
+  constructor(@Inject(QueueRegistry) private readonly queues: QueueRegistry) {}
 
   onModuleInit(): void {
-    for (const name of this.names) {
-      const queue = this.queues.get(name);
+    for (const queue of this.queues.all()) {
+      const name = queue.name;
       queue.on('error', (err: Error) => {
         const now = Date.now();
         if ((this.lastLogged.get(name) ?? 0) > now - QUIET_MS) return;

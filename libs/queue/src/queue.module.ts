@@ -4,7 +4,7 @@ import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import type { Queue } from 'bullmq';
 import { QueueName } from './queue-names';
 import { QueueRegistry } from './queue-registry';
-import { QUEUE_NAMES, QueueErrorLogger } from './queue-error-logger';
+import { QueueErrorLogger } from './queue-error-logger';
 import { closeClusterConnections, queueOptions } from './queue-options';
 
 /** BullMQ wiring in one place: the root connection for workers and the producer side of each queue. */
@@ -36,7 +36,6 @@ export class QueueModule implements OnApplicationShutdown {
         ),
       ],
       providers: [
-        { provide: QUEUE_NAMES, useValue: names },
         {
           provide: QueueRegistry,
           inject: names.map((name) => getQueueToken(name)),

@@ -13,9 +13,7 @@ import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { HeraldMetrics, metricsScrapeAllowed } from '@herald/observability';
 import { PG_POOL, PostgresHealth, outboxLagCollector } from '@herald/db';
-import { QueueHealth, QueueRegistry, queueJobsCollector, type QueueName } from '@herald/queue';
-
-export const WORKER_QUEUES = Symbol('WORKER_QUEUES');
+import { QueueHealth, QueueRegistry, queueJobsCollector } from '@herald/queue';
 
 /**
  * A worker process's own small HTTP server on WORKER_HEALTH_PORT (0: none): `/health/live`,
@@ -37,13 +35,12 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(QueueRegistry) private readonly registry: QueueRegistry,
-    @Inject(WORKER_QUEUES) private readonly queueNames: QueueName[],
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { workerHealthPort: port, host } = this.config;
     if (!port) return;
-    this.queues = this.queueNames.map((name) => this.registry.get(name));
+    this.queues = this.registry.all();
     this.metrics.onScrape(outboxLagCollector(this.pool, this.metrics));
     this.metrics.onScrape(queueJobsCollector(() => this.queues, this.metrics));
 
