@@ -69,27 +69,21 @@ export class TopicsRepository {
 
   /** The topic with its member count, or null. */
   async find(tenantId: string, key: string): Promise<TopicView | null> {
-    const topic = await this.idOf(tenantId, key);
+    const topic = await this.lookup(tenantId, key);
     if (!topic) return null;
     const { rows } = await this.pool.query<{ n: number }>(MEMBER_COUNT, [topic.id, tenantId]);
     return { key: topic.key, members: rows[0]!.n, createdAt: topic.createdAt };
   }
 
-  async exists(tenantId: string, key: string): Promise<boolean> {
-    return (await this.idOf(tenantId, key)) !== null;
-  }
-
-  /** Newest members first, after the cursor; one more than `limit`. Null when there is no such topic. */
+  /** Newest members of a topic (its id from `lookup`), after the cursor; one more than `limit`. */
   async members(
     tenantId: string,
-    key: string,
+    topicId: string,
     after: { at: Date; id: string } | undefined,
     limit: number,
-  ): Promise<{ id: string; createdAt: Date }[] | null> {
-    const topic = await this.idOf(tenantId, key);
-    if (!topic) return null;
+  ): Promise<{ id: string; createdAt: Date }[]> {
     const { rows } = await this.pool.query<{ id: string; createdAt: Date }>(LIST_MEMBERS, [
-      topic.id,
+      topicId,
       tenantId,
       after?.at ?? null,
       after?.id ?? null,
@@ -104,7 +98,8 @@ export class TopicsRepository {
     return (rowCount ?? 0) > 0;
   }
 
-  private async idOf(tenantId: string, key: string) {
+  /** The topic's row, or null. */
+  async lookup(tenantId: string, key: string): Promise<{ id: string; key: string; createdAt: Date } | null> {
     const { rows } = await this.pool.query<{ id: string; key: string; createdAt: Date }>(FIND_TOPIC, [tenantId, key]);
     return rows[0] ?? null;
   }

@@ -60,10 +60,10 @@ export class TopicsController {
   async members(@TenantId() tenantId: string, @Param('key') key: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
     // A topic that does not exist is a 404 whatever the cursor says.
-    if (!(await this.topics.exists(tenantId, key))) throw Problem.notFound(`Topic ${key}`);
+    const topic = await this.topics.lookup(tenantId, key);
+    if (!topic) throw Problem.notFound(`Topic ${key}`);
     const after = input.cursor ? decodeCursor(input.cursor, (id) => id.length > 0) : undefined;
-    const rows = await this.topics.members(tenantId, key, after, input.limit);
-    if (!rows) throw Problem.notFound(`Topic ${key}`);
+    const rows = await this.topics.members(tenantId, topic.id, after, input.limit);
     const { page, nextCursor } = pageOf(rows, input.limit, (row) => row.createdAt);
     return { items: page.map((m) => ({ subscriberId: m.id, addedAt: m.createdAt })), nextCursor };
   }
