@@ -88,7 +88,7 @@ describe('MCP server (/mcp)', () => {
     await tenant.admin('PUT', '/v1/rules/order.shipped', {
       channels: [...inappRule.channels, { channel: 'sms', template: { body: 'Order {{ data.orderId }} shipped' } }],
     });
-    const sent = await ingest.callTool({
+    const send = {
       name: 'send_event',
       arguments: {
         type: 'order.shipped',
@@ -96,35 +96,22 @@ describe('MCP server (/mcp)', () => {
         data: { orderId: '42' },
         idempotencyKey: 'o-42',
       },
-    });
+    };
+    const sent = await ingest.callTool(send);
     expect(sent.isError).toBeFalsy();
     const { id, status } = JSON.parse(textOf(sent)) as { id: string; status: string };
     expect(status).toBe('accepted');
     // the same key again is a replay, not a second event
-    const again = await ingest.callTool({
-      name: 'send_event',
-      arguments: {
-        type: 'order.shipped',
-        to: { subscriberId: 'alice' },
-        data: { orderId: '42' },
-        idempotencyKey: 'o-42',
-      },
-    });
+    const again = await ingest.callTool(send);
     expect(JSON.parse(textOf(again)).id).toBe(id);
 
-    const text = await eventually(
-      async () => {
-        const answer = textOf(
-          await ingest.callTool({
-            name: 'explain_notifications',
-            arguments: { subscriberId: 'alice', type: 'order.shipped' },
-          }),
-        );
-        // each channel's worker decides on its own: wait for both to have
-        return /inapp: sent at/.test(answer) && /sms: not sent/.test(answer) ? answer : undefined;
-      },
+    // each channel's worker decides on its own: wait for both
+    const text = await explainWhen(
+      ingest,
+      { subscriberId: 'alice', type: 'order.shipped' },
+      /inapp: sent at/,
       30_000,
-      'the in-app delivery explained as sent and the SMS as not sent',
+      /sms: not sent/,
     );
     expect(text).toContain(`Event ${id} (order.shipped)`);
     expect(text).toMatch(new RegExp(`inapp: sent at ${ISO.source} through inapp`));

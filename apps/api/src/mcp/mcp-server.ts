@@ -1,7 +1,7 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { KeyScope } from '@herald/core';
 import { HERALD_TOOLS } from './mcp-tools';
-import type { InProcessApi } from './in-process-api';
+import { segment, type InProcessApi } from './in-process-api';
 
 const VERSION = '0.1.0';
 
@@ -27,11 +27,13 @@ export function buildMcpServer(scope: KeyScope, api: InProcessApi): McpServer {
       (args: unknown) => tool.run(api, args),
     );
   }
-  const resource = (uri: string, path: string) => async () => ({
+  /** A resource's contents: what a GET of `path` answers this caller. */
+  const read = async (uri: string, path: string) => ({
     contents: [
       { uri, mimeType: 'application/json', text: JSON.stringify(await api.call({ method: 'GET', path }), null, 2) },
     ],
   });
+  const resource = (uri: string, path: string) => () => read(uri, path);
   server.registerResource(
     'openapi',
     'herald://openapi.json',
@@ -48,19 +50,7 @@ export function buildMcpServer(scope: KeyScope, api: InProcessApi): McpServer {
     'event-type-schemas',
     new ResourceTemplate('herald://event-types/{type}/schemas', { list: undefined }),
     { title: "An event type's data schemas, every version", mimeType: 'application/json' },
-    async (uri, { type }) => ({
-      contents: [
-        {
-          uri: uri.href,
-          mimeType: 'application/json',
-          text: JSON.stringify(
-            await api.call({ method: 'GET', path: `/v1/event-types/${encodeURIComponent(String(type))}/schemas` }),
-            null,
-            2,
-          ),
-        },
-      ],
-    }),
+    (uri, { type }) => read(uri.href, `/v1/event-types/${segment(String(type))}/schemas`),
   );
   if (scope === 'admin') {
     server.registerResource(
