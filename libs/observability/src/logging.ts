@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
-import pinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { symbols, type LogFn, type Logger } from 'pino';
 import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
@@ -78,8 +78,18 @@ export function loggingModule(config: Pick<HeraldConfig, 'logLevel'>, pretty = f
     forRoutes: [{ path: '*', method: RequestMethod.ALL }],
     // On a terminal (npm start in development), lines are pretty-printed in this thread, synchronously, so
     // what was logged is on the screen before the banner printed after it; JSON (one line each) otherwise.
-    pinoHttp: pretty ? [options, pinoPretty({ singleLine: true, ignore: 'pid,hostname', sync: true })] : options,
+    pinoHttp: pretty ? [options, prettyStream()] : options,
   });
+}
+
+/**
+ * pino-pretty is loaded only for a terminal: a deployed process (JSON lines) does not carry its ~10 MB
+ * (docs/benchmarks.md, idle RSS).
+ */
+function prettyStream(): ReturnType<typeof PinoPretty> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous, first-use load (see above)
+  const pinoPretty = (require('pino-pretty') as { default: typeof PinoPretty }).default;
+  return pinoPretty({ singleLine: true, ignore: 'pid,hostname', sync: true });
 }
 
 /**
