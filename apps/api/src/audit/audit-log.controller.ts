@@ -1,9 +1,8 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { z } from 'zod';
 import { AuditLogRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
+import { ValidQuery } from '../http/valid-input';
 
 const listQuery = z.object({
   cursor: z
@@ -20,9 +19,7 @@ export class AuditLogController {
   constructor(@Inject(AuditLogRepository) private readonly auditLog: AuditLogRepository) {}
 
   @Get()
-  @ApiInput({ query: listQuery })
-  async list(@TenantId() tenantId: string, @Query() query: unknown) {
-    const input = parse(listQuery, query, 'query');
+  async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     const rows = await this.auditLog.page(tenantId, input.cursor ? BigInt(input.cursor) : undefined, input.limit);
     const page = rows.slice(0, input.limit);
     return {

@@ -1,9 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { CHANNELS, eventTypeSchema, isUuid } from '@herald/core';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
+import { ValidBody, ValidQuery } from '../http/valid-input';
 import { Problem } from '../http/problem';
 import { DeadLettersService } from './dead-letters.service';
 
@@ -22,16 +21,17 @@ export class DeadLettersController {
   constructor(@Inject(DeadLettersService) private readonly deadLetters: DeadLettersService) {}
 
   @Get()
-  @ApiInput({ query: listQuery })
-  list(@TenantId() tenantId: string, @Query() query: unknown) {
-    return this.deadLetters.list(tenantId, parse(listQuery, query, 'query'));
+  list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
+    return this.deadLetters.list(tenantId, input);
   }
 
   @Post('replay')
   @HttpCode(202)
-  @ApiInput({ body: replayBody.optional() })
-  replayMatching(@TenantId() tenantId: string, @Body() body: unknown) {
-    const input = parse(replayBody, body ?? {});
+  replayMatching(
+    @TenantId() tenantId: string,
+    @ValidBody(replayBody.optional()) body: z.infer<typeof replayBody> | undefined,
+  ) {
+    const input = body ?? {};
     return this.deadLetters.replayMatching(tenantId, {
       ...input,
       before: input.before ? new Date(input.before) : undefined,

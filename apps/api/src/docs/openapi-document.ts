@@ -148,7 +148,7 @@ function operation(route: Route): Operation {
     name: name!,
     in: 'path',
     required: true,
-    schema: { type: 'string' },
+    schema: route.input.params?.[name!] ? jsonSchema(route.input.params[name!]!) : { type: 'string' },
   }));
   const { body, query, headers, otherBodies = {} } = route.input;
   const parameters = [...pathParams, ...objectParameters(query, 'query'), ...objectParameters(headers, 'header')];

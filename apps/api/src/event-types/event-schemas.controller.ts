@@ -1,10 +1,9 @@
-import { Body, Controller, Get, Inject, Param, Put, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { eventTypeSchema, schemaVersionSchema } from '@herald/core';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
+import { ValidBody, ValidParam } from '../http/valid-input';
 import { EventSchemas } from './event-schemas.service';
 
 /** The body of a PUT: the JSON Schema (draft-07) itself, describing the event's `data` object. */
@@ -32,14 +31,18 @@ export class EventSchemasController {
 
   @Get(':type/schemas')
   @Auth('ingest')
-  async list(@TenantId() tenantId: string, @Param('type') type: string) {
-    return this.schemas.list(tenantId, parse(eventTypeSchema, type, 'type'));
+  async list(@TenantId() tenantId: string, @ValidParam('type', eventTypeSchema) type: string) {
+    return this.schemas.list(tenantId, type);
   }
 
   @Get(':type/schemas/:version')
   @Auth('ingest')
-  async get(@TenantId() tenantId: string, @Param('type') type: string, @Param('version') version: string) {
-    return this.schemas.get(tenantId, parse(eventTypeSchema, type, 'type'), parse(versionParam, version, 'version'));
+  async get(
+    @TenantId() tenantId: string,
+    @ValidParam('type', eventTypeSchema) type: string,
+    @ValidParam('version', versionParam) version: number,
+  ) {
+    return this.schemas.get(tenantId, type, version);
   }
 
   /**
@@ -49,20 +52,14 @@ export class EventSchemasController {
    */
   @Put(':type/schemas/:version')
   @Auth('admin')
-  @ApiInput({ body: jsonSchemaBody })
   async publish(
     @TenantId() tenantId: string,
-    @Param('type') type: string,
-    @Param('version') version: string,
-    @Body() body: unknown,
+    @ValidParam('type', eventTypeSchema) type: string,
+    @ValidParam('version', versionParam) version: number,
+    @ValidBody(jsonSchemaBody) body: z.infer<typeof jsonSchemaBody>,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { created, schema } = await this.schemas.publish(
-      tenantId,
-      parse(eventTypeSchema, type, 'type'),
-      parse(versionParam, version, 'version'),
-      parse(jsonSchemaBody, body),
-    );
+    const { created, schema } = await this.schemas.publish(tenantId, type, version, body);
     reply.status(created ? 201 : 200);
     return schema;
   }

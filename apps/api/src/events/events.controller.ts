@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -8,12 +8,14 @@ import {
   eventInputSchema,
   eventTypeSchema,
   idempotencyKeySchema,
+  type EventInput,
 } from '@herald/core';
 import { Auth, CurrentPrincipal, TenantId } from '../auth/auth.decorator';
 import type { Principal } from '../auth/principal';
 import { ApiInput } from '../docs/api-input.decorator';
 import { fieldErrors, parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { ValidBody, ValidQuery } from '../http/valid-input';
 import { TextCheckedPerEvent } from '../http/unstorable-text';
 import { CloudEventsIngest, isCloudEventRequest } from './cloud-events.ingest';
 import { CancelEventUseCase } from './cancel-event.usecase';
@@ -49,8 +51,9 @@ export class EventsController {
   @Auth('ingest')
   @HttpCode(202)
   @TextCheckedPerEvent()
+  // Documented only: the key is checked below, after a CloudEvent (which carries its own id) has gone its way;
+  // the other two are read leniently (a bad one is replaced, not refused).
   @ApiInput({
-    body: eventInputSchema,
     headers: z.object({
       'Idempotency-Key': idempotencyKeySchema.optional(),
       'X-Correlation-Id': z
@@ -62,15 +65,18 @@ export class EventsController {
         .optional()
         .describe('W3C trace context: its trace id is the correlation id when X-Correlation-Id is absent'),
     }),
-    otherBodies: {
-      [CLOUDEVENTS_MEDIA_TYPE]: 'a CloudEvent 1.0, structured mode',
-      [CLOUDEVENTS_BATCH_MEDIA_TYPE]: 'an array of CloudEvents',
-    },
   })
   async send(
     @TenantId() tenantId: string,
     @CurrentPrincipal() principal: Principal,
-    @Body() body: unknown,
+    @ValidBody(eventInputSchema, {
+      otherBodies: {
+        [CLOUDEVENTS_MEDIA_TYPE]: 'a CloudEvent 1.0, structured mode',
+        [CLOUDEVENTS_BATCH_MEDIA_TYPE]: 'an array of CloudEvents',
+      },
+      unless: isCloudEventRequest,
+    })
+    input: EventInput,
     @Headers('idempotency-key') rawKey: string | undefined,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -78,7 +84,6 @@ export class EventsController {
     if (isCloudEventRequest(request)) return this.cloudEvents.send(tenantId, principal, request, reply);
     const idempotencyKey =
       rawKey === undefined ? undefined : parse(idempotencyKeySchema, rawKey, 'Idempotency-Key header');
-    const input = parse(eventInputSchema, body);
     const meta = eventMeta(request, senderKey(principal));
     const [outcome] = await this.ingest.ingest([{ tenantId, input, idempotencyKey, meta }], callerTraceParent(request));
     return acceptedAnswer(outcome!, JSON_TERMS, reply);
@@ -89,14 +94,12 @@ export class EventsController {
   @Auth('ingest')
   @HttpCode(207)
   @TextCheckedPerEvent()
-  @ApiInput({ body: batchInputSchema })
   async sendBatch(
     @TenantId() tenantId: string,
     @CurrentPrincipal() principal: Principal,
-    @Body() body: unknown,
+    @ValidBody(batchInputSchema) { events }: z.infer<typeof batchInputSchema>,
     @Req() request: FastifyRequest,
   ) {
-    const { events } = parse(batchInputSchema, body);
     const meta = eventMeta(request, senderKey(principal));
     const entries = events.map(({ idempotencyKey, ...event }, index) => {
       const parsed = eventInputSchema.safeParse(event);
@@ -109,9 +112,7 @@ export class EventsController {
 
   @Get()
   @Auth('ingest')
-  @ApiInput({ query: listQuery })
-  async list(@TenantId() tenantId: string, @Query() query: unknown) {
-    const input = parse(listQuery, query, 'query');
+  async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     return this.events.list(tenantId, {
       ...input,
       since: input.since ? new Date(input.since) : undefined,

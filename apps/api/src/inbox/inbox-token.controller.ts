@@ -1,12 +1,9 @@
-import { Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { z } from 'zod';
+import { Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
-import { signInboxToken } from '@herald/core';
+import { recipientSchema, signInboxToken } from '@herald/core';
 import { Auth, CurrentPrincipal } from '../auth/auth.decorator';
 import type { Principal } from '../auth/principal';
-import { parse } from '../http/parse';
-
-const subscriberIdSchema = z.string().min(1).max(255);
+import { ValidParam } from '../http/valid-input';
 
 /** Issues the short-lived token a subscriber's browser or app uses to read its own inbox. */
 @Controller('v1/subscribers')
@@ -16,9 +13,11 @@ export class InboxTokenController {
   @Post(':subscriberId/inbox-token')
   @Auth('admin')
   @HttpCode(201)
-  issue(@CurrentPrincipal() principal: Principal, @Param('subscriberId') rawId: string) {
+  issue(
+    @CurrentPrincipal() principal: Principal,
+    @ValidParam('subscriberId', recipientSchema.shape.subscriberId) subscriberId: string,
+  ) {
     if (principal.kind !== 'key') throw new Error('inbox tokens are issued with an admin key');
-    const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
     const exp = Math.floor(Date.now() / 1000) + this.config.inboxTokenTtlSeconds;
     // The issuing key is named in the token: revoking that key refuses its tokens too.
     const claims = { tenantId: principal.tenantId, subscriberId, exp, keyId: principal.keyId };

@@ -1,10 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
 import { eventTypeSchema, ruleInputSchema, type RuleInput } from '@herald/core';
 import { smsSegments } from '@herald/channels';
 import { RulesRepository, type RuleRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
+import { ValidBody, ValidParam } from '../http/valid-input';
 import { Problem, type FieldError } from '../http/problem';
 import { checkTemplates } from './rule-templates';
 
@@ -15,10 +14,11 @@ export class RulesController {
 
   /** Upsert. Templates are compiled here, so a broken one is a 422 now rather than a failed delivery later. */
   @Put(':eventType')
-  @ApiInput({ body: ruleInputSchema })
-  async put(@TenantId() tenantId: string, @Param('eventType') rawType: string, @Body() body: unknown) {
-    const eventType = parse(eventTypeSchema, rawType, 'eventType');
-    const rule = parse(ruleInputSchema, body);
+  async put(
+    @TenantId() tenantId: string,
+    @ValidParam('eventType', eventTypeSchema) eventType: string,
+    @ValidBody(ruleInputSchema) rule: RuleInput,
+  ) {
     checkTemplates(rule.channels);
     const data = { category: rule.category ?? null, critical: rule.critical ?? false, channels: rule.channels };
     const saved = await this.rules.save(tenantId, eventType, data);

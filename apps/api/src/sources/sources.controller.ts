@@ -1,12 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { eventTypeSchema, isJsonPointer } from '@herald/core';
 import { generateWebhookSecret } from '@herald/channels';
 import { SourcesRepository, type SourceRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
+import { ValidBody } from '../http/valid-input';
 import { Problem } from '../http/problem';
 
 const pointer = z
@@ -45,9 +44,7 @@ export class SourcesController {
   ) {}
 
   @Post()
-  @ApiInput({ body: createSchema })
-  async create(@TenantId() tenantId: string, @Body() body: unknown) {
-    const input = parse(createSchema, body);
+  async create(@TenantId() tenantId: string, @ValidBody(createSchema) input: z.infer<typeof createSchema>) {
     const source = await this.sources.create(tenantId, input, generateWebhookSecret());
     return { ...this.view(source), secret: source.secret };
   }

@@ -1,10 +1,9 @@
-import { Body, Controller, Delete, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { SubscribersRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { ValidBody, ValidParam } from '../http/valid-input';
 
 const subscriberIdSchema = z.string().min(1).max(255);
 const deviceSchema = z.strictObject({
@@ -19,10 +18,11 @@ export class DevicesController {
   constructor(@Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository) {}
 
   @Post()
-  @ApiInput({ body: deviceSchema })
-  async add(@TenantId() tenantId: string, @Param('subscriberId') rawId: string, @Body() body: unknown) {
-    const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
-    const { token, platform } = parse(deviceSchema, body);
+  async add(
+    @TenantId() tenantId: string,
+    @ValidParam('subscriberId', subscriberIdSchema) subscriberId: string,
+    @ValidBody(deviceSchema) { token, platform }: z.infer<typeof deviceSchema>,
+  ) {
     const device = await this.subscribers.registerDevice(tenantId, subscriberId, token, platform);
     return { token: device.token, platform: device.platform, active: device.active, createdAt: device.createdAt };
   }

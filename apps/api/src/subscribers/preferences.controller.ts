@@ -1,10 +1,9 @@
-import { Body, Controller, Get, Inject, Param, Put } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Put } from '@nestjs/common';
 import { preferencesSchema, recipientSchema, type Preferences } from '@herald/core';
 import { SubscribersRepository, TenantSettingsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { ValidBody, ValidParam } from '../http/valid-input';
 
 const subscriberIdSchema = recipientSchema.shape.subscriberId;
 
@@ -30,10 +29,11 @@ export class PreferencesController {
 
   /** Creates the subscriber when it is new (as registering a device does). */
   @Put('subscribers/:subscriberId/preferences')
-  @ApiInput({ body: preferencesSchema })
-  async put(@TenantId() tenantId: string, @Param('subscriberId') rawId: string, @Body() body: unknown) {
-    const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
-    const preferences = parse(preferencesSchema, body);
+  async put(
+    @TenantId() tenantId: string,
+    @ValidParam('subscriberId', subscriberIdSchema) subscriberId: string,
+    @ValidBody(preferencesSchema) preferences: Preferences,
+  ) {
     await this.subscribers.setPreferences(tenantId, subscriberId, preferences);
     return view(preferences);
   }
@@ -45,9 +45,7 @@ export class PreferencesController {
   }
 
   @Put('preferences/defaults')
-  @ApiInput({ body: preferencesSchema })
-  async putDefaults(@TenantId() tenantId: string, @Body() body: unknown) {
-    const defaultPreferences = parse(preferencesSchema, body);
+  async putDefaults(@TenantId() tenantId: string, @ValidBody(preferencesSchema) defaultPreferences: Preferences) {
     await this.settings.setDefaultPreferences(tenantId, defaultPreferences);
     return view(defaultPreferences);
   }

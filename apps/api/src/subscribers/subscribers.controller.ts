@@ -1,13 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, Query, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { quietHoursSchema, recipientSchema, type QuietHours } from '@herald/core';
 import { SubscribersRepository, type DeviceRow, type SubscriberRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
-import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { ValidBody, ValidParam, ValidQuery } from '../http/valid-input';
 
 const subscriberIdSchema = recipientSchema.shape.subscriberId;
 
@@ -38,25 +37,20 @@ export class SubscribersController {
 
   /** 201 when the subscriber is new, 200 when it was updated. */
   @Put(':subscriberId')
-  @ApiInput({ body: upsertSchema.optional() })
   async upsert(
     @TenantId() tenantId: string,
-    @Param('subscriberId') rawId: string,
-    @Body() body: unknown,
+    @ValidParam('subscriberId', subscriberIdSchema) subscriberId: string,
+    @ValidBody(upsertSchema.optional()) input: z.infer<typeof upsertSchema> | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const subscriberId = parse(subscriberIdSchema, rawId, 'subscriberId');
-    const input = parse(upsertSchema, body ?? {});
-    const { created } = await this.subscribers.upsertProfile(tenantId, subscriberId, input);
+    const { created } = await this.subscribers.upsertProfile(tenantId, subscriberId, input ?? {});
     reply.status(created ? 201 : 200);
     return this.get(tenantId, subscriberId);
   }
 
   /** Newest first; `nextCursor` is present while there are more. */
   @Get()
-  @ApiInput({ query: listQuery })
-  async list(@TenantId() tenantId: string, @Query() query: unknown) {
-    const input = parse(listQuery, query, 'query');
+  async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
     const rows = await this.subscribers.page(tenantId, after, input.limit);
     const { page, nextCursor } = pageOf(rows, input.limit, (row) => row.createdAt);

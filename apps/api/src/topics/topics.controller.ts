@@ -1,12 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, Query } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
 import { z } from 'zod';
 import { recipientSchema, topicKeySchema } from '@herald/core';
 import { TopicsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
-import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { ValidBody, ValidParam, ValidQuery } from '../http/valid-input';
 
 /** Subscriber ids per list in one PUT: 10,000 ids of 255 characters still fit the 5 MB body limit. */
 export const MAX_TOPIC_CHANGES = 10_000;
@@ -33,10 +32,11 @@ export class TopicsController {
 
   /** Adds and removes members in one transaction (removals after additions); creates the topic on first use. */
   @Put(':key/subscribers')
-  @ApiInput({ body: changeSchema })
-  async change(@TenantId() tenantId: string, @Param('key') rawKey: string, @Body() body: unknown) {
-    const key = parse(topicKeySchema, rawKey, 'key');
-    const { add = [], remove = [] } = parse(changeSchema, body);
+  async change(
+    @TenantId() tenantId: string,
+    @ValidParam('key', topicKeySchema) key: string,
+    @ValidBody(changeSchema) { add = [], remove = [] }: z.infer<typeof changeSchema>,
+  ) {
     const removing = new Set(remove);
     const both = add.filter((id) => removing.has(id));
     if (both.length) {
@@ -56,9 +56,11 @@ export class TopicsController {
 
   /** Newest members first; `nextCursor` is present while there are more. */
   @Get(':key/subscribers')
-  @ApiInput({ query: listQuery })
-  async members(@TenantId() tenantId: string, @Param('key') key: string, @Query() query: unknown) {
-    const input = parse(listQuery, query, 'query');
+  async members(
+    @TenantId() tenantId: string,
+    @Param('key') key: string,
+    @ValidQuery(listQuery) input: z.infer<typeof listQuery>,
+  ) {
     // A topic that does not exist is a 404 whatever the cursor says.
     const topic = await this.topics.lookup(tenantId, key);
     if (!topic) throw Problem.notFound(`Topic ${key}`);

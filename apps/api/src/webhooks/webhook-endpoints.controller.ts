@@ -1,12 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { eventTypeSchema } from '@herald/core';
 import { generateWebhookSecret, webhookUrlRefusal } from '@herald/channels';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { WebhookEndpointsRepository, type EndpointRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
+import { ValidBody } from '../http/valid-input';
 import { Problem } from '../http/problem';
 
 const urlSchema = z.url({ protocol: /^https?$/, error: 'expects an http(s) URL' }).max(2000);
@@ -32,9 +31,7 @@ export class WebhookEndpointsController {
   ) {}
 
   @Post()
-  @ApiInput({ body: createSchema })
-  async create(@TenantId() tenantId: string, @Body() body: unknown) {
-    const input = parse(createSchema, body);
+  async create(@TenantId() tenantId: string, @ValidBody(createSchema) input: z.infer<typeof createSchema>) {
     await this.refuseInternalUrl(input.url);
     const endpoint = await this.endpoints.create(
       tenantId,
@@ -56,9 +53,11 @@ export class WebhookEndpointsController {
 
   /** `{ active: true }` re-enables an endpoint that was disabled (by a 410 or repeated failures). */
   @Patch(':id')
-  @ApiInput({ body: patchSchema })
-  async update(@TenantId() tenantId: string, @Param('id') id: string, @Body() body: unknown) {
-    const input = parse(patchSchema, body);
+  async update(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @ValidBody(patchSchema) input: z.infer<typeof patchSchema>,
+  ) {
     await this.find(tenantId, id);
     if (input.url) await this.refuseInternalUrl(input.url);
     const reenable = input.active === true ? { disabledReason: null, consecutiveFailures: 0 } : {};
