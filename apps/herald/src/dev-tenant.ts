@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newId } from '@herald/core';
-import type { PrismaService } from '@herald/db';
+import type { TenantsRepository } from '@herald/db';
 import type { ApiKeysService } from '../../api/src';
 
 export interface DevTenant {
@@ -16,15 +15,15 @@ export interface DevTenant {
  */
 export async function ensureDevTenant(
   dataDir: string,
-  prisma: PrismaService,
+  tenants: TenantsRepository,
   keys: ApiKeysService,
 ): Promise<DevTenant> {
   const file = join(dataDir, 'dev-tenant.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as DevTenant;
-    if (await prisma.tenant.findUnique({ where: { id: saved.id } })) return saved;
+    if (await tenants.exists(saved.id)) return saved;
   }
-  const tenant = await prisma.tenant.create({ data: { id: newId(), name: 'dev' } });
+  const tenant = await tenants.create('dev');
   const admin = await keys.create(tenant.id, 'admin');
   const ingest = await keys.create(tenant.id, 'ingest');
   const created: DevTenant = { id: tenant.id, name: tenant.name, keys: { admin: admin.key, ingest: ingest.key } };

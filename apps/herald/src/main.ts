@@ -7,7 +7,7 @@ import { Logger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { ConfigError, PRODUCTION_ROOT_KEY_LENGTH, WORKER_ROLES, isProduction, loadConfig } from '@herald/config';
 import { flushLogs, stopOnSignals } from '@herald/observability';
-import { PrismaService, migrate } from '@herald/db';
+import { TenantsRepository, migrate } from '@herald/db';
 import { SandboxHub } from '@herald/sandbox';
 import { ensureServices } from '@herald/dev-services';
 import { ApiKeysService, closeHttpApp, createHttpApp } from '../../api/src';
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   );
   const tenant = config.production
     ? undefined
-    : await ensureDevTenant(DATA_DIR, app.get(PrismaService), app.get(ApiKeysService));
+    : await ensureDevTenant(DATA_DIR, app.get(TenantsRepository), app.get(ApiKeysService));
   // What /sandbox shows outlives a restart (the newest 1,000 messages, in the data folder).
   if (config.sandbox) app.get(SandboxHub).recorder.keepIn(join(DATA_DIR, 'sandbox-records.jsonl'));
   const keptPort = keptReceiverPort(DATA_DIR);

@@ -13,6 +13,9 @@ import { WebhookEndpointsRepository } from './webhook-endpoints.repository';
 import { AuditLogRepository } from './audit-log.repository';
 import { RulesRepository } from './rules.repository';
 import { TenantSettingsRepository } from './tenant-settings.repository';
+import { ApiKeysRepository } from './api-keys.repository';
+import { RevocationsRepository } from './revocations.repository';
+import { TenantsRepository } from './tenants.repository';
 
 const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
 /** The api's tenant-scoped repositories over Prisma. */
@@ -24,6 +27,9 @@ const ADMIN_REPOSITORIES = [
   TenantSettingsRepository,
   TopicsRepository,
   WebhookEndpointsRepository,
+  ApiKeysRepository,
+  RevocationsRepository,
+  TenantsRepository,
 ];
 
 @Global()

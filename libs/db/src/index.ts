@@ -22,3 +22,6 @@ export * from './tenant-settings.repository';
 export * from './audit-log.repository';
 export * from './webhook-endpoints.repository';
 export * from './sources.repository';
+export * from './api-keys.repository';
+export * from './revocations.repository';
+export * from './tenants.repository';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { generateApiKey, hashSecret, isUuid, newId, type KeyScope } from '@herald/core';
-import { PrismaService } from '@herald/db';
+import { ApiKeysRepository, TenantsRepository } from '@herald/db';
 import type { Principal } from './principal';
 import { RevocationsService, revokes, type Revocation } from './revocations.service';
 
@@ -26,7 +26,8 @@ export class ApiKeysService {
   private readonly touched = new Map<string, number>();
 
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(ApiKeysRepository) private readonly keys: ApiKeysRepository,
+    @Inject(TenantsRepository) private readonly tenants: TenantsRepository,
     @Inject(RevocationsService) private readonly revocations: RevocationsService,
   ) {
     revocations.onRevoked((revocation) => this.forget(revocation));
@@ -35,18 +36,15 @@ export class ApiKeysService {
   async create(tenantId: string, scope: KeyScope): Promise<{ id: string; key: string; prefix: string }> {
     const { key, prefix, hash } = generateApiKey(scope);
     const id = newId();
-    await this.prisma.apiKey.create({ data: { id, tenantId, scope, prefix, hash } });
+    await this.keys.create(tenantId, { id, scope, prefix, hash });
     return { id, key, prefix };
   }
 
   /** Revokes a key of the tenant, and the inbox tokens it issued; false when there is no such live key. */
   async revoke(tenantId: string, id: string): Promise<boolean> {
-    const { count } = await this.prisma.apiKey.updateMany({
-      where: { id, tenantId, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
-    if (count > 0) this.revocations.announce({ tenantId, keyId: id });
-    return count > 0;
+    const revoked = await this.keys.revoke(tenantId, id);
+    if (revoked) this.revocations.announce({ tenantId, keyId: id });
+    return revoked;
   }
 
   /**
@@ -55,12 +53,9 @@ export class ApiKeysService {
    * no such tenant, or it is revoked already.
    */
   async revokeTenant(tenantId: string): Promise<boolean> {
-    const { count } = await this.prisma.tenant.updateMany({
-      where: { id: tenantId, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
-    if (count > 0) this.revocations.announce({ tenantId });
-    return count > 0;
+    const revoked = await this.tenants.revoke(tenantId);
+    if (revoked) this.revocations.announce({ tenantId });
+    return revoked;
   }
 
   async authenticate(key: string): Promise<KeyPrincipal | null> {
@@ -69,17 +64,11 @@ export class ApiKeysService {
     const cached = this.cache.get(hash);
     if (cached && cached.until > now) return cached.principal;
 
-    const row = await this.prisma.apiKey.findUnique({
-      where: { hash },
-      include: { tenant: { select: { revokedAt: true } } },
-    });
-    const principal =
-      row && !row.revokedAt && !row.tenant.revokedAt
-        ? { kind: 'key' as const, tenantId: row.tenantId, keyId: row.id, scope: row.scope as KeyScope }
-        : null;
+    const row = await this.keys.liveByHash(hash);
+    const principal = row ? { kind: 'key' as const, tenantId: row.tenantId, keyId: row.id, scope: row.scope } : null;
     if (this.cache.size > MAX_CACHED) this.cache.clear();
     this.cache.set(hash, { principal, until: now + CACHE_MS });
-    if (principal) this.touch(principal.keyId, now);
+    if (principal) this.touch(principal.tenantId, principal.keyId, now);
     return principal;
   }
 
@@ -96,16 +85,9 @@ export class ApiKeysService {
 
     let live: boolean;
     if (keyId) {
-      live =
-        isUuid(keyId) &&
-        isUuid(tenantId) &&
-        (await this.prisma.apiKey.count({
-          where: { id: keyId, tenantId, revokedAt: null, tenant: { revokedAt: null } },
-        })) > 0;
+      live = isUuid(keyId) && isUuid(tenantId) && (await this.keys.isLive(tenantId, keyId));
     } else {
-      live =
-        !isUuid(tenantId) ||
-        (await this.prisma.tenant.count({ where: { id: tenantId, revokedAt: { not: null } } })) === 0;
+      live = !isUuid(tenantId) || !(await this.tenants.isRevoked(tenantId));
     }
     if (this.issuers.size > MAX_CACHED) this.issuers.clear();
     this.issuers.set(id, { tenantId, keyId, live, until: now + CACHE_MS });
@@ -121,11 +103,9 @@ export class ApiKeysService {
   }
 
   /** last_used_at at minute precision, off the request path. */
-  private touch(keyId: string, now: number): void {
+  private touch(tenantId: string, keyId: string, now: number): void {
     if ((this.touched.get(keyId) ?? 0) > now - TOUCH_MS) return;
     this.touched.set(keyId, now);
-    this.prisma.apiKey
-      .update({ where: { id: keyId }, data: { lastUsedAt: new Date(now) } })
-      .catch(() => this.touched.delete(keyId));
+    this.keys.touch(tenantId, keyId, new Date(now)).catch(() => this.touched.delete(keyId));
   }
 }

@@ -1,6 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import type { Pool } from 'pg';
-import { PG_POOL } from '@herald/db';
+import { RevocationsRepository } from '@herald/db';
 
 /** A key revoked (`keyId`), or a whole tenant (no `keyId`): every key and token of it. */
 export interface Revocation {
@@ -16,12 +15,6 @@ export const REVOCATION_POLL_MS = 5_000;
  * cache just after a revocation is still ended. Hearing of a revocation twice changes nothing.
  */
 const OVERLAP_SECONDS = 60;
-
-// Both look-ups are bounded by the revoked_at indexes; the result is the handful revoked lately.
-const RECENT = `
-SELECT tenant_id AS "tenantId", id AS "keyId" FROM api_keys WHERE revoked_at > now() - make_interval(secs => $1)
-UNION ALL
-SELECT id, NULL FROM tenants WHERE revoked_at > now() - make_interval(secs => $1)`;
 
 /**
  * Tells this api process when a key or a tenant is revoked, so its caches (ApiKeysService) drop the
@@ -40,7 +33,7 @@ export class RevocationsService implements OnApplicationBootstrap, BeforeApplica
   /** performance.now() of the last poll that answered: the next one looks back at least that far */
   private lastPolled = performance.now();
 
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(@Inject(RevocationsRepository) private readonly revoked: RevocationsRepository) {}
 
   /** Calls `listener` with each revocation, made here or seen by a poll; returns the unsubscribe function. */
   onRevoked(listener: (revocation: Revocation) => void): () => void {
@@ -57,7 +50,7 @@ export class RevocationsService implements OnApplicationBootstrap, BeforeApplica
   async pollOnce(): Promise<void> {
     const startedAt = performance.now();
     const lookBack = Math.ceil((startedAt - this.lastPolled) / 1000) + OVERLAP_SECONDS;
-    const { rows } = await this.pool.query<{ tenantId: string; keyId: string | null }>(RECENT, [lookBack]);
+    const rows = await this.revoked.revokedWithin(lookBack);
     this.lastPolled = startedAt;
     for (const { tenantId, keyId } of rows) this.announce(keyId ? { tenantId, keyId } : { tenantId });
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
 import { z } from 'zod';
-import { isUuid, newId } from '@herald/core';
-import { PrismaService } from '@herald/db';
+import { isUuid } from '@herald/core';
+import { ApiKeysRepository, TenantsRepository } from '@herald/db';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
@@ -18,7 +18,8 @@ const smsSenderInput = z.strictObject({
 @Controller('v1')
 export class TenantsController {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(TenantsRepository) private readonly tenants: TenantsRepository,
+    @Inject(ApiKeysRepository) private readonly storedKeys: ApiKeysRepository,
     @Inject(ApiKeysService) private readonly keys: ApiKeysService,
     @Inject(SmsSenders) private readonly smsSenders: SmsSenders,
   ) {}
@@ -29,7 +30,7 @@ export class TenantsController {
   @ApiInput({ body: tenantInput })
   async createTenant(@Body() body: unknown) {
     const { name } = parse(tenantInput, body);
-    const tenant = await this.prisma.tenant.create({ data: { id: newId(), name } });
+    const tenant = await this.tenants.create(name);
     const admin = await this.keys.create(tenant.id, 'admin');
     const ingest = await this.keys.create(tenant.id, 'ingest');
     return { id: tenant.id, name: tenant.name, keys: { admin: admin.key, ingest: ingest.key } };
@@ -87,7 +88,7 @@ export class TenantsController {
   @Get('keys')
   @Auth('admin')
   async listKeys(@TenantId() tenantId: string) {
-    const keys = await this.prisma.apiKey.findMany({ where: { tenantId }, orderBy: { createdAt: 'asc' } });
+    const keys = await this.storedKeys.list(tenantId);
     return {
       items: keys.map((k) => ({
         id: k.id,
