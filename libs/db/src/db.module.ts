@@ -16,6 +16,7 @@ import { TenantSettingsRepository } from './tenant-settings.repository';
 import { ApiKeysRepository } from './api-keys.repository';
 import { RevocationsRepository } from './revocations.repository';
 import { TenantsRepository } from './tenants.repository';
+import { SmsSendersRepository } from './sms-senders.repository';
 
 const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
 /** The api's tenant-scoped repositories over Prisma. */
@@ -30,6 +31,7 @@ const ADMIN_REPOSITORIES = [
   ApiKeysRepository,
   RevocationsRepository,
   TenantsRepository,
+  SmsSendersRepository,
 ];
 
 @Global()

@@ -25,3 +25,4 @@ export * from './sources.repository';
 export * from './api-keys.repository';
 export * from './revocations.repository';
 export * from './tenants.repository';
+export * from './sms-senders.repository';

@@ -1,17 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { isUuid, normalizeAddress } from '@herald/core';
-import { PG_POOL } from '@herald/db';
+import { SmsSendersRepository, type TenantSmsSender } from '@herald/db';
 import { TWILIO_SANDBOX_FROM } from '@herald/sandbox';
 import { Problem } from '../http/problem';
-
-export interface TenantSmsSender {
-  id: string;
-  name: string;
-  /** the tenant's own sender number, or null: it sends from Herald's shared sender */
-  smsFrom: string | null;
-}
 
 /**
  * Herald's shared SMS senders: TWILIO_FROM, each TWILIO_FALLBACK_URLS account's `from`, and the
@@ -31,22 +23,20 @@ export function sharedSmsSenders(config: HeraldConfig): string[] {
 
 /**
  * Which tenant sends SMS from which number. The operator (root key) assigns a number to one tenant;
- * the unique index on tenants.sms_from keeps it to one owner even when two assignments race.
+ * the unique index on tenants.sms_from keeps it to one owner even when two assignments race
+ * (SmsSendersRepository).
  */
 @Injectable()
 export class SmsSenders {
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(SmsSendersRepository) private readonly senders: SmsSendersRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 
   async get(tenantId: string): Promise<TenantSmsSender> {
-    const { rows } = await this.pool.query<TenantSmsSender>(
-      `SELECT id, name, sms_from AS "smsFrom" FROM tenants WHERE id = $1`,
-      [this.known(tenantId)],
-    );
-    if (!rows[0]) throw Problem.notFound(`Tenant ${tenantId}`);
-    return rows[0];
+    const tenant = await this.senders.get(this.known(tenantId));
+    if (!tenant) throw Problem.notFound(`Tenant ${tenantId}`);
+    return tenant;
   }
 
   /** Gives the tenant `from` (E.164): 409 when it is a shared sender or another tenant's number. */
@@ -59,24 +49,16 @@ export class SmsSenders {
     }
     const tenant = await this.get(tenantId);
     if (tenant.smsFrom === from) return tenant;
-    const owner = await this.pool.query<{ id: string }>(`SELECT id FROM tenants WHERE sms_from = $1`, [from]);
-    if (owner.rows[0]) throw ownedBy(from, owner.rows[0].id);
-    try {
-      await this.pool.query(`UPDATE tenants SET sms_from = $2 WHERE id = $1`, [tenantId, from]);
-    } catch (err) {
-      // Another assignment of the same number committed between the check and the update.
-      if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw ownedBy(from);
-      throw err;
-    }
+    const owner = await this.senders.ownerOf(from);
+    if (owner) throw ownedBy(from, owner);
+    // Taken now: another assignment of the same number committed between the check and the update.
+    if ((await this.senders.assign(tenantId, from)) === 'taken') throw ownedBy(from);
     return { ...tenant, smsFrom: from };
   }
 
   /** The tenant goes back to the shared sender; its number is free for another tenant. */
   async release(tenantId: string): Promise<void> {
-    const { rowCount } = await this.pool.query(`UPDATE tenants SET sms_from = NULL WHERE id = $1`, [
-      this.known(tenantId),
-    ]);
-    if (!rowCount) throw Problem.notFound(`Tenant ${tenantId}`);
+    if (!(await this.senders.release(this.known(tenantId)))) throw Problem.notFound(`Tenant ${tenantId}`);
   }
 
   /** A tenant id that cannot exist is a 404, not a database error. */
@@ -85,8 +67,6 @@ export class SmsSenders {
     return tenantId;
   }
 }
-
-const UNIQUE_VIOLATION = '23505';
 
 /** Only the root key gets here, so naming the owner helps the operator and tells no tenant anything. */
 function ownedBy(from: string, ownerId?: string): Problem {
