@@ -17,6 +17,7 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { RevocationsRepository } from './revocations.repository';
 import { TenantsRepository } from './tenants.repository';
 import { SmsSendersRepository } from './sms-senders.repository';
+import { InboxRepository } from './inbox.repository';
 
 const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
 /** The api's tenant-scoped repositories over Prisma. */
@@ -32,6 +33,7 @@ const ADMIN_REPOSITORIES = [
   RevocationsRepository,
   TenantsRepository,
   SmsSendersRepository,
+  InboxRepository,
 ];
 
 @Global()

@@ -26,3 +26,4 @@ export * from './api-keys.repository';
 export * from './revocations.repository';
 export * from './tenants.repository';
 export * from './sms-senders.repository';
+export * from './inbox.repository';

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isUuid } from '@herald/core';
-import { PrismaService, type Prisma } from '@herald/db';
+import { InboxRepository, type InboxMessageRow } from '@herald/db';
 import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
 
@@ -9,23 +8,17 @@ export interface InboxOwner {
   subscriberId: string;
 }
 
-type MessageRow = Awaited<ReturnType<PrismaService['inboxMessage']['findFirstOrThrow']>>;
-
 /** One subscriber's in-app inbox. Archived messages leave every listing and count. */
 @Injectable()
 export class InboxService {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(@Inject(InboxRepository) private readonly messages: InboxRepository) {}
 
   async list(owner: InboxOwner, opts: { cursor?: string; limit: number; status: 'unread' | 'read' | 'all' }) {
     const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
-    const where: Prisma.InboxMessageWhereInput = { ...owner, archivedAt: null };
-    if (opts.status === 'unread') where.readAt = null;
-    if (opts.status === 'read') where.readAt = { not: null };
-    if (after) where.OR = [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }];
-    const rows = await this.prisma.inboxMessage.findMany({
-      where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: opts.limit + 1,
+    const rows = await this.messages.page(owner.tenantId, owner.subscriberId, {
+      after,
+      limit: opts.limit,
+      status: opts.status,
     });
     const { page, nextCursor } = pageOf(rows, opts.limit, (row) => row.createdAt);
     return {
@@ -35,40 +28,25 @@ export class InboxService {
   }
 
   async unreadCount(owner: InboxOwner): Promise<{ count: number }> {
-    return { count: await this.prisma.inboxMessage.count({ where: { ...owner, archivedAt: null, readAt: null } }) };
+    return { count: await this.messages.unreadCount(owner.tenantId, owner.subscriberId) };
   }
 
   async markRead(owner: InboxOwner, id: string) {
     const message = await this.find(owner, id);
     if (message.readAt) return inboxItem(message);
-    const now = new Date();
     return inboxItem(
-      await this.prisma.inboxMessage.update({
-        where: { id: message.id },
-        data: { readAt: now, seenAt: message.seenAt ?? now },
-      }),
+      await this.messages.markRead(owner.tenantId, owner.subscriberId, message.id, new Date(), message.seenAt),
     );
   }
 
   async markAllRead(owner: InboxOwner): Promise<{ updated: number }> {
-    const now = new Date();
-    await this.prisma.inboxMessage.updateMany({
-      where: { ...owner, archivedAt: null, seenAt: null },
-      data: { seenAt: now },
-    });
-    const { count } = await this.prisma.inboxMessage.updateMany({
-      where: { ...owner, archivedAt: null, readAt: null },
-      data: { readAt: now },
-    });
-    return { updated: count };
+    return { updated: await this.messages.markAllRead(owner.tenantId, owner.subscriberId, new Date()) };
   }
 
   async archive(owner: InboxOwner, id: string) {
     const message = await this.find(owner, id);
     if (message.archivedAt) return inboxItem(message);
-    return inboxItem(
-      await this.prisma.inboxMessage.update({ where: { id: message.id }, data: { archivedAt: new Date() } }),
-    );
+    return inboxItem(await this.messages.archive(owner.tenantId, owner.subscriberId, message.id, new Date()));
   }
 
   /**
@@ -82,25 +60,13 @@ export class InboxService {
     afterId: string,
     limit: number,
   ): Promise<{ items: ReturnType<typeof inboxItem>[]; overflow: boolean } | null> {
-    const anchor = await this.prisma.inboxMessage.findFirst({
-      where: { id: afterId, ...owner },
-      select: { id: true, createdAt: true },
-    });
-    if (!anchor) return null;
-    const rows = await this.prisma.inboxMessage.findMany({
-      where: {
-        ...owner,
-        archivedAt: null,
-        OR: [{ createdAt: { gt: anchor.createdAt } }, { createdAt: anchor.createdAt, id: { gt: anchor.id } }],
-      },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      take: limit + 1,
-    });
+    const rows = await this.messages.after(owner.tenantId, owner.subscriberId, afterId, limit);
+    if (!rows) return null;
     return rows.length > limit ? { items: [], overflow: true } : { items: rows.map(inboxItem), overflow: false };
   }
 
-  private async find(owner: InboxOwner, id: string): Promise<MessageRow> {
-    const message = isUuid(id) ? await this.prisma.inboxMessage.findFirst({ where: { id, ...owner } }) : null;
+  private async find(owner: InboxOwner, id: string): Promise<InboxMessageRow> {
+    const message = await this.messages.get(owner.tenantId, owner.subscriberId, id);
     if (!message) throw Problem.notFound(`Inbox message ${id}`);
     return message;
   }
@@ -108,7 +74,7 @@ export class InboxService {
 
 /** The public shape of an inbox item (docs/api.md), also what the live stream sends. */
 export function inboxItem(
-  m: Pick<MessageRow, 'id' | 'title' | 'body' | 'url' | 'data' | 'createdAt' | 'readAt' | 'seenAt' | 'archivedAt'>,
+  m: Pick<InboxMessageRow, 'id' | 'title' | 'body' | 'url' | 'data' | 'createdAt' | 'readAt' | 'seenAt' | 'archivedAt'>,
 ) {
   return {
     id: m.id,
