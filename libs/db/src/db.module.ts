@@ -18,6 +18,7 @@ import { RevocationsRepository } from './revocations.repository';
 import { TenantsRepository } from './tenants.repository';
 import { SmsSendersRepository } from './sms-senders.repository';
 import { InboxRepository } from './inbox.repository';
+import { StatsRepository } from './stats.repository';
 
 const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
 /** The api's tenant-scoped repositories over Prisma. */
@@ -34,6 +35,7 @@ const ADMIN_REPOSITORIES = [
   TenantsRepository,
   SmsSendersRepository,
   InboxRepository,
+  StatsRepository,
 ];
 
 @Global()

@@ -27,3 +27,4 @@ export * from './revocations.repository';
 export * from './tenants.repository';
 export * from './sms-senders.repository';
 export * from './inbox.repository';
+export * from './stats.repository';
