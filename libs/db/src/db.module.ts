@@ -19,6 +19,7 @@ import { TenantsRepository } from './tenants.repository';
 import { SmsSendersRepository } from './sms-senders.repository';
 import { InboxRepository } from './inbox.repository';
 import { StatsRepository } from './stats.repository';
+import { EventsRepository } from './events.repository';
 
 const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
 /** The api's tenant-scoped repositories over Prisma. */
@@ -36,6 +37,7 @@ const ADMIN_REPOSITORIES = [
   SmsSendersRepository,
   InboxRepository,
   StatsRepository,
+  EventsRepository,
 ];
 
 @Global()

@@ -28,3 +28,4 @@ export * from './tenants.repository';
 export * from './sms-senders.repository';
 export * from './inbox.repository';
 export * from './stats.repository';
+export * from './events.repository';

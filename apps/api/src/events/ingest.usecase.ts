@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
-import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { HeraldMetrics, contextOf, inSpan, traceParentOf } from '@herald/observability';
 import { newId, recipientsOf, requestHash, type EventInput } from '@herald/core';
@@ -8,7 +7,7 @@ import { EventSchemas } from '../event-types/event-schemas.service';
 import { dataErrors } from '../event-types/json-schema';
 import type { FieldError } from '../http/problem';
 import { unknownTopicWarnings } from './unknown-topics';
-import { GroupCommit, PG_POOL, RowFailure, isDatabaseUnavailable } from '@herald/db';
+import { EventsRepository, GroupCommit, RowFailure, isDatabaseUnavailable, type EventInsert } from '@herald/db';
 
 export interface IngestItem {
   tenantId: string;
@@ -40,59 +39,13 @@ export type IngestOutcome =
   /** the event names a schema version its type does not have */
   | { kind: 'schema-unknown'; version: number };
 
-interface Row {
-  id: string;
-  tenantId: string;
-  type: string;
-  recipients: string;
-  data: string;
-  idempotencyKey: string | null;
-  requestHash: string | null;
-  sendAt: string | null;
-  /** the ingest span's W3C traceparent: the relay continues the trace from it */
-  traceParent: string | null;
-  occurredAt: string;
-  receivedAt: string;
-  correlationId: string;
-  schemaVersion: number | null;
-  senderKeyId: string | null;
-  senderSourceId: string | null;
-  cloudEvent: string | null;
-}
-
-// One statement, so one transaction: the events and their outbox rows are durable together, and
-// the outbox trigger NOTIFYs the relays on commit. Raw SQL because this is the ingest hot path:
-// a Prisma $transaction per event costs ~4x more round trips (docs/benchmarks.md).
-const INSERT_EVENTS = `
-WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[], $7::text[],
-    $8::timestamptz[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::int[], $14::uuid[],
-    $15::uuid[], $16::jsonb[])
-    AS t(id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at, trace_parent, occurred_at,
-      received_at, correlation_id, schema_version, sender_key_id, sender_source_id, cloud_event)
-), inserted AS (
-  INSERT INTO events (id, tenant_id, type, recipients, data, idempotency_key, request_hash, send_at, trace_parent,
-    occurred_at, received_at, correlation_id, schema_version, sender_key_id, sender_source_id, cloud_event)
-  SELECT * FROM input
-  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-  RETURNING id, tenant_id
-), outboxed AS (
-  INSERT INTO outbox (event_id, tenant_id) SELECT id, tenant_id FROM inserted
-)
-SELECT id FROM inserted`;
-
-const FIND_BY_KEYS = `
-SELECT e.id, e.tenant_id AS "tenantId", e.idempotency_key AS "idempotencyKey", e.request_hash AS "requestHash"
-FROM events e JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, key)
-  ON e.tenant_id = k.tenant_id AND e.idempotency_key = k.key`;
-
 /**
  * Ingest: validated events become durable rows (event + outbox) before the 202 is sent. Redis is
  * not on this path, so ingest keeps accepting while Redis is down.
  */
 @Injectable()
 export class IngestUseCase {
-  private readonly groupCommit: GroupCommit<Row, boolean>;
+  private readonly groupCommit: GroupCommit<EventInsert, boolean>;
   /**
    * Keys of requests this process is still writing. Another request with one of them is answered from
    * what is stored once that write is done: a replay when the key's event exists, 409 when it does not
@@ -101,14 +54,14 @@ export class IngestUseCase {
   private readonly inFlight = new Set<string>();
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(EventsRepository) private readonly events: EventsRepository,
     @Inject(HERALD_CONFIG) config: HeraldConfig,
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
     @Inject(EventSchemas) private readonly schemas: EventSchemas,
   ) {
     // A group that fails for a reason other than Postgres being away is written again row by row.
     this.groupCommit = new GroupCommit(
-      (rows) => this.insert(rows),
+      (rows) => this.events.insertMany(rows),
       config.ingest.maxBatch,
       2,
       (err) => !isDatabaseUnavailable(err),
@@ -141,13 +94,13 @@ export class IngestUseCase {
 
   private async ingestIn(items: IngestItem[], traceParent: string | null): Promise<IngestOutcome[]> {
     const outcomes: (IngestOutcome | undefined)[] = new Array(items.length);
-    const rows: Row[] = [];
+    const rows: EventInsert[] = [];
     const rowIndex: number[] = [];
     const claimed = new Map<string, number>(); // key → its row here
     /** events of this call repeating a key an earlier one of it claimed: answered like that one */
     const repeats: { index: number; row: number; hash: string | null }[] = [];
     /** events whose key another request of this process is writing: answered from what is stored */
-    const contended: { index: number; row: Row }[] = [];
+    const contended: { index: number; row: EventInsert }[] = [];
     const receivedAt = new Date().toISOString();
     const checks = await this.schemas.checksFor(
       items.map((item) => ({ tenantId: item.tenantId, type: item.input.type, version: item.input.schemaVersion })),
@@ -176,7 +129,7 @@ export class IngestUseCase {
       const conflicts = rows.filter((_, j) => inserted[j] === false);
       // Looked up after this call's own rows are written, so a retry racing its original sees it stored.
       const existing = await this.findByKeys([...conflicts, ...contended.map((c) => c.row)]);
-      const answer = (row: Row) => {
+      const answer = (row: EventInsert) => {
         const first = existing.get(`${row.tenantId}\u0000${row.idempotencyKey}`);
         if (!first) return { kind: 'in-flight' } as const;
         return first.requestHash === row.requestHash
@@ -206,7 +159,7 @@ export class IngestUseCase {
       claimed.forEach((_, key) => this.inFlight.delete(key));
     }
     const accepted = items.flatMap((item, i) => (outcomes[i]?.kind === 'accepted' ? [{ ...item, index: i }] : []));
-    const warnings = await unknownTopicWarnings(this.pool, accepted);
+    const warnings = await unknownTopicWarnings(this.events, accepted);
     accepted.forEach(({ index }, j) => {
       if (warnings[j])
         outcomes[index] = { ...(outcomes[index] as { kind: 'accepted'; id: string }), warnings: warnings[j] };
@@ -214,51 +167,19 @@ export class IngestUseCase {
     return outcomes as IngestOutcome[];
   }
 
-  /** Writes one group; returns, per row, whether it was inserted (false: its key already existed). */
-  private async insert(rows: Row[]): Promise<boolean[]> {
-    // Keyed rows in key order so two concurrent groups cannot deadlock on the unique index.
-    const ordered = [...rows].sort((a, b) =>
-      compare(a.tenantId + (a.idempotencyKey ?? ''), b.tenantId + (b.idempotencyKey ?? '')),
+  /** The stored events holding these rows' keys, by tenant and key. */
+  private async findByKeys(rows: EventInsert[]) {
+    const found = await this.events.findByKeys(
+      rows.map((r) => ({ tenantId: r.tenantId, idempotencyKey: r.idempotencyKey! })),
     );
-    const columns = (k: keyof Row) => ordered.map((r) => r[k]);
-    const result = await this.pool.query<{ id: string }>(INSERT_EVENTS, [
-      columns('id'),
-      columns('tenantId'),
-      columns('type'),
-      columns('recipients'),
-      columns('data'),
-      columns('idempotencyKey'),
-      columns('requestHash'),
-      columns('sendAt'),
-      columns('traceParent'),
-      columns('occurredAt'),
-      columns('receivedAt'),
-      columns('correlationId'),
-      columns('schemaVersion'),
-      columns('senderKeyId'),
-      columns('senderSourceId'),
-      columns('cloudEvent'),
-    ]);
-    const ids = new Set(result.rows.map((r) => r.id));
-    return rows.map((r) => ids.has(r.id));
-  }
-
-  private async findByKeys(rows: Row[]) {
-    if (!rows.length) return new Map<string, { id: string; requestHash: string | null }>();
-    const found = await this.pool.query<{
-      id: string;
-      tenantId: string;
-      idempotencyKey: string;
-      requestHash: string | null;
-    }>(FIND_BY_KEYS, [rows.map((r) => r.tenantId), rows.map((r) => r.idempotencyKey)]);
-    return new Map(found.rows.map((r) => [`${r.tenantId}\u0000${r.idempotencyKey}`, r]));
+    return new Map(found.map((r) => [`${r.tenantId}\u0000${r.idempotencyKey}`, r]));
   }
 }
 
 function toRow(
   { tenantId, input, idempotencyKey, meta }: IngestItem,
-  { traceParent, receivedAt, schemaVersion }: Pick<Row, 'traceParent' | 'receivedAt' | 'schemaVersion'>,
-): Row {
+  { traceParent, receivedAt, schemaVersion }: Pick<EventInsert, 'traceParent' | 'receivedAt' | 'schemaVersion'>,
+): EventInsert {
   return {
     id: newId(),
     tenantId,
@@ -286,8 +207,4 @@ function toRow(
 function contentOf(input: EventInput): Omit<EventInput, 'occurredAt'> {
   const { occurredAt: _occurredAt, ...content } = input;
   return content;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

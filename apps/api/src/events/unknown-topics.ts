@@ -1,12 +1,6 @@
-import type { Pool } from 'pg';
 import { isTopicRef, type EventInput } from '@herald/core';
+import type { EventsRepository } from '@herald/db';
 import type { FieldError } from '../http/problem';
-
-// The keys among these that name one of the tenant's topics (a topic exists from its first
-// `PUT /v1/topics/:key/subscribers` until it is deleted, members or not).
-const EXISTING = `
-SELECT t.tenant_id AS "tenantId", t.key FROM topics t
-JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, key) ON t.tenant_id = k.tenant_id AND t.key = k.key`;
 
 /**
  * Per event, a warning for each topic it names that does not exist: the event is still accepted (the
@@ -15,16 +9,13 @@ JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, key) ON t.tenant_id = k.tena
  * One query for the whole call, and none when no event names a topic.
  */
 export async function unknownTopicWarnings(
-  pool: Pool,
+  repository: EventsRepository,
   events: { tenantId: string; input: EventInput }[],
 ): Promise<(FieldError[] | undefined)[]> {
   const named = events.map(({ input }) => topicsOf(input));
   const asked = events.flatMap(({ tenantId }, i) => named[i]!.map(({ topic }) => ({ tenantId, topic })));
   if (!asked.length) return events.map(() => undefined);
-  const { rows } = await pool.query<{ tenantId: string; key: string }>(EXISTING, [
-    asked.map((a) => a.tenantId),
-    asked.map((a) => a.topic),
-  ]);
+  const rows = await repository.existingTopics(asked.map(({ tenantId, topic }) => ({ tenantId, key: topic })));
   const existing = new Set(rows.map((r) => `${r.tenantId}\u0000${r.key}`));
   return events.map(({ tenantId }, i) => {
     const unknown = named[i]!.filter(({ topic }) => !existing.has(`${tenantId}\u0000${topic}`));

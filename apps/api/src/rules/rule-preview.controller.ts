@@ -12,7 +12,7 @@ import {
   type ContentSubscriber,
   type RenderContext,
 } from '@herald/channels';
-import { PrismaService, RulesRepository, SubscribersRepository } from '@herald/db';
+import { EventsRepository, RulesRepository, SubscribersRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { parse } from '../http/parse';
@@ -68,7 +68,7 @@ interface Sample {
 @Auth('admin')
 export class RulePreviewController {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(EventsRepository) private readonly events: EventsRepository,
     @Inject(RulesRepository) private readonly rules: RulesRepository,
     @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
   ) {}
@@ -114,7 +114,7 @@ export class RulePreviewController {
   private async sample(tenantId: string, eventType: string, input: PreviewInput): Promise<Sample> {
     let event: ContentEvent = { id: 'preview', type: eventType, createdAt: new Date(), data: input.data ?? {} };
     if (input.eventId) {
-      const stored = await this.prisma.event.findFirst({ where: { id: input.eventId, tenantId } });
+      const stored = await this.events.find(tenantId, input.eventId);
       if (!stored) throw Problem.notFound(`Event ${input.eventId}`);
       const data = (stored.data as Record<string, unknown> | null) ?? {};
       event = { id: stored.id, type: stored.type, createdAt: stored.createdAt, data };
