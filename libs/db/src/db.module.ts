@@ -20,6 +20,7 @@ import { SmsSendersRepository } from './sms-senders.repository';
 import { InboxRepository } from './inbox.repository';
 import { StatsRepository } from './stats.repository';
 import { EventsRepository } from './events.repository';
+import { EventSchemasRepository } from './event-schemas.repository';
 
 const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
 /** The api's tenant-scoped repositories over Prisma. */
@@ -38,6 +39,7 @@ const ADMIN_REPOSITORIES = [
   InboxRepository,
   StatsRepository,
   EventsRepository,
+  EventSchemasRepository,
 ];
 
 @Global()

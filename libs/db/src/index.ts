@@ -29,3 +29,4 @@ export * from './sms-senders.repository';
 export * from './inbox.repository';
 export * from './stats.repository';
 export * from './events.repository';
+export * from './event-schemas.repository';

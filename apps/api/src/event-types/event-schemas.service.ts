@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ValidateFunction } from 'ajv';
 import { LRUCache } from 'lru-cache';
-import type { Pool } from 'pg';
 import { sameJson, schemaIncompatibilities, type JsonSchema } from '@herald/core';
-import { PG_POOL, PrismaService, type Prisma } from '@herald/db';
+import { EventSchemasRepository } from '@herald/db';
 import { Problem } from '../http/problem';
 import { compileSchema, releaseSchema } from './json-schema';
 
@@ -23,16 +22,8 @@ export interface SchemaCheck {
 
 interface SchemaRow {
   version: number;
-  schema: object;
+  schema: unknown;
 }
-
-// The newest version of each (tenant, type) asked about, in one round trip for a whole batch.
-const NEWEST = `
-SELECT DISTINCT ON (s.tenant_id, s.event_type) s.tenant_id AS "tenantId", s.event_type AS "type", s.version, s.schema
-FROM event_schemas s JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, event_type)
-  ON s.tenant_id = k.tenant_id AND s.event_type = k.event_type
-ORDER BY s.tenant_id, s.event_type, s.version DESC`;
-const ONE_VERSION = `SELECT version, schema FROM event_schemas WHERE tenant_id = $1 AND event_type = $2 AND version = $3`;
 
 export type PublishOutcome = { created: boolean; schema: ReturnType<typeof schemaView> };
 
@@ -54,10 +45,7 @@ export class EventSchemas {
   /** by tenant × type: its newest version, null when it has none */
   private readonly newest = new LRUCache<string, { version: number | null }>({ max: MAX_CACHED, ttl: NEWEST_TTL_MS });
 
-  constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
-    @Inject(PG_POOL) private readonly pool: Pool,
-  ) {}
+  constructor(@Inject(EventSchemasRepository) private readonly repository: EventSchemasRepository) {}
 
   /** Publishes `version`; 201 when new, 200 when the same schema is published again, 409/422 otherwise. */
   async publish(tenantId: string, type: string, version: number, schema: unknown): Promise<PublishOutcome> {
@@ -66,13 +54,9 @@ export class EventSchemas {
       throw Problem.unprocessable('invalid-schema', 'The body is not a usable JSON Schema', compiled.errors);
     }
     releaseSchema(schema as object);
-    const outcome = await this.prisma.$transaction(async (tx) => {
-      // One publisher per event type at a time: each new version is checked against the newest one.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${tenantId}/${type}`}, 0))`;
-      const latest = await tx.eventSchema.findFirst({
-        where: { tenantId, eventType: type },
-        orderBy: { version: 'desc' },
-      });
+    // One publisher per event type at a time: each new version is checked against the newest one.
+    const outcome = await this.repository.publishing(tenantId, type, async (versions) => {
+      const latest = await versions.newest();
       if (latest && latest.version === version) {
         if (sameJson(latest.schema, schema)) return { created: false, row: latest };
         throw conflict(
@@ -81,9 +65,7 @@ export class EventSchemas {
         );
       }
       if (latest && latest.version > version) {
-        const existing = await tx.eventSchema.findUnique({
-          where: { tenantId_eventType_version: { tenantId, eventType: type, version } },
-        });
+        const existing = await versions.get(version);
         if (existing && sameJson(existing.schema, schema)) return { created: false, row: existing };
         throw conflict(
           existing ? 'schema-version-exists' : 'schema-version-out-of-order',
@@ -104,9 +86,7 @@ export class EventSchemas {
           );
         }
       }
-      const row = await tx.eventSchema.create({
-        data: { tenantId, eventType: type, version, schema: schema as Prisma.InputJsonValue },
-      });
+      const row = await versions.create(version, schema);
       return { created: true, row };
     });
     if (outcome.created)
@@ -115,34 +95,20 @@ export class EventSchemas {
   }
 
   async list(tenantId: string, type: string) {
-    const rows = await this.prisma.eventSchema.findMany({
-      where: { tenantId, eventType: type },
-      orderBy: { version: 'asc' },
-    });
+    const rows = await this.repository.list(tenantId, type);
     if (!rows.length) throw Problem.notFound(`Event type ${type} with a schema`);
     return { type, latestVersion: rows[rows.length - 1]!.version, versions: rows.map(schemaView) };
   }
 
   async get(tenantId: string, type: string, version: number) {
-    const row = await this.prisma.eventSchema.findUnique({
-      where: { tenantId_eventType_version: { tenantId, eventType: type, version } },
-    });
+    const row = await this.repository.get(tenantId, type, version);
     if (!row) throw Problem.notFound(`Version ${version} of the schema of ${type}`);
     return schemaView(row);
   }
 
   /** Every event type of the tenant that has a schema, with its newest version. */
   async types(tenantId: string) {
-    const rows = await this.prisma.eventSchema.groupBy({
-      by: ['eventType'],
-      where: { tenantId },
-      _max: { version: true },
-      _count: { _all: true },
-      orderBy: { eventType: 'asc' },
-    });
-    return {
-      items: rows.map((r) => ({ type: r.eventType, latestVersion: r._max.version, versions: r._count._all })),
-    };
+    return { items: await this.repository.types(tenantId) };
   }
 
   /** The schema each event must match: the version it names, else its type's newest. */
@@ -173,11 +139,8 @@ export class EventSchemas {
       if (!this.newest.has(key)) stale.set(key, e);
     }
     if (!stale.size) return;
-    const asked = [...stale.values()];
-    const { rows } = await this.pool.query<{ tenantId: string; type: string } & SchemaRow>(NEWEST, [
-      asked.map((e) => e.tenantId),
-      asked.map((e) => e.type),
-    ]);
+    // The newest version of each (tenant, type) asked about, in one round trip for a whole batch.
+    const rows = await this.repository.newest([...stale.values()]);
     const found = new Map(rows.map((row) => [cacheKey(row.tenantId, row.type), row]));
     for (const [key, { tenantId, type }] of stale) {
       const row = found.get(key);
@@ -191,8 +154,8 @@ export class EventSchemas {
   private async compiledVersion(tenantId: string, type: string, version: number): Promise<SchemaCheck | 'missing'> {
     const hit = this.compiled.get(cacheKey(tenantId, type, version));
     if (hit) return hit;
-    const { rows } = await this.pool.query<SchemaRow>(ONE_VERSION, [tenantId, type, version]);
-    if (rows[0]) return this.remember(tenantId, type, rows[0]);
+    const row = await this.repository.get(tenantId, type, version);
+    if (row) return this.remember(tenantId, type, row);
     this.compiled.set(cacheKey(tenantId, type, version), 'missing', { ttl: NEWEST_TTL_MS });
     return 'missing';
   }
