@@ -21,8 +21,9 @@ import { InboxRepository } from './inbox.repository';
 import { StatsRepository } from './stats.repository';
 import { EventsRepository } from './events.repository';
 import { EventSchemasRepository } from './event-schemas.repository';
+import { DigestsRepository } from './digests.repository';
 
-const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository];
+const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository, DigestsRepository];
 /** The api's tenant-scoped repositories over Prisma. */
 const ADMIN_REPOSITORIES = [
   AuditLogRepository,

@@ -30,3 +30,4 @@ export * from './inbox.repository';
 export * from './stats.repository';
 export * from './events.repository';
 export * from './event-schemas.repository';
+export * from './digests.repository';

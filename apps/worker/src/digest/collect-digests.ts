@@ -1,6 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
-import { digestKeyOf, newId, type Channel, type ChannelRule, type DigestConfig } from '@herald/core';
-import { inTransaction } from '@herald/db';
+import type { Pool } from 'pg';
+import { digestKeyOf, type Channel, type ChannelRule } from '@herald/core';
+import { DigestsRepository } from '@herald/db';
 import { ensureDeliveryJob, type DeliveryQueues } from '@herald/queue';
 
 /** What the fan-out plans for one recipient × channel (the fields a digest needs of it). */
@@ -11,36 +11,6 @@ export interface DigestCandidate {
   status: string;
   lastError: string | null;
 }
-
-interface Joined {
-  deliveryId: string;
-  windowEnd: Date;
-  /** still gathering: its delivery job must exist */
-  open: boolean;
-}
-
-// The event was digested before (this is a redelivery of its fan-out): it stays where it went.
-const DIGESTED_BEFORE = `
-SELECT d.delivery_id AS "deliveryId", d.window_end AS "windowEnd", d.flushed_at IS NULL AS open
-FROM digest_items i JOIN digests d ON d.id = i.digest_id
-WHERE i.id = $1`;
-
-// Joins the open digest of subscriber × channel × key, or opens one whose window starts now. The
-// upsert locks the row until commit, so a flush (which closes the digest first) waits for the join,
-// and a digest closed meanwhile no longer conflicts: a new one opens.
-const JOIN_OR_OPEN = `
-INSERT INTO digests (id, tenant_id, subscriber_id, channel, digest_key, open_key, window_end, delivery_id)
-VALUES ($1, $2, $3, $4, $5, $5, now() + make_interval(secs => $6), $7)
-ON CONFLICT (tenant_id, subscriber_id, channel, open_key) DO UPDATE SET open_key = EXCLUDED.open_key
-RETURNING id, delivery_id AS "deliveryId", window_end AS "windowEnd", (xmax = 0) AS opened`;
-
-// The digest's one delivery is the opening event's own, due when the window ends.
-const INSERT_DIGEST_DELIVERY = `
-INSERT INTO deliveries (id, tenant_id, event_id, subscriber_id, channel, status, not_before)
-VALUES ($1, $2, $3, $4, $5, 'queued', $6)
-ON CONFLICT (id) DO NOTHING`;
-
-const ADD_ITEM = `INSERT INTO digest_items (id, digest_id, event_id) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`;
 
 /**
  * The fan-out's digest step. For each planned delivery on a channel the rule digests, the event is
@@ -61,10 +31,9 @@ export async function collectDigests<T extends DigestCandidate>(
   const digested = (row: T) => row.subscriberId !== null && row.status === 'queued' && digests.has(row.channel);
   if (!rows.some(digested)) return rows;
 
-  const { rows: found } = await pool.query<{ data: Record<string, unknown> }>('SELECT data FROM events WHERE id = $1', [
-    event.id,
-  ]);
-  const data = found[0]?.data ?? {};
+  // The fan-out hands the pool (not yet the repository) in: the statements are the repository's.
+  const repository = new DigestsRepository(pool);
+  const data = await repository.eventData(event.tenantId, event.id);
   const out: T[] = [];
   for (const row of rows) {
     if (!digested(row)) {
@@ -72,7 +41,9 @@ export async function collectDigests<T extends DigestCandidate>(
       continue;
     }
     const config = digests.get(row.channel)!;
-    const joined = await inTransaction(pool, (client) => join(client, event, row, config, data));
+    const item = { eventId: event.id, deliveryId: row.id, subscriberId: row.subscriberId!, channel: row.channel };
+    const key = digestKeyOf(config, event.type, data);
+    const joined = await repository.join(event.tenantId, item, key, config.windowSeconds);
     if (joined.open) {
       const ref = { id: joined.deliveryId, tenantId: event.tenantId, channel: row.channel };
       await ensureDeliveryJob(queues, ref, joined.windowEnd.getTime() - Date.now());
@@ -83,33 +54,4 @@ export async function collectDigests<T extends DigestCandidate>(
     }
   }
   return out;
-}
-
-async function join(
-  client: PoolClient,
-  event: { id: string; tenantId: string; type: string },
-  row: DigestCandidate,
-  config: DigestConfig,
-  data: Record<string, unknown>,
-): Promise<Joined> {
-  const before = await client.query<Joined>(DIGESTED_BEFORE, [row.id]);
-  if (before.rows[0]) return before.rows[0];
-  const key = digestKeyOf(config, event.type, data);
-  const { rows } = await client.query<{ id: string; deliveryId: string; windowEnd: Date; opened: boolean }>(
-    JOIN_OR_OPEN,
-    [newId(), event.tenantId, row.subscriberId, row.channel, key, config.windowSeconds, row.id],
-  );
-  const digest = rows[0];
-  if (digest.opened) {
-    await client.query(INSERT_DIGEST_DELIVERY, [
-      digest.deliveryId,
-      event.tenantId,
-      event.id,
-      row.subscriberId,
-      row.channel,
-      digest.windowEnd,
-    ]);
-  }
-  await client.query(ADD_ITEM, [row.id, digest.id, event.id]);
-  return { deliveryId: digest.deliveryId, windowEnd: digest.windowEnd, open: true };
 }

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { DigestsRepository } from '@herald/db';
 
 export interface DigestRender {
   /** the data of each gathered event, oldest first */
@@ -6,22 +7,16 @@ export interface DigestRender {
   count: number;
 }
 
-// Closing first takes the digest's row lock: a fan-out still joining an event commits before this
-// goes on, and one that comes later finds no open digest and starts a new one.
-const CLOSE = `UPDATE digests SET open_key = NULL, flushed_at = COALESCE(flushed_at, now()) WHERE id = $1`;
-// Events cancelled after they joined are left out (a digest of only those is not sent at all).
-const ITEMS = `
-SELECT e.data FROM digest_items i JOIN events e ON e.id = i.event_id
-WHERE i.digest_id = $1 AND e.status <> 'cancelled'
-ORDER BY e.created_at, e.id`;
-
 /**
  * Closes a digest (it takes no more events) and reads what it gathered, for its one message. Run
  * when its delivery is about to be sent, so events that arrive while it waits (past its window, or
  * held by quiet hours) still join; safe to run again for a retry of the same delivery.
  */
 export async function flushDigest(pool: Pool, digestId: string): Promise<DigestRender> {
-  await pool.query(CLOSE, [digestId]);
-  const { rows } = await pool.query<{ data: Record<string, unknown> }>(ITEMS, [digestId]);
-  return { events: rows.map((r) => r.data), count: rows.length };
+  // The delivery batch hands the pool (not yet the repository) in: the statements are the repository's.
+  const digests = new DigestsRepository(pool);
+  // Closing first takes the digest's row lock: a fan-out still joining an event commits before the read.
+  await digests.close(digestId);
+  const events = await digests.gathered(digestId);
+  return { events, count: events.length };
 }
