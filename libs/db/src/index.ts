@@ -31,3 +31,4 @@ export * from './stats.repository';
 export * from './events.repository';
 export * from './event-schemas.repository';
 export * from './digests.repository';
+export * from './send-feedback.system';

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { ChannelMessages, SendResult } from '@herald/channels';
 import type { HeraldConfig } from '@herald/config';
-import { recordFeedback, suppress } from '@herald/db';
+import { SendFeedbackRepository, recordFeedback, suppress, type DeadToken } from '@herald/db';
 import type { ExternalChannel } from './channel-messages';
 import type { ClaimedDelivery } from '@herald/db';
 
@@ -41,7 +41,7 @@ export async function applySendFeedback(
   answers: SendAnswer[],
   config: HeraldConfig,
 ): Promise<void> {
-  const deadTokens: { tenantId: string; token: string; reason: string }[] = [];
+  const deadTokens: DeadToken[] = [];
   const endpoints = new Map<string, EndpointAnswers>();
   for (const { delivery, message, result } of answers) {
     switch (delivery.channel) {
@@ -65,7 +65,7 @@ export async function applySendFeedback(
         break;
     }
   }
-  if (deadTokens.length) await deactivateTokens(client, deadTokens);
+  if (deadTokens.length) await SendFeedbackRepository.deactivateDevices(client, deadTokens);
   for (const [endpointId, answered] of endpoints)
     await trackEndpoint(client, endpointId, answered, config.webhookDisable);
 }
@@ -99,18 +99,6 @@ async function suppressAddress(
     outcome: suppressionId ? 'suppressed' : 'noted: not a valid address',
     payload: { code: result.code, message: result.message, at: 'send' },
   });
-}
-
-async function deactivateTokens(
-  client: PoolClient,
-  dead: { tenantId: string; token: string; reason: string }[],
-): Promise<void> {
-  await client.query(
-    `UPDATE devices SET active = false, deactivated_at = now(), updated_at = now(), deactivated_reason = dead.reason
-     FROM unnest($1::uuid[], $2::text[], $3::text[]) AS dead(tenant_id, token, reason)
-     WHERE devices.tenant_id = dead.tenant_id AND devices.token = dead.token AND devices.active`,
-    [dead.map((d) => d.tenantId), dead.map((d) => d.token), dead.map((d) => d.reason)],
-  );
 }
 
 /** One endpoint's answers within a recording: what they change of its failure count. */
@@ -148,30 +136,8 @@ async function trackEndpoint(
   limits: HeraldConfig['webhookDisable'],
 ): Promise<void> {
   if (answers.gone) {
-    await client.query(
-      `UPDATE webhook_endpoints SET active = false, disabled_reason = $2, updated_at = now() WHERE id = $1`,
-      [endpointId, `the endpoint answered ${answers.gone}`],
-    );
+    await SendFeedbackRepository.disableEndpoint(client, endpointId, `the endpoint answered ${answers.gone}`);
     return;
   }
-  // After a success the count is the failures since it, else it goes on from what it was.
-  await client.query(
-    `WITH next AS (
-       SELECT id,
-         CASE WHEN $2 THEN $3 ELSE consecutive_failures + $3 END AS failures,
-         CASE WHEN $3 = 0 THEN NULL WHEN $2 THEN now() ELSE COALESCE(first_failure_at, now()) END AS first_failure
-       FROM webhook_endpoints WHERE id = $1 AND ($3 > 0 OR consecutive_failures > 0)
-     )
-     UPDATE webhook_endpoints w SET
-       consecutive_failures = next.failures,
-       first_failure_at = next.first_failure,
-       active = w.active AND NOT (next.failures >= $4 AND next.first_failure <= now() - make_interval(secs => $5)),
-       disabled_reason = CASE
-         WHEN w.active AND next.failures >= $4 AND next.first_failure <= now() - make_interval(secs => $5)
-         THEN 'failed ' || next.failures || ' times in a row since ' || next.first_failure || ', last: ' || $6
-         ELSE w.disabled_reason END,
-       updated_at = now()
-     FROM next WHERE w.id = next.id`,
-    [endpointId, answers.succeeded, answers.failures, limits.afterFailures, limits.afterSeconds, answers.lastCode],
-  );
+  await SendFeedbackRepository.countEndpointFailures(client, endpointId, answers, limits);
 }
