@@ -22,8 +22,15 @@ import { StatsRepository } from './stats.repository';
 import { EventsRepository } from './events.repository';
 import { EventSchemasRepository } from './event-schemas.repository';
 import { DigestsRepository } from './digests.repository';
+import { HousekeepingRepository } from './housekeeping.repository';
 
-const REPOSITORIES = [DeliveriesRepository, DeliveryContextRepository, FanoutRepository, DigestsRepository];
+const REPOSITORIES = [
+  DeliveriesRepository,
+  DeliveryContextRepository,
+  FanoutRepository,
+  DigestsRepository,
+  HousekeepingRepository,
+];
 /** The api's tenant-scoped repositories over Prisma. */
 const ADMIN_REPOSITORIES = [
   AuditLogRepository,

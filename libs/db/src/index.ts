@@ -32,3 +32,4 @@ export * from './events.repository';
 export * from './event-schemas.repository';
 export * from './digests.repository';
 export * from './send-feedback.system';
+export * from './housekeeping.repository';

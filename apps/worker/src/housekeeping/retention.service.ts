@@ -1,11 +1,11 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { HeraldMetrics } from '@herald/observability';
 import {
-  PG_POOL,
+  HousekeepingRepository,
   expireDeadLetters,
   pickPurgeableEvents,
   purgeArchivedInboxMessages,
@@ -46,7 +46,7 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   private current?: Promise<unknown>;
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(HousekeepingRepository) private readonly housekeeping: HousekeepingRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
     @InjectQueue(QueueName.DeadLetter) private readonly deadLetterQueue: Queue<DeadLetterJob>,
@@ -64,28 +64,12 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
 
   /** One pass; null when another housekeeper's pass holds the lock. */
   async purgeOnce(): Promise<RetentionPass | null> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      // A session lock on this one connection: the pass's statements each commit on their own.
-      const lock = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-        RETENTION_LOCK,
-      ]);
-      if (!lock.rows[0].locked) return null;
-      try {
-        const pass = await this.pass(client);
-        this.report(pass);
-        return pass;
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
-      }
-    } catch (err) {
-      broken = err as Error;
-      throw err;
-    } finally {
-      // A connection that failed mid-pass is dropped, and its session lock with it.
-      client.release(broken);
-    }
+    // A session lock on one connection: the pass's statements each commit on their own.
+    return this.housekeeping.underLock(RETENTION_LOCK, async (client) => {
+      const pass = await this.pass(client);
+      this.report(pass);
+      return pass;
+    });
   }
 
   private async pass(client: PoolClient): Promise<RetentionPass> {
@@ -169,16 +153,11 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
    * copies are removed before the change commits, so an unreachable Redis leaves both for the next pass.
    */
   private async expireDeadLetters(client: PoolClient, olderThanSeconds: number, limit: number): Promise<number> {
-    await client.query('BEGIN');
-    try {
+    return this.housekeeping.transaction(client, async () => {
       const ids = await expireDeadLetters(client, olderThanSeconds, limit);
       await Promise.all(ids.map((id) => this.deadLetterQueue.remove(id)));
-      await client.query('COMMIT');
       return ids.length;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   }
 
   private report(pass: RetentionPass): void {
