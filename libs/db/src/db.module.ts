@@ -23,6 +23,7 @@ import { EventsRepository } from './events.repository';
 import { EventSchemasRepository } from './event-schemas.repository';
 import { DigestsRepository } from './digests.repository';
 import { HousekeepingRepository } from './housekeeping.repository';
+import { DeliveryViewsRepository } from './delivery-views.repository';
 
 const REPOSITORIES = [
   DeliveriesRepository,
@@ -48,6 +49,7 @@ const ADMIN_REPOSITORIES = [
   StatsRepository,
   EventsRepository,
   EventSchemasRepository,
+  DeliveryViewsRepository,
 ];
 
 @Global()

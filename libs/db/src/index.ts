@@ -33,3 +33,4 @@ export * from './event-schemas.repository';
 export * from './digests.repository';
 export * from './send-feedback.system';
 export * from './housekeeping.repository';
+export * from './delivery-views.repository';

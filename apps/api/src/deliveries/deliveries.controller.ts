@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { CHANNELS, DELIVERY_STATUSES, isUuid } from '@herald/core';
-import { PrismaService, type Prisma } from '@herald/db';
+import { DeliveryViewsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
@@ -22,7 +22,7 @@ const listQuery = z.object({
 @Controller('v1/deliveries')
 @Auth('ingest')
 export class DeliveriesController {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(@Inject(DeliveryViewsRepository) private readonly deliveries: DeliveryViewsRepository) {}
 
   /** Deliveries newest first, filtered by channel, status, subscriber and event. */
   @Get()
@@ -30,20 +30,8 @@ export class DeliveriesController {
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
-    const where: Prisma.DeliveryWhereInput = {
-      tenantId,
-      ...(input.channel && { channel: input.channel }),
-      ...(input.status && { status: input.status }),
-      ...(input.subscriberId && { subscriberId: input.subscriberId }),
-      ...(input.eventId && { eventId: input.eventId }),
-      ...(after && { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }),
-    };
-    const rows = await this.prisma.delivery.findMany({
-      where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: input.limit + 1,
-      include: { attemptsLog: { orderBy: { attempt: 'asc' } } },
-    });
+    const { channel, status, subscriberId, eventId } = input;
+    const rows = await this.deliveries.page(tenantId, { channel, status, subscriberId, eventId }, after, input.limit);
     const { page, nextCursor } = pageOf(rows, input.limit, (row) => row.createdAt);
     return {
       items: page.map((d) => ({
@@ -58,19 +46,8 @@ export class DeliveriesController {
 
   @Get(':id')
   async get(@TenantId() tenantId: string, @Param('id') id: string) {
-    const delivery = isUuid(id)
-      ? await this.prisma.delivery.findFirst({
-          where: { id, tenantId },
-          include: { attemptsLog: { orderBy: { attempt: 'asc' } }, event: { select: { type: true } } },
-        })
-      : null;
+    const delivery = await this.deliveries.detail(tenantId, id);
     if (!delivery) throw Problem.notFound(`Delivery ${id}`);
-    const feedback = await this.prisma.feedbackEvent.findMany({
-      where: { deliveryId: id, tenantId },
-      orderBy: { createdAt: 'asc' },
-    });
-    const suppressionIds = feedback.flatMap((f) => (f.suppressionId ? [f.suppressionId] : []));
-    const suppressions = await this.prisma.suppression.findMany({ where: { id: { in: suppressionIds }, tenantId } });
     return {
       ...deliveryView(delivery),
       eventId: delivery.eventId,
@@ -78,7 +55,7 @@ export class DeliveriesController {
       createdAt: delivery.createdAt,
       updatedAt: delivery.updatedAt,
       sentAt: delivery.sentAt ?? undefined,
-      feedback: feedback.map((f) => ({
+      feedback: delivery.feedback.map((f) => ({
         id: f.id,
         at: f.createdAt,
         source: f.source,
@@ -86,9 +63,12 @@ export class DeliveriesController {
         outcome: f.outcome,
         address: f.address ?? undefined,
         payload: f.payload,
-        suppression: suppressions
-          .filter((s) => s.id === f.suppressionId)
-          .map((s) => ({ id: s.id, channel: s.channel, address: s.address, reason: s.reason }))[0],
+        suppression: f.suppression && {
+          id: f.suppression.id,
+          channel: f.suppression.channel,
+          address: f.suppression.address,
+          reason: f.suppression.reason,
+        },
       })),
     };
   }

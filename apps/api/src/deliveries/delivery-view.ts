@@ -1,8 +1,4 @@
-import type { PrismaService } from '@herald/db';
-
-type DeliveryWithAttempts = Awaited<ReturnType<PrismaService['delivery']['findFirstOrThrow']>> & {
-  attemptsLog: Awaited<ReturnType<PrismaService['deliveryAttempt']['findFirstOrThrow']>>[];
-};
+import type { DeliveryWithAttempts } from '@herald/db';
 
 /** A delivery and every attempt, as the API shows it (events and the delivery detail alike). */
 export function deliveryView(d: DeliveryWithAttempts) {
