@@ -24,6 +24,7 @@ import { EventSchemasRepository } from './event-schemas.repository';
 import { DigestsRepository } from './digests.repository';
 import { HousekeepingRepository } from './housekeeping.repository';
 import { DeliveryViewsRepository } from './delivery-views.repository';
+import { SuppressionsRepository } from './suppressions.repository';
 
 const REPOSITORIES = [
   DeliveriesRepository,
@@ -50,6 +51,7 @@ const ADMIN_REPOSITORIES = [
   EventsRepository,
   EventSchemasRepository,
   DeliveryViewsRepository,
+  SuppressionsRepository,
 ];
 
 @Global()

@@ -34,3 +34,4 @@ export * from './digests.repository';
 export * from './send-feedback.system';
 export * from './housekeeping.repository';
 export * from './delivery-views.repository';
+export * from './suppressions.repository';

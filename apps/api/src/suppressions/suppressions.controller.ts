@@ -1,8 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { isUuid, normalizeAddress } from '@herald/core';
-import { PrismaService, suppress, PG_POOL, type Prisma } from '@herald/db';
-import type { Pool } from 'pg';
+import { SuppressionsRepository, type SuppressionRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
@@ -24,36 +22,19 @@ const createBody = z.strictObject({
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
 
-type SuppressionRow = Awaited<ReturnType<PrismaService['suppression']['findFirstOrThrow']>>;
-
 /** The tenant's suppression list: addresses Herald will not send to (email and SMS). */
 @Controller('v1/suppressions')
 @Auth('admin')
 export class SuppressionsController {
-  constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
-    @Inject(PG_POOL) private readonly pool: Pool,
-  ) {}
+  constructor(@Inject(SuppressionsRepository) private readonly suppressions: SuppressionsRepository) {}
 
   @Get()
   @ApiInput({ query: listQuery })
   async list(@TenantId() tenantId: string, @Query() query: unknown) {
     const input = parse(listQuery, query, 'query');
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
-    const where: Prisma.SuppressionWhereInput = {
-      tenantId,
-      ...(input.channel && { channel: input.channel }),
-      // An address is searched as it is stored: normalized for its channel (or as typed, if it is not one).
-      ...(input.address && {
-        address: input.channel ? (normalizeAddress(input.channel, input.address) ?? input.address) : input.address,
-      }),
-      ...(after && { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }),
-    };
-    const rows = await this.prisma.suppression.findMany({
-      where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: input.limit + 1,
-    });
+    const { channel, address } = input;
+    const rows = await this.suppressions.page(tenantId, { channel, address }, after, input.limit);
     const { page, nextCursor } = pageOf(rows, input.limit, (row) => row.createdAt);
     return {
       items: page.map(view),
@@ -66,8 +47,7 @@ export class SuppressionsController {
   @ApiInput({ body: createBody })
   async create(@TenantId() tenantId: string, @Body() body: unknown) {
     const input = parse(createBody, body);
-    const id = await suppress(this.pool, {
-      tenantId,
+    const added = await this.suppressions.add(tenantId, {
       channel: input.channel,
       address: input.address,
       reason: input.reason,
@@ -75,7 +55,7 @@ export class SuppressionsController {
       detail: input.detail,
       expiresAt: input.expiresAt ? new Date(input.expiresAt) : undefined,
     });
-    if (!id) {
+    if (!added) {
       throw Problem.badRequest('The body has an invalid field', [
         {
           path: 'address',
@@ -83,14 +63,13 @@ export class SuppressionsController {
         },
       ]);
     }
-    return view(await this.prisma.suppression.findUniqueOrThrow({ where: { id } }));
+    return view(added);
   }
 
   @Delete(':id')
   @HttpCode(204)
   async remove(@TenantId() tenantId: string, @Param('id') id: string): Promise<void> {
-    const { count } = isUuid(id) ? await this.prisma.suppression.deleteMany({ where: { id, tenantId } }) : { count: 0 };
-    if (!count) throw Problem.notFound(`Suppression ${id}`);
+    if (!(await this.suppressions.remove(tenantId, id))) throw Problem.notFound(`Suppression ${id}`);
   }
 }
 
