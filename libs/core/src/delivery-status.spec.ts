@@ -1,4 +1,11 @@
-import { CLAIMABLE_STATUSES, DELIVERY_STATUSES, canTransition, isTerminal } from './delivery-status';
+import {
+  CLAIMABLE_STATUSES,
+  DELIVERY_STATUSES,
+  canTransition,
+  isTerminal,
+  nextStatuses,
+  statusesThatMayBecome,
+} from './delivery-status';
 
 describe('delivery state machine', () => {
   it('follows the happy path pending → queued → sending → sent → delivered', () => {
@@ -39,5 +46,29 @@ describe('delivery state machine', () => {
       'skipped',
       'rate_limited',
     ]);
+  });
+
+  it('names the statuses a status may be reached from, as the table says', () => {
+    expect(statusesThatMayBecome('queued')).toEqual(['pending', 'deferred', 'sending', 'sent', 'dead']);
+    expect(statusesThatMayBecome('delivered')).toEqual(['sent']);
+    expect(statusesThatMayBecome('pending')).toEqual([]);
+    for (const to of DELIVERY_STATUSES) {
+      for (const from of DELIVERY_STATUSES) {
+        expect(statusesThatMayBecome(to).includes(from)).toBe(canTransition(from, to));
+      }
+    }
+  });
+
+  it('narrows them to what a statement acts on', () => {
+    expect(statusesThatMayBecome('queued', ['dead'])).toEqual(['dead']);
+    expect(statusesThatMayBecome('failed', ['sent', 'delivered'])).toEqual(['sent']);
+    expect(statusesThatMayBecome('sent', ['dead'])).toEqual([]);
+  });
+
+  it('names what a status may become; a claim (sending) may end in every status the delivery path writes', () => {
+    expect(nextStatuses('dead')).toEqual(['queued', 'failed']);
+    for (const end of ['sent', 'failed', 'dead', 'skipped', 'suppressed', 'queued', 'deferred', 'rate_limited']) {
+      expect(nextStatuses('sending')).toContain(end);
+    }
   });
 });

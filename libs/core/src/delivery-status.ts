@@ -39,6 +39,23 @@ export function canTransition(from: DeliveryStatus, to: DeliveryStatus): boolean
   return transitions[from].includes(to);
 }
 
+/**
+ * The statuses from which the table lets a delivery become `to`, in table order: the from-status condition of a
+ * statement that sets `to` (`status = ANY($n)`), so a change the table forbids matches no row. `among` narrows
+ * it to what the statement itself acts on (a replay takes dead letters only, a receipt a sent delivery).
+ */
+export function statusesThatMayBecome(
+  to: DeliveryStatus,
+  among: readonly DeliveryStatus[] = DELIVERY_STATUSES,
+): DeliveryStatus[] {
+  return DELIVERY_STATUSES.filter((from) => among.includes(from) && canTransition(from, to));
+}
+
+/** The statuses the table lets a delivery in `from` become. */
+export function nextStatuses(from: DeliveryStatus): DeliveryStatus[] {
+  return [...transitions[from]];
+}
+
 /** States a delivery worker may claim from (the claim's WHERE clause is built from this). */
 export const CLAIMABLE_STATUSES: readonly DeliveryStatus[] = (Object.keys(transitions) as DeliveryStatus[]).filter(
   (from) => from !== 'sending' && canTransition(from, 'sending'),
