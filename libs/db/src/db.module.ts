@@ -25,6 +25,8 @@ import { DigestsRepository } from './digests.repository';
 import { HousekeepingRepository } from './housekeeping.repository';
 import { DeliveryViewsRepository } from './delivery-views.repository';
 import { SuppressionsRepository } from './suppressions.repository';
+import { DeadLettersRepository } from './dead-letters.repository';
+import { ProviderFeedbackRepository } from './provider-feedback.repository';
 
 const REPOSITORIES = [
   DeliveriesRepository,
@@ -52,6 +54,8 @@ const ADMIN_REPOSITORIES = [
   EventSchemasRepository,
   DeliveryViewsRepository,
   SuppressionsRepository,
+  DeadLettersRepository,
+  ProviderFeedbackRepository,
 ];
 
 @Global()

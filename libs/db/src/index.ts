@@ -35,3 +35,5 @@ export * from './send-feedback.system';
 export * from './housekeeping.repository';
 export * from './delivery-views.repository';
 export * from './suppressions.repository';
+export * from './dead-letters.repository';
+export * from './provider-feedback.repository';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import type { Channel } from '@herald/core';
-import { PG_POOL, PrismaService, inTransaction, type Prisma } from '@herald/db';
+import { DeadLettersRepository, PG_POOL, inTransaction } from '@herald/db';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { QueueClients, QueueName, enqueueDeliveryBatches, ensureDeliveryJob, type DeliveryRef } from '@herald/queue';
 import { decodeCursor, pageOf } from '../http/cursor';
@@ -42,7 +42,7 @@ export class DeadLettersService {
   private readonly logger = new Logger('dead-letters');
 
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(DeadLettersRepository) private readonly deadLetters: DeadLettersRepository,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(QueueClients) private readonly queues: QueueClients,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
@@ -50,19 +50,7 @@ export class DeadLettersService {
 
   async list(tenantId: string, filter: DeadLetterFilter & { cursor?: string; limit: number }) {
     const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
-    const where: Prisma.DeliveryWhereInput = {
-      tenantId,
-      status: 'dead',
-      ...(filter.channel && { channel: filter.channel }),
-      ...(filter.eventType && { event: { type: filter.eventType } }),
-      ...(after && { OR: [{ updatedAt: { lt: after.at } }, { updatedAt: after.at, id: { lt: after.id } }] }),
-    };
-    const rows = await this.prisma.delivery.findMany({
-      where,
-      orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
-      take: filter.limit + 1,
-      include: { event: { select: { type: true } }, attemptsLog: { orderBy: { attempt: 'desc' }, take: 1 } },
-    });
+    const rows = await this.deadLetters.page(tenantId, filter, after, filter.limit);
     const { page, nextCursor } = pageOf(rows, filter.limit, (row) => row.updatedAt);
     return {
       items: page.map((d) => ({
@@ -146,16 +134,13 @@ export class DeadLettersService {
   }
 
   private async notDead(tenantId: string, deliveryId: string): Promise<never> {
-    const { rows } = await this.pool.query<{ status: string }>(
-      'SELECT status FROM deliveries WHERE tenant_id = $1 AND id = $2',
-      [tenantId, deliveryId],
-    );
-    if (!rows[0]) throw Problem.notFound(`Delivery ${deliveryId}`);
+    const status = await this.deadLetters.statusOf(tenantId, deliveryId);
+    if (status === null) throw Problem.notFound(`Delivery ${deliveryId}`);
     throw new Problem(
       409,
       'not-dead',
       'The delivery is not in the dead-letter queue',
-      `delivery ${deliveryId} is ${rows[0].status}`,
+      `delivery ${deliveryId} is ${status}`,
     );
   }
 }

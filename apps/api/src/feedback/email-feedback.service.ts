@@ -2,15 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import type { FeedbackSignal } from '@herald/channels';
 import { isUuid, normalizeAddress } from '@herald/core';
-import { PG_POOL, inTransaction, recordFeedback, suppress } from '@herald/db';
-
-interface LinkedDelivery {
-  id: string;
-  tenantId: string;
-  status: string;
-  /** the address the delivery was sent to: its subscriber's email (null when the subscriber is gone) */
-  recipient: string | null;
-}
+import {
+  PG_POOL,
+  ProviderFeedbackRepository,
+  inTransaction,
+  recordFeedback,
+  suppress,
+  type EmailFeedbackDelivery as LinkedDelivery,
+} from '@herald/db';
 
 // Herald's own Message-ID header is `<deliveryId@herald>`: providers that echo the original
 // headers (SES commonHeaders, the generic form) lead straight to the delivery.
@@ -30,7 +29,10 @@ class AlreadyApplied extends Error {}
  */
 @Injectable()
 export class EmailFeedbackService {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(ProviderFeedbackRepository) private readonly feedback: ProviderFeedbackRepository,
+  ) {}
 
   /**
    * Applies the signals one provider message carried, in one transaction, and returns an outcome per
@@ -122,22 +124,15 @@ export class EmailFeedbackService {
 
   private async linkedDelivery(client: PoolClient, signal: FeedbackSignal): Promise<LinkedDelivery | null> {
     const direct = signal.deliveryId ?? HERALD_MESSAGE_ID.exec(signal.providerMessageId ?? '')?.[1];
-    // Deliveries keep no address: the worker sends email to the subscriber's address, so that is the recipient.
-    const select = `SELECT d.id, d.tenant_id AS "tenantId", d.status, s.email AS recipient
-      FROM deliveries d
-      LEFT JOIN subscribers s ON s.tenant_id = d.tenant_id AND s.subscriber_id = d.subscriber_id`;
     if (direct && isUuid(direct)) {
-      const { rows } = await client.query<LinkedDelivery>(`${select} WHERE d.id = $1 AND d.channel = 'email'`, [
-        direct,
-      ]);
-      if (rows[0]) return rows[0];
+      const found = await this.feedback.emailDeliveryById(direct, client);
+      if (found) return found;
     }
     if (!signal.providerMessageId) return null;
-    const { rows } = await client.query<LinkedDelivery>(
-      `${select} WHERE d.provider_message_id = ANY($1::text[]) AND d.channel = 'email' LIMIT 1`,
-      [[signal.providerMessageId, `<${signal.providerMessageId}>`]],
+    return this.feedback.emailDeliveryByProviderMessageId(
+      [signal.providerMessageId, `<${signal.providerMessageId}>`],
+      client,
     );
-    return rows[0] ?? null;
   }
 
   private async setStatus(

@@ -2,7 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { retryDelay } from '@herald/core';
-import { PG_POOL, inTransaction, liftSuppression, recordFeedback, suppress } from '@herald/db';
+import {
+  PG_POOL,
+  ProviderFeedbackRepository,
+  inTransaction,
+  liftSuppression,
+  recordFeedback,
+  suppress,
+  type SmsFeedbackDelivery as SmsDelivery,
+} from '@herald/db';
 import { QueueClients, ensureDeliveryJob } from '@herald/queue';
 import { sharedSmsSenders } from '../tenants/sms-senders.service';
 
@@ -14,14 +22,6 @@ const OPT_IN = new Set(['START', 'YES', 'UNSTOP']);
 
 export type StatusCallback = Record<string, string>;
 
-interface SmsDelivery {
-  id: string;
-  tenantId: string;
-  status: string;
-  attempts: number;
-  attemptFloor: number;
-}
-
 /** Twilio's status callbacks (delivery receipts) and inbound keywords (STOP/START). */
 @Injectable()
 export class SmsFeedbackService {
@@ -29,6 +29,7 @@ export class SmsFeedbackService {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(QueueClients) private readonly queues: QueueClients,
+    @Inject(ProviderFeedbackRepository) private readonly feedback: ProviderFeedbackRepository,
   ) {}
 
   async status(params: StatusCallback): Promise<string> {
@@ -36,7 +37,8 @@ export class SmsFeedbackService {
     // Intermediate states (queued, sending, sent) change nothing: only the end of the road does.
     if (!['delivered', 'undelivered', 'failed'].includes(status)) return 'ignored: intermediate status';
     const { outcome, retry } = await inTransaction(this.pool, async (client) => {
-      const delivery = await this.delivery(client, params.MessageSid ?? params.SmsSid);
+      const messageSid = params.MessageSid ?? params.SmsSid;
+      const delivery = messageSid ? await this.feedback.lockSmsDelivery(messageSid, client) : null;
       const base = {
         source: 'twilio',
         kind: status,
@@ -142,16 +144,6 @@ export class SmsFeedbackService {
     return { outcome: 'suppressed; delivery failed', suppressionId };
   }
 
-  private async delivery(client: PoolClient, messageSid: string | undefined): Promise<SmsDelivery | null> {
-    if (!messageSid) return null;
-    const { rows } = await client.query<SmsDelivery>(
-      `SELECT id, tenant_id AS "tenantId", status, attempts, attempt_floor AS "attemptFloor"
-       FROM deliveries WHERE provider_message_id = $1 AND channel = 'sms' FOR UPDATE`,
-      [messageSid],
-    );
-    return rows[0] ?? null;
-  }
-
   /**
    * The tenants that send from the number written to. A tenant's own number is that tenant's alone.
    * Herald's shared senders (TWILIO_FROM, the fallback accounts', the sandbox's) send for every tenant
@@ -161,12 +153,9 @@ export class SmsFeedbackService {
   private async tenantsOwning(client: PoolClient, to: string | undefined): Promise<string[]> {
     if (!to) return [];
     const shared = sharedSmsSenders(this.config);
-    const { rows } = shared.includes(to)
-      ? await client.query<{ id: string }>('SELECT id FROM tenants WHERE sms_from IS NULL OR sms_from = ANY($1)', [
-          shared,
-        ])
-      : await client.query<{ id: string }>('SELECT id FROM tenants WHERE sms_from = $1', [to]);
-    return rows.map((r) => r.id);
+    return shared.includes(to)
+      ? this.feedback.tenantsOnSharedSenders(shared, client)
+      : this.feedback.tenantsSendingFrom(to, client);
   }
 
   private async setStatus(client: PoolClient, id: string, status: string, lastError: string | null): Promise<void> {
