@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import {
   DONE_DELIVERY_STATUSES,
   EXPIRE_DEAD_LETTERS,
+  MARK_STUCK_QUEUED,
   OLDEST_UNPUBLISHED,
   PICK_PURGEABLE_EVENTS,
   PURGE_ARCHIVED_INBOX_MESSAGES,
@@ -11,11 +12,7 @@ import {
   PURGE_PUBLISHED_OUTBOX,
   RELEASE_IDEMPOTENCY_KEYS,
 } from '@herald/db';
-import {
-  MARK_STUCK_QUEUED,
-  STUCK_DELIVERIES,
-  STUCK_EVENTS,
-} from '../../apps/worker/src/housekeeping/delivery-sweep.service';
+import { STUCK_DELIVERIES, STUCK_EVENTS } from '../../apps/worker/src/housekeeping/delivery-sweep.service';
 import { CLAIM_OUTBOX as CLAIM, MARK_PUBLISHED } from '@herald/db';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases';
 
@@ -74,7 +71,7 @@ const PERIODIC: Record<string, Periodic> = {
   'housekeeping: mark stuck pending deliveries queued': {
     runs: 'housekeeping: after the stuck deliveries',
     sql: MARK_STUCK_QUEUED,
-    params: [[ID]],
+    params: [[ID], ['pending']],
     walks: ['deliveries_pkey'],
     ranged: true,
   },
@@ -95,7 +92,7 @@ const PERIODIC: Record<string, Periodic> = {
   'retention: expire dead letters': {
     runs: 'housekeeping: every HOUSEKEEPING_INTERVAL_MS',
     sql: EXPIRE_DEAD_LETTERS,
-    params: [30 * DAY, BATCH],
+    params: [30 * DAY, BATCH, ['dead']],
     walks: ['deliveries_dead_idx'],
     ranged: true,
   },

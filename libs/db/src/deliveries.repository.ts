@@ -1,10 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { CLAIMABLE_STATUSES, type Channel } from '@herald/core';
+import { CLAIMABLE_STATUSES, nextStatuses, statusesThatMayBecome, type Channel } from '@herald/core';
 import { PG_POOL } from './pg-pool';
 import { filterOnly } from './filter-only';
 
 type Queryable = Pool | PoolClient;
+
+/**
+ * DeliveriesRepository is the one writer of `deliveries.status`, and every change it makes is checked against
+ * core's table (libs/core/src/delivery-status.ts) in the statement's own WHERE: a change the table forbids
+ * matches no row. A claim's writes move a delivery out of `sending` (a leased claim), or out of a claimable
+ * status through the `sending` their one write implies (a peeked claim): so they may end it only in what
+ * `sending` may become. FINISH and HOLD_BACK take the status per row and check it in their WHERE; SEND_INAPP
+ * (`sent`) and RELEASE (`queued`) write a fixed one, checked here once, as the module loads.
+ */
+const CLAIM_ENDS = nextStatuses('sending');
+for (const fixed of ['sent', 'queued'] as const) {
+  if (!CLAIM_ENDS.includes(fixed)) throw new Error(`delivery-status table: a claim may no longer end ${fixed}`);
+}
 
 /** A delivery the fan-out means to exist: `skipped` (with the reason) when preferences opt it out. */
 export interface PlannedDelivery {
@@ -136,7 +149,7 @@ const FENCED = `CASE WHEN i.leased THEN d.status = 'sending' AND d.attempts = i.
 
 // The ends of many claims and their attempt rows, in one statement (one round trip, one commit). An
 // attempt row already there (a retried write) stays; a fenced-out claim still records its attempt, as the
-// provider was asked, but decides nothing.
+// provider was asked, but decides nothing (so does an end the status table does not allow: $13).
 const FINISH = `
 WITH i AS (
   SELECT * FROM unnest($2::uuid[], $3::int[], $4::bool[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
@@ -148,7 +161,7 @@ WITH i AS (
     provider_message_id = COALESCE(i.provider_message_id, d.provider_message_id),
     last_error = CASE WHEN i.status = 'sent' THEN NULL ELSE i.last_error END,
     not_before = i.not_before
-  FROM i WHERE d.id = i.id AND ${FENCED}
+  FROM i WHERE d.id = i.id AND ${FENCED} AND i.status = ANY($13::text[])
   RETURNING d.id
 ), attempted AS (
   INSERT INTO delivery_attempts (delivery_id, attempt, outcome, provider, code, message)
@@ -189,7 +202,7 @@ UPDATE deliveries d SET status = i.status, attempts = i.attempt - 1, lease_until
   last_deferral = jsonb_build_object('at', now(), 'status', i.status, 'reason', i.reason, 'until', i.not_before)
 FROM unnest($2::uuid[], $3::int[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[])
   AS i(id, attempt, leased, status, reason, not_before)
-WHERE d.id = i.id AND ${FENCED}`;
+WHERE d.id = i.id AND ${FENCED} AND i.status = ANY($8::text[])`;
 
 const RELEASE = `
 UPDATE deliveries d SET status = 'queued', lease_until = NULL, updated_at = now()
@@ -237,11 +250,97 @@ UNION
 SELECT id, event_id, channel FROM deliveries
 WHERE id = ANY($1::uuid[]) AND ${filterOnly('tenant_id', '$2')} AND ${filterOnly('status', "'queued'")}`;
 
+/** A delivery to hand to its channel's queue (the fields of a DeliveryRef of @herald/queue). */
+export interface DeliveryToQueue {
+  id: string;
+  tenantId: string;
+  channel: Channel;
+}
+
+/** A dead delivery as the dead-letter queue's copy shows it (a DeadLetterJob of @herald/queue). */
+export interface DeadLetterCopy {
+  deliveryId: string;
+  tenantId: string;
+  eventId: string;
+  channel: Channel;
+  attempts: number;
+  lastError: string | null;
+}
+
+/** How many dead letters one replayDeadMatching() statement revives. */
+const REPLAY_BATCH = 500;
+
+// A replay gives the delivery a fresh retry budget (attempt_floor) and keeps its attempt history. $1: the
+// statuses the table lets become `queued`, among dead letters (a replay takes nothing else).
+const REVIVE = `
+UPDATE deliveries d SET status = 'queued', attempt_floor = d.attempts, last_error = NULL, not_before = NULL,
+  lease_until = NULL, updated_at = now()
+FROM picked WHERE d.id = picked.id AND d.status = ANY($1::text[])
+RETURNING d.id, d.tenant_id AS "tenantId", d.channel`;
+
+const REPLAY_ONE = `
+WITH picked AS (SELECT id FROM deliveries WHERE tenant_id = $2 AND id = $3 FOR UPDATE)
+${REVIVE}`;
+
+// SKIP LOCKED: two replays racing over the same filter split the rows instead of both taking them.
+const REPLAY_MATCHING = `
+WITH picked AS (
+  SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
+  WHERE d.tenant_id = $2 AND d.status = 'dead' AND d.updated_at < $3
+    AND ($4::text IS NULL OR d.channel = $4) AND ($5::text IS NULL OR e.type = $5)
+  ORDER BY d.updated_at
+  LIMIT ${REPLAY_BATCH}
+  FOR UPDATE OF d SKIP LOCKED)
+${REVIVE}`;
+
+// The operator gives up on a dead letter: dead → failed, the reason kept.
+const PURGE_DEAD = `
+UPDATE deliveries SET status = 'failed', updated_at = now(),
+  last_error = 'purged from the dead-letter queue' || COALESCE(': ' || last_error, '')
+WHERE tenant_id = $1 AND id = $2 AND status = ANY($3::text[])`;
+
+// A provider's receipt about a sent delivery: delivered, or failed (a bounce, a carrier's "no"). $3: the
+// statuses the table lets become the receipt's status, among `sent` (a receipt acts on nothing else).
+const APPLY_RECEIPT = `
+UPDATE deliveries SET status = $4, last_error = COALESCE($5, last_error), updated_at = now()
+WHERE tenant_id = $1 AND id = $2 AND status = ANY($3::text[])`;
+
+// A carrier's "try again later" about a sent delivery, within the retry budget: queued again, due after the delay.
+const RETRY_AFTER_RECEIPT = `
+UPDATE deliveries SET status = 'queued', last_error = $4, not_before = now() + make_interval(secs => $5),
+  updated_at = now()
+WHERE tenant_id = $1 AND id = $2 AND status = ANY($3::text[])`;
+
+// The housekeeping sweep re-enqueued these stuck deliveries: the `pending` ones among them are now queued.
+export const MARK_STUCK_QUEUED = `UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[])`;
+
+// As an operator's purge of a dead letter does (dead → failed, the reason kept), with its own words. The
+// candidates are found through deliveries_dead_idx (status 'dead'); $3, the table's check, filters the change.
+export const EXPIRE_DEAD_LETTERS = `
+UPDATE deliveries SET status = 'failed', updated_at = now(),
+  last_error = 'expired from the dead-letter queue' || COALESCE(': ' || last_error, '')
+WHERE id IN (
+  SELECT id FROM deliveries
+  WHERE status = 'dead' AND updated_at < now() - make_interval(secs => $1)
+  ORDER BY updated_at
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED)
+  AND status = ANY($3::text[])
+RETURNING id`;
+
+// The dead ones among these deliveries, as the dead-letter queue shows them.
+const DEAD_LETTER_COPIES = `
+SELECT id AS "deliveryId", tenant_id AS "tenantId", event_id AS "eventId", channel, attempts, last_error AS "lastError"
+FROM deliveries WHERE id = ANY($1::uuid[]) AND status = 'dead'`;
+
 /**
  * The delivery path's writes to `deliveries` (and the attempt rows and inbox messages that go with them),
  * a method per statement, each a single round trip for a whole batch. Tenant-scoped where the caller has
  * one tenant's work (fan-out, claims); the claim's own writes are keyed by delivery id and fenced by the
  * claim's attempt number (docs/architecture.md, system repositories: a worker holds a claim, not a tenant's data at large).
+ * It is also every other writer of a delivery's status, each change checked against core's table (see CLAIM_ENDS):
+ * an operator's replay or purge of a dead letter and a provider's receipt (tenant-scoped), and, marked as system
+ * methods at the end, the housekeeping sweep's and retention's.
  */
 @Injectable()
 export class DeliveriesRepository {
@@ -313,6 +412,7 @@ export class DeliveriesRepository {
         sorted.map((e) => e.end.attempt?.provider ?? null),
         sorted.map((e) => e.end.attempt?.code ?? null),
         sorted.map((e) => e.end.attempt?.message ?? null),
+        CLAIM_ENDS,
       ],
     });
     return new Set(rows.map((r) => r.id));
@@ -362,6 +462,7 @@ export class DeliveriesRepository {
         holds.map((h) => h.hold.status),
         holds.map((h) => h.hold.reason),
         holds.map((h) => h.hold.notBefore ?? null),
+        CLAIM_ENDS,
       ],
     });
   }
@@ -406,6 +507,104 @@ export class DeliveriesRepository {
       attempt.message ?? null,
     ]);
     return rows[0] ? { ...delivery, attempt: rows[0].attempts } : null;
+  }
+
+  /**
+   * Replays one dead letter (→ queued, a fresh retry budget); returns it, or nothing when it is not dead
+   * (or not the tenant's). The row is locked first, so a concurrent replay or purge waits and then finds it changed.
+   */
+  async replayDead(tenantId: string, deliveryId: string): Promise<DeliveryToQueue[]> {
+    const { rows } = await this.pool.query<DeliveryToQueue>(REPLAY_ONE, [
+      statusesThatMayBecome('queued', ['dead']),
+      tenantId,
+      deliveryId,
+    ]);
+    return rows;
+  }
+
+  /** Replays up to REPLAY_BATCH of the tenant's dead letters that died before `before` and match the filter. */
+  async replayDeadMatching(
+    tenantId: string,
+    filter: { before: Date; channel: Channel | null; eventType: string | null },
+  ): Promise<DeliveryToQueue[]> {
+    const { rows } = await this.pool.query<DeliveryToQueue>(REPLAY_MATCHING, [
+      statusesThatMayBecome('queued', ['dead']),
+      tenantId,
+      filter.before,
+      filter.channel,
+      filter.eventType,
+    ]);
+    return rows;
+  }
+
+  /** Ends a dead letter `failed` (the operator gives up on it); false when it is not dead (or not the tenant's). */
+  async purgeDead(tenantId: string, deliveryId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(PURGE_DEAD, [
+      tenantId,
+      deliveryId,
+      statusesThatMayBecome('failed', ['dead']),
+    ]);
+    return !!rowCount;
+  }
+
+  /**
+   * A provider's receipt ends a sent delivery `delivered` or `failed` (`lastError`, when given, replaces the
+   * one kept); in the caller's transaction. Nothing happens to a delivery that is not `sent`.
+   */
+  async applyReceipt(
+    tenantId: string,
+    deliveryId: string,
+    to: 'delivered' | 'failed',
+    lastError: string | null,
+    client: Queryable = this.pool,
+  ): Promise<void> {
+    await client.query(APPLY_RECEIPT, [tenantId, deliveryId, statusesThatMayBecome(to, ['sent']), to, lastError]);
+  }
+
+  /** A carrier's "try again later": a sent delivery is queued again, due in `delaySeconds`; in the caller's transaction. */
+  async retryAfterReceipt(
+    tenantId: string,
+    deliveryId: string,
+    reason: string,
+    delaySeconds: number,
+    client: Queryable = this.pool,
+  ): Promise<void> {
+    await client.query(RETRY_AFTER_RECEIPT, [
+      tenantId,
+      deliveryId,
+      statusesThatMayBecome('queued', ['sent']),
+      reason,
+      delaySeconds,
+    ]);
+  }
+
+  // System methods: they span tenants by nature (housekeeping, retention, the dead-letter queue's copies).
+
+  /** System (spans tenants): the housekeeping sweep re-enqueued these deliveries; the `pending` ones become queued. */
+  async markStuckQueued(ids: string[], client: Queryable = this.pool): Promise<void> {
+    if (!ids.length) return;
+    await client.query(MARK_STUCK_QUEUED, [ids, statusesThatMayBecome('queued', ['pending'])]);
+  }
+
+  /**
+   * System (spans tenants; retention): ends up to `limit` dead letters that died more than `olderThanSeconds`
+   * ago: they become `failed` and can no longer be replayed. Returns their ids (their copies in the
+   * dead-letter queue go too).
+   */
+  async expireDeadLetters(olderThanSeconds: number, limit: number, client: Queryable = this.pool): Promise<string[]> {
+    const { rows } = await client.query<{ id: string }>(EXPIRE_DEAD_LETTERS, [
+      olderThanSeconds,
+      limit,
+      statusesThatMayBecome('failed', ['dead']),
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  /** System (spans tenants: a worker's batch settles deliveries by id): the dead ones among `ids`, for the DLQ's copies. */
+  async deadLetterCopies(ids: string[]): Promise<DeadLetterCopy[]> {
+    if (!ids.length) return [];
+    const { rows } = await this.pool.query<DeadLetterCopy>(DEAD_LETTER_COPIES, [ids]);
+    return rows;
   }
 }
 

@@ -34,26 +34,7 @@ export async function releaseIdempotencyKeys(db: Queryable, olderThanSeconds: nu
   return rowCount ?? 0;
 }
 
-// As an operator's purge of a dead letter does (dead → failed, the reason kept), with its own words.
-export const EXPIRE_DEAD_LETTERS = `
-UPDATE deliveries SET status = 'failed', updated_at = now(),
-  last_error = 'expired from the dead-letter queue' || COALESCE(': ' || last_error, '')
-WHERE id IN (
-  SELECT id FROM deliveries
-  WHERE status = 'dead' AND updated_at < now() - make_interval(secs => $1)
-  ORDER BY updated_at
-  LIMIT $2
-  FOR UPDATE SKIP LOCKED)
-RETURNING id`;
-
-/**
- * Ends up to `limit` dead letters that died more than `olderThanSeconds` ago: they become `failed`
- * and can no longer be replayed. Returns their ids (their copies in the dead-letter queue go too).
- */
-export async function expireDeadLetters(db: Queryable, olderThanSeconds: number, limit: number): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(EXPIRE_DEAD_LETTERS, [olderThanSeconds, limit]);
-  return rows.map((r) => r.id);
-}
+// Dead letters expire through DeliveriesRepository.expireDeadLetters(): it is the one writer of a delivery's status.
 
 // Finished events whose time has come (or whose hold ran out), oldest first, each judged: still in use
 // when it is scheduled for later, has a delivery not done (in motion, or a dead letter still

@@ -1,32 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
 import type { Channel } from '@herald/core';
-import { DeadLettersRepository, PG_POOL, inTransaction } from '@herald/db';
+import { DeadLettersRepository, DeliveriesRepository, type DeliveryToQueue } from '@herald/db';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
-import { QueueClients, QueueName, enqueueDeliveryBatches, ensureDeliveryJob, type DeliveryRef } from '@herald/queue';
+import { QueueClients, QueueName, enqueueDeliveryBatches, ensureDeliveryJob } from '@herald/queue';
 import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
-
-const REPLAY_BATCH = 500;
-
-// A replay gives the delivery a fresh retry budget (attempt_floor) and keeps its attempt history.
-const REVIVE = `
-UPDATE deliveries d SET status = 'queued', attempt_floor = d.attempts, last_error = NULL, not_before = NULL,
-  lease_until = NULL, updated_at = now()
-FROM picked WHERE d.id = picked.id AND d.status = 'dead'
-RETURNING d.id, d.tenant_id AS "tenantId", d.channel`;
-
-const PICK_ONE = `WITH picked AS (SELECT id FROM deliveries WHERE tenant_id = $1 AND id = $2 FOR UPDATE)`;
-
-// SKIP LOCKED: two replays racing over the same filter split the rows instead of both taking them.
-const PICK_FILTERED = `
-WITH picked AS (
-  SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
-  WHERE d.tenant_id = $1 AND d.status = 'dead' AND d.updated_at < $2
-    AND ($3::text IS NULL OR d.channel = $3) AND ($4::text IS NULL OR e.type = $4)
-  ORDER BY d.updated_at
-  LIMIT ${REPLAY_BATCH}
-  FOR UPDATE OF d SKIP LOCKED)`;
 
 export interface DeadLetterFilter {
   channel?: Channel;
@@ -43,7 +21,7 @@ export class DeadLettersService {
 
   constructor(
     @Inject(DeadLettersRepository) private readonly deadLetters: DeadLettersRepository,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
     @Inject(QueueClients) private readonly queues: QueueClients,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
@@ -78,7 +56,7 @@ export class DeadLettersService {
   }
 
   async replayOne(tenantId: string, deliveryId: string): Promise<{ deliveryId: string; status: 'queued' }> {
-    const revived = await inTransaction(this.pool, (client) => this.revive(client, PICK_ONE, [tenantId, deliveryId]));
+    const revived = await this.deliveries.replayDead(tenantId, deliveryId);
     if (revived.length === 0) await this.notDead(tenantId, deliveryId);
     await this.requeue(revived);
     return { deliveryId, status: 'queued' };
@@ -90,9 +68,11 @@ export class DeadLettersService {
     const before = filter.before ?? new Date();
     let replayed = 0;
     for (;;) {
-      const revived = await inTransaction(this.pool, (client) =>
-        this.revive(client, PICK_FILTERED, [tenantId, before, filter.channel ?? null, filter.eventType ?? null]),
-      );
+      const revived = await this.deliveries.replayDeadMatching(tenantId, {
+        before,
+        channel: filter.channel ?? null,
+        eventType: filter.eventType ?? null,
+      });
       if (revived.length === 0) return { replayed };
       await this.requeue(revived);
       replayed += revived.length;
@@ -101,25 +81,15 @@ export class DeadLettersService {
 
   /** The operator gives up on a dead delivery: it ends `failed`, with the reason kept. */
   async purge(tenantId: string, deliveryId: string): Promise<void> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE deliveries SET status = 'failed', updated_at = now(),
-         last_error = 'purged from the dead-letter queue' || COALESCE(': ' || last_error, '')
-       WHERE tenant_id = $1 AND id = $2 AND status = 'dead'`,
-      [tenantId, deliveryId],
-    );
-    if (!rowCount) await this.notDead(tenantId, deliveryId);
+    if (!(await this.deliveries.purgeDead(tenantId, deliveryId))) await this.notDead(tenantId, deliveryId);
     await this.queues.get(QueueName.DeadLetter).remove(deliveryId);
-  }
-
-  private async revive(client: PoolClient, pick: string, params: unknown[]): Promise<DeliveryRef[]> {
-    return (await client.query<DeliveryRef>(`${pick} ${REVIVE}`, params)).rows;
   }
 
   /**
    * Hands revived deliveries to their channel queues. If Redis is away they stay `queued` in
    * Postgres, and the housekeeping sweep enqueues them once it is back: a replay is never lost.
    */
-  private async requeue(deliveries: DeliveryRef[]): Promise<void> {
+  private async requeue(deliveries: DeliveryToQueue[]): Promise<void> {
     try {
       const dlq = this.queues.get(QueueName.DeadLetter);
       await Promise.all(deliveries.map((d) => dlq.remove(d.id)));

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { FeedbackSignal } from '@herald/channels';
 import { isUuid, normalizeAddress } from '@herald/core';
 import {
+  DeliveriesRepository,
   PG_POOL,
   ProviderFeedbackRepository,
   inTransaction,
@@ -32,6 +33,7 @@ export class EmailFeedbackService {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(ProviderFeedbackRepository) private readonly feedback: ProviderFeedbackRepository,
+    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
   ) {}
 
   /**
@@ -109,13 +111,19 @@ export class EmailFeedbackService {
       case 'bounce': {
         if (!signal.permanent) return { outcome: 'noted: transient bounce' };
         const suppressionId = await suppressFor('hard_bounce');
-        await this.setStatus(client, delivery.id, ['sent'], 'failed', `bounced: ${signal.reason}`);
+        await this.deliveries.applyReceipt(
+          delivery.tenantId,
+          delivery.id,
+          'failed',
+          `bounced: ${signal.reason}`,
+          client,
+        );
         return { outcome: 'suppressed; delivery failed', suppressionId };
       }
       case 'complaint':
         return { outcome: 'suppressed', suppressionId: await suppressFor('complaint') };
       case 'delivered':
-        await this.setStatus(client, delivery.id, ['sent'], 'delivered', null);
+        await this.deliveries.applyReceipt(delivery.tenantId, delivery.id, 'delivered', null, client);
         return { outcome: 'delivery delivered' };
       default:
         return { outcome: 'noted' };
@@ -132,20 +140,6 @@ export class EmailFeedbackService {
     return this.feedback.emailDeliveryByProviderMessageId(
       [signal.providerMessageId, `<${signal.providerMessageId}>`],
       client,
-    );
-  }
-
-  private async setStatus(
-    client: PoolClient,
-    deliveryId: string,
-    from: string[],
-    to: string,
-    lastError: string | null,
-  ): Promise<void> {
-    await client.query(
-      `UPDATE deliveries SET status = $3, last_error = COALESCE($4, last_error), updated_at = now()
-       WHERE id = $1 AND status = ANY($2::text[])`,
-      [deliveryId, from, to, lastError],
     );
   }
 }

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { retryDelay } from '@herald/core';
 import {
+  DeliveriesRepository,
   PG_POOL,
   ProviderFeedbackRepository,
   inTransaction,
@@ -30,6 +31,7 @@ export class SmsFeedbackService {
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(QueueClients) private readonly queues: QueueClients,
     @Inject(ProviderFeedbackRepository) private readonly feedback: ProviderFeedbackRepository,
+    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
   ) {}
 
   async status(params: StatusCallback): Promise<string> {
@@ -113,7 +115,7 @@ export class SmsFeedbackService {
     retry?: SmsDelivery & { channel: 'sms'; inMs: number };
   }> {
     if (status === 'delivered') {
-      await this.setStatus(client, delivery.id, 'delivered', null);
+      await this.deliveries.applyReceipt(delivery.tenantId, delivery.id, 'delivered', null, client);
       return { outcome: 'delivery delivered' };
     }
     const code = params.ErrorCode ?? '';
@@ -122,15 +124,11 @@ export class SmsFeedbackService {
       const used = delivery.attempts - delivery.attemptFloor;
       if (used < this.config.retry.maxAttempts.sms) {
         const inMs = retryDelay(used, this.config.retry);
-        await client.query(
-          `UPDATE deliveries SET status = 'queued', last_error = $2, not_before = now() + make_interval(secs => $3),
-             updated_at = now() WHERE id = $1 AND status = 'sent'`,
-          [delivery.id, reason, inMs / 1000],
-        );
+        await this.deliveries.retryAfterReceipt(delivery.tenantId, delivery.id, reason, inMs / 1000, client);
         return { outcome: 'retry scheduled', retry: { ...delivery, channel: 'sms', inMs } };
       }
     }
-    await this.setStatus(client, delivery.id, 'failed', reason);
+    await this.deliveries.applyReceipt(delivery.tenantId, delivery.id, 'failed', reason, client);
     if (!DEAD_NUMBER.has(code)) return { outcome: 'delivery failed' };
     const suppressionId = await suppress(client, {
       tenantId: delivery.tenantId,
@@ -156,14 +154,6 @@ export class SmsFeedbackService {
     return shared.includes(to)
       ? this.feedback.tenantsOnSharedSenders(shared, client)
       : this.feedback.tenantsSendingFrom(to, client);
-  }
-
-  private async setStatus(client: PoolClient, id: string, status: string, lastError: string | null): Promise<void> {
-    await client.query(
-      `UPDATE deliveries SET status = $2, last_error = COALESCE($3, last_error), updated_at = now()
-       WHERE id = $1 AND status = 'sent'`,
-      [id, status, lastError],
-    );
   }
 }
 

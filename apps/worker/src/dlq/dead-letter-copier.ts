@@ -1,14 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import type { Pool } from 'pg';
-import { PG_POOL } from '@herald/db';
+import { DeliveriesRepository } from '@herald/db';
 import { QueueName, type DeadLetterJob } from '@herald/queue';
-
-// The dead ones among these deliveries, as the dead-letter queue shows them.
-const DEAD = `
-SELECT id AS "deliveryId", tenant_id AS "tenantId", event_id AS "eventId", channel, attempts, last_error AS "lastError"
-FROM deliveries WHERE id = ANY($1::uuid[]) AND status = 'dead'`;
 
 /**
  * Copies dead deliveries to the `dead-letter` queue (jobId = delivery id, so copying twice is a no-op).
@@ -18,13 +12,12 @@ FROM deliveries WHERE id = ANY($1::uuid[]) AND status = 'dead'`;
 @Injectable()
 export class DeadLetterCopier {
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
     @InjectQueue(QueueName.DeadLetter) private readonly queue: Queue<DeadLetterJob>,
   ) {}
 
   async copy(deliveryIds: string[]): Promise<void> {
-    if (!deliveryIds.length) return;
-    const { rows } = await this.pool.query<DeadLetterJob>(DEAD, [deliveryIds]);
+    const rows = await this.deliveries.deadLetterCopies(deliveryIds);
     if (rows.length) {
       await this.queue.addBulk(
         rows.map((row) => ({ name: QueueName.DeadLetter, data: row, opts: { jobId: row.deliveryId } })),

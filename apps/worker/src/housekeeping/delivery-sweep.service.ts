@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import type { Channel } from '@herald/core';
-import { PG_POOL, inTransaction } from '@herald/db';
+import { DeliveriesRepository, PG_POOL, inTransaction } from '@herald/db';
 import { QueueName, QueueRegistry, ensureDeliveryJob, ensureJob, type JobOf } from '@herald/queue';
 
 const BATCH = 500;
@@ -22,8 +22,6 @@ WHERE status IN ('pending', 'queued', 'deferred', 'sending')
   AND GREATEST(updated_at, not_before, lease_until) < now() - make_interval(secs => $1)
 ORDER BY GREATEST(updated_at, not_before, lease_until)
 LIMIT $2`;
-
-export const MARK_STUCK_QUEUED = `UPDATE deliveries SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'`;
 
 // Events handed to the fan-out queue but never fanned out (their job lost with Redis's data). A topic
 // event stays `accepted` while its batches run, each one touching updated_at: only a stalled one is stuck.
@@ -59,6 +57,7 @@ export class DeliverySweepService implements OnApplicationBootstrap, OnApplicati
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(QueueRegistry) private readonly queues: QueueRegistry,
     @InjectQueue(QueueName.Fanout) private readonly fanout: Queue<JobOf<typeof QueueName.Fanout>>,
@@ -92,9 +91,7 @@ export class DeliverySweepService implements OnApplicationBootstrap, OnApplicati
         if ((await ensureDeliveryJob(queues, delivery)) !== 'exists') requeued++;
       }
       const pending = deliveries.rows.filter((d) => d.status === 'pending').map((d) => d.id);
-      if (pending.length) {
-        await client.query(MARK_STUCK_QUEUED, [pending]);
-      }
+      await this.deliveries.markStuckQueued(pending, client);
 
       const events = await client.query<{ eventId: string; tenantId: string }>(STUCK_EVENTS, [
         stuckAfterSeconds,

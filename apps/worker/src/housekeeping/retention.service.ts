@@ -5,8 +5,8 @@ import type { PoolClient } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { HeraldMetrics } from '@herald/observability';
 import {
+  DeliveriesRepository,
   HousekeepingRepository,
-  expireDeadLetters,
   pickPurgeableEvents,
   purgeArchivedInboxMessages,
   purgeDeliveries,
@@ -47,6 +47,7 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     @Inject(HousekeepingRepository) private readonly housekeeping: HousekeepingRepository,
+    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
     @InjectQueue(QueueName.DeadLetter) private readonly deadLetterQueue: Queue<DeadLetterJob>,
@@ -154,7 +155,7 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
    */
   private async expireDeadLetters(client: PoolClient, olderThanSeconds: number, limit: number): Promise<number> {
     return this.housekeeping.transaction(client, async () => {
-      const ids = await expireDeadLetters(client, olderThanSeconds, limit);
+      const ids = await this.deliveries.expireDeadLetters(olderThanSeconds, limit, client);
       await Promise.all(ids.map((id) => this.deadLetterQueue.remove(id)));
       return ids.length;
     });
