@@ -4,6 +4,8 @@ import {
   EXPIRE_DEAD_LETTERS,
   MARK_STUCK_QUEUED,
   OLDEST_UNPUBLISHED,
+  STUCK_DELIVERIES,
+  STUCK_EVENTS,
   PICK_PURGEABLE_EVENTS,
   PURGE_ARCHIVED_INBOX_MESSAGES,
   PURGE_DELIVERIES,
@@ -12,7 +14,6 @@ import {
   PURGE_PUBLISHED_OUTBOX,
   RELEASE_IDEMPOTENCY_KEYS,
 } from '@herald/db';
-import { STUCK_DELIVERIES, STUCK_EVENTS } from '../../apps/worker/src/housekeeping/delivery-sweep.service';
 import { CLAIM_OUTBOX as CLAIM, MARK_PUBLISHED } from '@herald/db';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases';
 

@@ -3,6 +3,7 @@ import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import type { Pool } from 'pg';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DeliveryContextRepository } from './delivery-context.repository';
+import { DeliverySweepRepository } from './delivery-sweep.repository';
 import { FanoutRepository } from './fanout.repository';
 import { PG_POOL, createPool } from './pg-pool';
 import { PrismaService } from './prisma.service';
@@ -28,14 +29,16 @@ import { SuppressionsRepository } from './suppressions.repository';
 import { DeadLettersRepository } from './dead-letters.repository';
 import { ProviderFeedbackRepository } from './provider-feedback.repository';
 
+/** Raw SQL over the pool, for the workers (and the api where it shares them). */
 const REPOSITORIES = [
   DeliveriesRepository,
   DeliveryContextRepository,
   FanoutRepository,
   DigestsRepository,
   HousekeepingRepository,
+  DeliverySweepRepository,
 ];
-/** The api's tenant-scoped repositories over Prisma. */
+/** The api's repositories (some over Prisma): a worker process never builds a Prisma client. */
 const ADMIN_REPOSITORIES = [
   AuditLogRepository,
   RulesRepository,

@@ -37,3 +37,4 @@ export * from './delivery-views.repository';
 export * from './suppressions.repository';
 export * from './dead-letters.repository';
 export * from './provider-feedback.repository';
+export * from './delivery-sweep.repository';
