@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { PG_POOL } from './pg-pool';
+import { inTransaction } from './transaction';
 
 /** What runs a statement: the pool, or the client of a transaction the caller holds. */
 type Queryable = Pool | PoolClient;
@@ -52,6 +53,14 @@ const TENANTS_SENDING_FROM = 'SELECT id FROM tenants WHERE sms_from = $1';
 @Injectable()
 export class ProviderFeedbackRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /**
+   * Runs `work` in one transaction: a callback's look-up, the changes it causes (a delivery's status, a
+   * suppression) and the signal's record commit together, or not at all.
+   */
+  transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
+  }
 
   /** System: the email delivery with this id (Herald's Message-ID names it), whichever tenant's. */
   async emailDeliveryById(deliveryId: string, client: Queryable = this.pool): Promise<EmailFeedbackDelivery | null> {

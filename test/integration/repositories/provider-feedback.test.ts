@@ -98,4 +98,26 @@ describe('ProviderFeedbackRepository (system)', () => {
     expect((await feedback.tenantsOnSharedSenders(['+15550002'])).sort()).toEqual([other].sort());
     expect((await feedback.tenantsOnSharedSenders(['+15550001', '+15550002'])).sort()).toEqual([tenant, other].sort());
   });
+
+  it('commits the work of a transaction together, or rolls it all back', async () => {
+    const id = await insertDelivery(pool, {
+      tenantId: tenant,
+      status: 'sent',
+      channel: 'sms',
+      providerMessageId: 'SM9',
+    });
+    const mark = (client: Parameters<Parameters<ProviderFeedbackRepository['transaction']>[0]>[0]) =>
+      client.query(`UPDATE deliveries SET last_error = 'marked' WHERE id = $1`, [id]);
+    await expect(
+      feedback.transaction(async (client) => {
+        await mark(client);
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect((await pool.query('SELECT last_error FROM deliveries WHERE id = $1', [id])).rows[0].last_error).toBeNull();
+    expect(await feedback.transaction(async (client) => (await mark(client)).rowCount)).toBe(1);
+    expect((await pool.query('SELECT last_error FROM deliveries WHERE id = $1', [id])).rows[0].last_error).toBe(
+      'marked',
+    );
+  });
 });

@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import type { FeedbackSignal } from '@herald/channels';
 import { isUuid, normalizeAddress } from '@herald/core';
 import {
   DeliveriesRepository,
-  PG_POOL,
   ProviderFeedbackRepository,
-  inTransaction,
   recordFeedback,
   suppress,
   type EmailFeedbackDelivery as LinkedDelivery,
@@ -31,7 +29,6 @@ class AlreadyApplied extends Error {}
 @Injectable()
 export class EmailFeedbackService {
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(ProviderFeedbackRepository) private readonly feedback: ProviderFeedbackRepository,
     @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
   ) {}
@@ -45,7 +42,7 @@ export class EmailFeedbackService {
   async apply(signals: FeedbackSignal[], payload: unknown, messageId?: string): Promise<string[]> {
     if (signals.length === 0) return [];
     try {
-      return await inTransaction(this.pool, async (client) => {
+      return await this.feedback.transaction(async (client) => {
         const outcomes: string[] = [];
         for (const [i, signal] of signals.entries()) {
           outcomes.push(await this.applyOne(client, signal, payload, i === 0 ? messageId : undefined));

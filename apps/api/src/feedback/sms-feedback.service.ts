@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { retryDelay } from '@herald/core';
 import {
   DeliveriesRepository,
-  PG_POOL,
   ProviderFeedbackRepository,
-  inTransaction,
   liftSuppression,
   recordFeedback,
   suppress,
@@ -27,7 +25,6 @@ export type StatusCallback = Record<string, string>;
 @Injectable()
 export class SmsFeedbackService {
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(QueueClients) private readonly queues: QueueClients,
     @Inject(ProviderFeedbackRepository) private readonly feedback: ProviderFeedbackRepository,
@@ -38,7 +35,7 @@ export class SmsFeedbackService {
     const status = params.MessageStatus ?? params.SmsStatus;
     // Intermediate states (queued, sending, sent) change nothing: only the end of the road does.
     if (!['delivered', 'undelivered', 'failed'].includes(status)) return 'ignored: intermediate status';
-    const { outcome, retry } = await inTransaction(this.pool, async (client) => {
+    const { outcome, retry } = await this.feedback.transaction(async (client) => {
       const messageSid = params.MessageSid ?? params.SmsSid;
       const delivery = messageSid ? await this.feedback.lockSmsDelivery(messageSid, client) : null;
       const base = {
@@ -75,7 +72,7 @@ export class SmsFeedbackService {
     const keyword = (params.Body ?? '').trim().toUpperCase();
     const optOut = OPT_OUT.has(keyword);
     if (!optOut && !OPT_IN.has(keyword)) return 'ignored: not a keyword';
-    return inTransaction(this.pool, async (client) => {
+    return this.feedback.transaction(async (client) => {
       const tenants = await this.tenantsOwning(client, params.To);
       for (const tenantId of tenants) {
         const suppressionId = optOut
