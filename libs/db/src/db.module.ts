@@ -28,6 +28,7 @@ import { DeliveryViewsRepository } from './delivery-views.repository';
 import { SuppressionsRepository } from './suppressions.repository';
 import { DeadLettersRepository } from './dead-letters.repository';
 import { ProviderFeedbackRepository } from './provider-feedback.repository';
+import { CancelEventRepository } from './cancel-event.repository';
 
 /** Raw SQL over the pool, for the workers (and the api where it shares them). */
 const REPOSITORIES = [
@@ -59,6 +60,7 @@ const ADMIN_REPOSITORIES = [
   SuppressionsRepository,
   DeadLettersRepository,
   ProviderFeedbackRepository,
+  CancelEventRepository,
 ];
 
 @Global()

@@ -1,16 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { isUuid } from '@herald/core';
-import { PG_POOL } from '@herald/db';
+import { CancelEventRepository } from '@herald/db';
 import { QueueClients, QueueName } from '@herald/queue';
 import { Problem } from '../http/problem';
 import { EventsQuery } from './events.query';
-
-// Only an event the fan-out has not touched: still `accepted` and without a single delivery.
-const CANCEL = `
-UPDATE events SET status = 'cancelled', updated_at = now()
-WHERE id = $1 AND tenant_id = $2 AND status = 'accepted'
-  AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = $1)`;
 
 // Removing the delayed fan-out job is a courtesy (the fan-out skips cancelled events anyway), so a
 // Redis that does not answer must not hold the request.
@@ -22,7 +15,7 @@ export class CancelEventUseCase {
   private readonly logger = new Logger('events');
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(CancelEventRepository) private readonly cancellations: CancelEventRepository,
     @Inject(QueueClients) private readonly queues: QueueClients,
     @Inject(EventsQuery) private readonly events: EventsQuery,
   ) {}
@@ -34,7 +27,7 @@ export class CancelEventUseCase {
    */
   async cancel(tenantId: string, id: string) {
     if (!isUuid(id)) throw Problem.notFound(`Event ${id}`);
-    const { rowCount } = await this.pool.query(CANCEL, [id, tenantId]);
+    const cancelled = await this.cancellations.cancel(tenantId, id);
     const event = await this.events.get(tenantId, id);
     if (event.status !== 'cancelled') {
       throw new Problem(
@@ -44,7 +37,7 @@ export class CancelEventUseCase {
         `Event ${id} is ${event.status}${event.deliveries.length ? ' with deliveries' : ''}: only an event whose fan-out has not run can be cancelled`,
       );
     }
-    if (rowCount) await this.removeFanoutJob(id);
+    if (cancelled) await this.removeFanoutJob(id);
     return event;
   }
 
