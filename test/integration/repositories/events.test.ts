@@ -183,8 +183,10 @@ describe('EventsRepository', () => {
       // Named in `to` (a), or reached through a delivery (b).
       expect(await ids(tenant, { subscriberId: 'ann' }, undefined, 10)).toEqual([a]);
       expect(await ids(tenant, { subscriberId: 'cat' }, undefined, 10)).toEqual([b]);
-      expect(await ids(tenant, { since: new Date(Date.now() - 1500) }, undefined, 10)).toEqual([c]);
-      expect(await ids(tenant, { until: new Date(Date.now() - 2500) }, undefined, 10)).toEqual([a]);
+      // Bounds from the stored times (1 s apart), not from the clock now: a slow run must not move them.
+      const aRow = (await events.find(tenant, a))!;
+      expect(await ids(tenant, { since: new Date(cRow.createdAt.getTime() - 500) }, undefined, 10)).toEqual([c]);
+      expect(await ids(tenant, { until: new Date(aRow.createdAt.getTime() + 500) }, undefined, 10)).toEqual([a]);
       expect(await ids(other, {}, undefined, 10)).toEqual([theirs]);
     });
 
