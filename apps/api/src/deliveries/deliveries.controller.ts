@@ -1,12 +1,11 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { z } from 'zod';
 import { CHANNELS, DELIVERY_STATUSES, isUuid } from '@herald/core';
 import { DeliveryViewsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
-import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { ValidQuery } from '../http/valid-input';
 import { deliveryView } from './delivery-view';
 
 const listQuery = z.object({
@@ -26,9 +25,7 @@ export class DeliveriesController {
 
   /** Deliveries newest first, filtered by channel, status, subscriber and event. */
   @Get()
-  @ApiInput({ query: listQuery })
-  async list(@TenantId() tenantId: string, @Query() query: unknown) {
-    const input = parse(listQuery, query, 'query');
+  async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
     const { channel, status, subscriberId, eventId } = input;
     const rows = await this.deliveries.page(tenantId, { channel, status, subscriberId, eventId }, after, input.limit);

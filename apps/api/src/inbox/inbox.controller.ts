@@ -6,6 +6,7 @@ import { Auth, CurrentPrincipal } from '../auth/auth.decorator';
 import { ApiInput } from '../docs/api-input.decorator';
 import type { Principal } from '../auth/principal';
 import { parse } from '../http/parse';
+import { ValidQuery } from '../http/valid-input';
 import { InboxStreamService, type StreamEnd } from './inbox-stream.service';
 import { InboxService, type InboxOwner } from './inbox.service';
 
@@ -46,9 +47,12 @@ export class InboxController {
   ) {}
 
   @Get()
-  @ApiInput({ query: listQuery })
-  list(@CurrentPrincipal() principal: Principal, @Query() query: unknown) {
-    return this.inbox.list(ownerOf(principal, query), parse(listQuery, query, 'query'));
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: unknown,
+    @ValidQuery(listQuery) input: z.infer<typeof listQuery>,
+  ) {
+    return this.inbox.list(ownerOf(principal, query), input);
   }
 
   @Get('unread-count')

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { eventTypeSchema, isUuid, ruleInputSchema, type ChannelRule } from '@herald/core';
 import {
@@ -14,8 +14,7 @@ import {
 } from '@herald/channels';
 import { EventsRepository, RulesRepository, SubscribersRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
+import { ValidBody, ValidParam } from '../http/valid-input';
 import { Problem, type FieldError } from '../http/problem';
 import { checkTemplates, invalidRule } from './rule-templates';
 
@@ -75,10 +74,12 @@ export class RulePreviewController {
 
   @Post(':eventType/preview')
   @HttpCode(200)
-  @ApiInput({ body: previewSchema.optional() })
-  async preview(@TenantId() tenantId: string, @Param('eventType') rawType: string, @Body() body: unknown) {
-    const eventType = parse(eventTypeSchema, rawType, 'eventType');
-    const input = parse(previewSchema, body ?? {});
+  async preview(
+    @TenantId() tenantId: string,
+    @ValidParam('eventType', eventTypeSchema) eventType: string,
+    @ValidBody(previewSchema.optional()) body: PreviewInput | undefined,
+  ) {
+    const input = body ?? {};
     const { entries, pathOf } = await this.templates(tenantId, eventType, input);
     checkTemplates(entries, pathOf);
 

@@ -1,11 +1,10 @@
-import { Body, Controller, Get, Inject, Patch } from '@nestjs/common';
+import { Controller, Get, Inject, Patch } from '@nestjs/common';
 import { z } from 'zod';
 import { quietHoursSchema, tenantRateLimitsSchema, type QuietHours, type TenantRateLimits } from '@herald/core';
 import { TenantSettingsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { ValidBody } from '../http/valid-input';
 
 const patchSchema = z.strictObject({
   rateLimits: tenantRateLimitsSchema.optional(),
@@ -36,10 +35,12 @@ export class SettingsController {
   }
 
   @Patch()
-  @ApiInput({ body: patchSchema })
-  async update(@TenantId() tenantId: string, @Body() body: unknown) {
-    if (body && typeof body === 'object' && Object.hasOwn(body, 'smsFrom')) throw smsFromIsTheOperators();
-    const input = parse(patchSchema, body);
+  async update(
+    @TenantId() tenantId: string,
+    // A body that tries to set smsFrom is refused with 403 rather than 400: it reaches the handler unparsed.
+    @ValidBody(patchSchema, { unless: (request) => setsSmsFrom(request.body) }) input: z.infer<typeof patchSchema>,
+  ) {
+    if (setsSmsFrom(input)) throw smsFromIsTheOperators();
     const current = await this.get(tenantId);
     const merged = Object.fromEntries(
       Object.entries({ ...current.rateLimits, ...input.rateLimits }).filter(([, limit]) => limit !== null),
@@ -54,6 +55,10 @@ export class SettingsController {
  * A sender number has one owner, so a tenant cannot pick its own: it could take another tenant's
  * number, or Herald's shared one. A 403 rather than "unknown field": the field exists, but not for this key.
  */
+function setsSmsFrom(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && Object.hasOwn(body, 'smsFrom');
+}
+
 function smsFromIsTheOperators(): Problem {
   return new Problem(
     403,

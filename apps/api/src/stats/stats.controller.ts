@@ -1,10 +1,9 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { z } from 'zod';
 import { StatsRepository } from '@herald/db';
 import { QueueClients, QueueName, assertQueueReachable } from '@herald/queue';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
+import { ValidQuery } from '../http/valid-input';
 
 const WINDOWS = { '1h': 3600, '24h': 86_400 } as const;
 const statsQuery = z.object({
@@ -28,9 +27,7 @@ export class StatsController {
   ) {}
 
   @Get()
-  @ApiInput({ query: statsQuery })
-  async get(@TenantId() tenantId: string, @Query() query: unknown) {
-    const { window } = parse(statsQuery, query, 'query');
+  async get(@TenantId() tenantId: string, @ValidQuery(statsQuery) { window }: z.infer<typeof statsQuery>) {
     const [deliveries, outbox, queues] = await Promise.all([
       this.stats.deliveriesByChannelAndStatus(tenantId, WINDOWS[window]),
       this.stats.outboxLag(tenantId),

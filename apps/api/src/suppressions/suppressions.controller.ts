@@ -1,11 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { SuppressionsRepository, type SuppressionRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
-import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { ValidBody, ValidQuery } from '../http/valid-input';
 
 const channel = z.enum(['email', 'sms']);
 const listQuery = z.object({
@@ -29,9 +28,7 @@ export class SuppressionsController {
   constructor(@Inject(SuppressionsRepository) private readonly suppressions: SuppressionsRepository) {}
 
   @Get()
-  @ApiInput({ query: listQuery })
-  async list(@TenantId() tenantId: string, @Query() query: unknown) {
-    const input = parse(listQuery, query, 'query');
+  async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
     const { channel, address } = input;
     const rows = await this.suppressions.page(tenantId, { channel, address }, after, input.limit);
@@ -44,9 +41,7 @@ export class SuppressionsController {
 
   @Post()
   @HttpCode(201)
-  @ApiInput({ body: createBody })
-  async create(@TenantId() tenantId: string, @Body() body: unknown) {
-    const input = parse(createBody, body);
+  async create(@TenantId() tenantId: string, @ValidBody(createBody) input: z.infer<typeof createBody>) {
     const added = await this.suppressions.add(tenantId, {
       channel: input.channel,
       address: input.address,

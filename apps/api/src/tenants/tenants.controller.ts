@@ -1,12 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
 import { z } from 'zod';
 import { isUuid } from '@herald/core';
 import { ApiKeysRepository, TenantsRepository } from '@herald/db';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { Auth, TenantId } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
-import { parse } from '../http/parse';
 import { Problem } from '../http/problem';
+import { ValidBody } from '../http/valid-input';
 import { SmsSenders } from './sms-senders.service';
 
 const tenantInput = z.strictObject({ name: z.string().trim().min(1).max(200) });
@@ -27,9 +26,7 @@ export class TenantsController {
   /** The only thing the root key can do. The keys are shown here once and stored hashed. */
   @Post('tenants')
   @Auth('root')
-  @ApiInput({ body: tenantInput })
-  async createTenant(@Body() body: unknown) {
-    const { name } = parse(tenantInput, body);
+  async createTenant(@ValidBody(tenantInput) { name }: z.infer<typeof tenantInput>) {
     const tenant = await this.tenants.create(name);
     const admin = await this.keys.create(tenant.id, 'admin');
     const ingest = await this.keys.create(tenant.id, 'ingest');
@@ -50,9 +47,7 @@ export class TenantsController {
    */
   @Put('tenants/:id/sms-sender')
   @Auth('root')
-  @ApiInput({ body: smsSenderInput })
-  async assignSmsSender(@Param('id') id: string, @Body() body: unknown) {
-    const { from } = parse(smsSenderInput, body);
+  async assignSmsSender(@Param('id') id: string, @ValidBody(smsSenderInput) { from }: z.infer<typeof smsSenderInput>) {
     return this.smsSenders.assign(id, from);
   }
 
@@ -77,9 +72,7 @@ export class TenantsController {
 
   @Post('keys')
   @Auth('admin')
-  @ApiInput({ body: keyInput })
-  async createKey(@TenantId() tenantId: string, @Body() body: unknown) {
-    const { scope } = parse(keyInput, body);
+  async createKey(@TenantId() tenantId: string, @ValidBody(keyInput) { scope }: z.infer<typeof keyInput>) {
     const { id, key, prefix } = await this.keys.create(tenantId, scope);
     return { id, key, prefix, scope };
   }
