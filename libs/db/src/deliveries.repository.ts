@@ -172,6 +172,8 @@ SELECT id FROM finished`;
 
 // In-app: the `sent` statuses of a whole batch, and — for the deliveries that statement took, so never twice —
 // their inbox rows (id = delivery id) and attempts, in one statement: atomic, one round trip for any number.
+// The inbox rows are written under $2, so the UPDATE takes only that tenant's deliveries. `d.id = ANY($3)` repeats
+// the join's key for the planner: with the tenant check alone it read the whole table (batch-plans.test.ts).
 const SEND_INAPP = `
 WITH i AS (
   SELECT * FROM unnest($3::uuid[], $4::int[], $5::bool[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[],
@@ -180,7 +182,7 @@ WITH i AS (
 ), finished AS (
   UPDATE deliveries d SET status = 'sent', attempts = i.attempt, lease_until = NULL, updated_at = now(),
     sent_at = now(), last_error = NULL, not_before = NULL
-  FROM i WHERE d.id = i.id AND ${FENCED}
+  FROM i WHERE d.id = i.id AND d.id = ANY($3::uuid[]) AND ${FENCED} AND ${filterOnly('d.tenant_id', '$2')}
   RETURNING d.id
 ), message AS (
   INSERT INTO inbox_messages (id, tenant_id, subscriber_id, event_id, title, body, url, data)

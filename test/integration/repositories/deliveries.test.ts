@@ -320,22 +320,16 @@ describe('DeliveriesRepository', () => {
       expect(await deliveries.sendInapp(tenant, [])).toEqual([]);
     });
 
-    // Known gap (issue 18), it.failing until libs/db is fixed: SEND_INAPP's UPDATE finds the delivery by id and
-    // the fencing alone, never `d.tenant_id = $2`, and writes the inbox row under the tenant id passed in, not
-    // the delivery's. Called under another tenant's id it sends tenant A's delivery into tenant B's inbox. The
-    // worker passes the job's tenant, the one it peeked under, so this needs a caller's mistake; a tenant-scoped
-    // method should still refuse it. Fix: `AND ${filterOnly('d.tenant_id', '$2')}` in SEND_INAPP's `finished`.
-    it.failing(
-      'under another tenant’s id, neither sends the delivery nor writes a message into that tenant’s inbox',
-      async () => {
-        const id = await insertDelivery(db.pool, { tenantId: tenant, status: 'queued', channel: 'inapp' });
-        const [peeked] = (await deliveries.peek(tenant, [id])).claimed;
-        const message = { title: 'Hello', body: 'Welcome', url: null, data: {} };
-        expect(await deliveries.sendInapp(other, [{ delivery: peeked!, message }])).toEqual([]);
-        expect((await row(id)).status).toBe('queued');
-        expect((await db.pool.query('SELECT 1 FROM inbox_messages WHERE id = $1', [id])).rowCount).toBe(0);
-      },
-    );
+    // SEND_INAPP writes the inbox row under the tenant id passed in: its UPDATE must find the delivery under
+    // that tenant too, or a caller's mistake would send tenant A's delivery into tenant B's inbox.
+    it('under another tenant’s id, neither sends the delivery nor writes a message into that tenant’s inbox', async () => {
+      const id = await insertDelivery(db.pool, { tenantId: tenant, status: 'queued', channel: 'inapp' });
+      const [peeked] = (await deliveries.peek(tenant, [id])).claimed;
+      const message = { title: 'Hello', body: 'Welcome', url: null, data: {} };
+      expect(await deliveries.sendInapp(other, [{ delivery: peeked!, message }])).toEqual([]);
+      expect((await row(id)).status).toBe('queued');
+      expect((await db.pool.query('SELECT 1 FROM inbox_messages WHERE id = $1', [id])).rowCount).toBe(0);
+    });
   });
 
   describe('holdBack', () => {
