@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { SpanKind, context as otelContext, trace, type Span } from '@opentelemetry/api';
 import { DelayedError, type Job } from 'bullmq';
-import type { Pool } from 'pg';
 import type { SendResult } from '@herald/channels';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { HeraldMetrics, contextOf, tracer } from '@herald/observability';
@@ -9,7 +8,7 @@ import { Semaphore, quietHoursEnd, type Channel } from '@herald/core';
 import {
   DeliveriesRepository,
   DeliveryContextRepository,
-  PG_POOL,
+  DigestsRepository,
   type ClaimedDelivery,
   type DeliveryEnd,
   type HoldBack,
@@ -59,9 +58,9 @@ export class DeliveryBatchRunner {
   private readonly logger = new Logger('delivery');
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
     @Inject(DeliveryContextRepository) private readonly contexts: DeliveryContextRepository,
+    @Inject(DigestsRepository) private readonly digests: DigestsRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(QueueRegistry) private readonly queues: QueueRegistry,
     @Inject(RateLimitGate) private readonly rateLimits: RateLimitGate,
@@ -216,7 +215,7 @@ export class DeliveryBatchRunner {
         continue;
       }
       if (context.digestId) {
-        const digest = await flushDigest(this.pool, context.digestId);
+        const digest = await flushDigest(this.digests, context.digestId);
         if (digest.count === 0) {
           skip(delivery, 'event cancelled');
           continue;

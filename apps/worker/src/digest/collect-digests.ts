@@ -1,6 +1,5 @@
-import type { Pool } from 'pg';
 import { digestKeyOf, type Channel, type ChannelRule } from '@herald/core';
-import { DigestsRepository } from '@herald/db';
+import type { DigestsRepository } from '@herald/db';
 import { ensureDeliveryJob, type DeliveryQueues } from '@herald/queue';
 
 /** What the fan-out plans for one recipient × channel (the fields a digest needs of it). */
@@ -21,29 +20,27 @@ export interface DigestCandidate {
  * delivery id the event would have had, so a fan-out run twice gathers an event once.
  */
 export async function collectDigests<T extends DigestCandidate>(
-  pool: Pool,
+  digests: DigestsRepository,
   queues: DeliveryQueues,
   event: { id: string; tenantId: string; type: string },
   channels: ChannelRule[],
   rows: T[],
 ): Promise<T[]> {
-  const digests = new Map(channels.flatMap((c) => (c.digest ? [[c.channel, c.digest] as const] : [])));
-  const digested = (row: T) => row.subscriberId !== null && row.status === 'queued' && digests.has(row.channel);
+  const configs = new Map(channels.flatMap((c) => (c.digest ? [[c.channel, c.digest] as const] : [])));
+  const digested = (row: T) => row.subscriberId !== null && row.status === 'queued' && configs.has(row.channel);
   if (!rows.some(digested)) return rows;
 
-  // The fan-out hands the pool (not yet the repository) in: the statements are the repository's.
-  const repository = new DigestsRepository(pool);
-  const data = await repository.eventData(event.tenantId, event.id);
+  const data = await digests.eventData(event.tenantId, event.id);
   const out: T[] = [];
   for (const row of rows) {
     if (!digested(row)) {
       out.push(row);
       continue;
     }
-    const config = digests.get(row.channel)!;
+    const config = configs.get(row.channel)!;
     const item = { eventId: event.id, deliveryId: row.id, subscriberId: row.subscriberId!, channel: row.channel };
     const key = digestKeyOf(config, event.type, data);
-    const joined = await repository.join(event.tenantId, item, key, config.windowSeconds);
+    const joined = await digests.join(event.tenantId, item, key, config.windowSeconds);
     if (joined.open) {
       const ref = { id: joined.deliveryId, tenantId: event.tenantId, channel: row.channel };
       await ensureDeliveryJob(queues, ref, joined.windowEnd.getTime() - Date.now());

@@ -1,5 +1,4 @@
-import type { Pool } from 'pg';
-import { DigestsRepository } from '@herald/db';
+import type { DigestsRepository } from '@herald/db';
 
 export interface DigestRender {
   /** the data of each gathered event, oldest first */
@@ -12,9 +11,7 @@ export interface DigestRender {
  * when its delivery is about to be sent, so events that arrive while it waits (past its window, or
  * held by quiet hours) still join; safe to run again for a retry of the same delivery.
  */
-export async function flushDigest(pool: Pool, digestId: string): Promise<DigestRender> {
-  // The delivery batch hands the pool (not yet the repository) in: the statements are the repository's.
-  const digests = new DigestsRepository(pool);
+export async function flushDigest(digests: DigestsRepository, digestId: string): Promise<DigestRender> {
   // Closing first takes the digest's row lock: a fan-out still joining an event commits before the read.
   await digests.close(digestId);
   const events = await digests.gathered(digestId);

@@ -2,14 +2,13 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
-import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { contextOf, traceParentOf, tracer } from '@herald/observability';
 import { deliveryId, deterministicUuid, isTopicRef, type Recipient } from '@herald/core';
 import {
   DeliveriesRepository,
+  DigestsRepository,
   FanoutRepository,
-  PG_POOL,
   type FanoutEvent,
   type FanoutRule,
   type PendingDelivery,
@@ -43,9 +42,9 @@ export class FanoutUseCase {
   private readonly logger = new Logger('fanout');
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(FanoutRepository) private readonly events: FanoutRepository,
     @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    @Inject(DigestsRepository) private readonly digests: DigestsRepository,
     @Inject(QueueRegistry) private readonly queues: QueueRegistry,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @InjectQueue(QueueName.Fanout) private readonly fanoutQueue: Queue<FanoutJob>,
@@ -231,7 +230,7 @@ export class FanoutUseCase {
   ): Promise<PlannedDelivery[]> {
     if (!event.rule?.channels.some((c) => c.digest)) return Promise.resolve(rows);
     const about = { id: event.id, tenantId, type: event.type };
-    return collectDigests(this.pool, this.queues.deliveryQueues, about, event.rule.channels, rows);
+    return collectDigests(this.digests, this.queues.deliveryQueues, about, event.rule.channels, rows);
   }
 
   /**
