@@ -29,6 +29,7 @@ import { SuppressionsRepository } from './suppressions.repository';
 import { DeadLettersRepository } from './dead-letters.repository';
 import { ProviderFeedbackRepository } from './provider-feedback.repository';
 import { CancelEventRepository } from './cancel-event.repository';
+import { OutboxRepository } from './outbox.repository';
 
 /** Raw SQL over the pool, for the workers (and the api where it shares them). */
 const REPOSITORIES = [
@@ -38,6 +39,7 @@ const REPOSITORIES = [
   DigestsRepository,
   HousekeepingRepository,
   DeliverySweepRepository,
+  OutboxRepository,
 ];
 /** The api's repositories (some over Prisma): a worker process never builds a Prisma client. */
 const ADMIN_REPOSITORIES = [

@@ -8,9 +8,11 @@ describe('OutboxRepository (system)', () => {
   let db: RepositoryDb;
   let tenant: string;
   let other: string;
+  let outbox: OutboxRepository;
 
   beforeAll(async () => {
     db = await repositoryDb('repo-outbox');
+    outbox = new OutboxRepository(db.pool);
     tenant = await db.tenant('mine');
     other = await db.tenant('other');
   });
@@ -62,16 +64,12 @@ describe('OutboxRepository (system)', () => {
     const a = await outboxRow(tenant, { sendAt, traceParent: '00-abc-def-01', correlationId: 'c-1' });
     const b = await outboxRow(other);
     const c = await outboxRow(tenant);
-    const claimed = await inTransaction((client) => OutboxRepository.claim(client, 2));
+    const claimed = await inTransaction((client) => outbox.claim(client, 2));
     expect(claimed).toEqual([
       { id: a.id, eventId: a.eventId, tenantId: tenant, sendAt, traceParent: '00-abc-def-01', correlationId: 'c-1' },
       { id: b.id, eventId: b.eventId, tenantId: other, sendAt: null, traceParent: null, correlationId: null },
     ]);
-    expect((await inTransaction((client) => OutboxRepository.claim(client, 10))).map((r) => r.id)).toEqual([
-      a.id,
-      b.id,
-      c.id,
-    ]);
+    expect((await inTransaction((client) => outbox.claim(client, 10))).map((r) => r.id)).toEqual([a.id, b.id, c.id]);
   });
 
   it('claim skips rows another relay holds until its transaction ends', async () => {
@@ -80,16 +78,13 @@ describe('OutboxRepository (system)', () => {
     const holder = await db.pool.connect();
     try {
       await holder.query('BEGIN');
-      expect((await OutboxRepository.claim(holder, 1)).map((r) => r.id)).toEqual([a.id]);
-      expect((await inTransaction((client) => OutboxRepository.claim(client, 10))).map((r) => r.id)).toEqual([b.id]);
+      expect((await outbox.claim(holder, 1)).map((r) => r.id)).toEqual([a.id]);
+      expect((await inTransaction((client) => outbox.claim(client, 10))).map((r) => r.id)).toEqual([b.id]);
       await holder.query('ROLLBACK');
     } finally {
       holder.release();
     }
-    expect((await inTransaction((client) => OutboxRepository.claim(client, 10))).map((r) => r.id)).toEqual([
-      a.id,
-      b.id,
-    ]);
+    expect((await inTransaction((client) => outbox.claim(client, 10))).map((r) => r.id)).toEqual([a.id, b.id]);
   });
 
   it('markPublished marks the rows given, and a later claim no longer takes them', async () => {
@@ -97,13 +92,13 @@ describe('OutboxRepository (system)', () => {
     const b = await outboxRow(other);
     const c = await outboxRow(tenant);
     await inTransaction(async (client) => {
-      const rows = await OutboxRepository.claim(client, 2);
-      await OutboxRepository.markPublished(
+      const rows = await outbox.claim(client, 2);
+      await outbox.markPublished(
         client,
         rows.map((r) => r.id),
       );
     });
     expect(await published([a.id, b.id, c.id])).toEqual([true, true, false]);
-    expect((await inTransaction((client) => OutboxRepository.claim(client, 10))).map((r) => r.id)).toEqual([c.id]);
+    expect((await inTransaction((client) => outbox.claim(client, 10))).map((r) => r.id)).toEqual([c.id]);
   });
 });

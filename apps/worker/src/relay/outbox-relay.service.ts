@@ -2,11 +2,10 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { JobsOptions, Queue } from 'bullmq';
-import { Client, type Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { contextOf, traceParentOf, tracer } from '@herald/observability';
 import { deterministicUuid } from '@herald/core';
-import { OutboxRepository, PG_POOL, inTransaction, type OutboxRow } from '@herald/db';
+import { OutboxRepository, type OutboxListener, type OutboxRow } from '@herald/db';
 import { QueueName, assertQueueReachable, type FanoutJob, type JobOf } from '@herald/queue';
 
 const MAX_BACKOFF_MS = 5000;
@@ -20,7 +19,7 @@ const MAX_BACKOFF_MS = 5000;
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('relay');
-  private listener?: Client;
+  private listener?: OutboxListener;
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
@@ -29,14 +28,14 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private failures = 0;
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
     @InjectQueue(QueueName.Fanout) private readonly fanout: Queue<JobOf<typeof QueueName.Fanout>>,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     this.running = true;
-    void this.listen();
+    this.listen();
     this.loop = this.run();
   }
 
@@ -44,7 +43,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     this.running = false;
     this.wake?.();
     await this.loop;
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.close();
   }
 
   /**
@@ -55,8 +54,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    */
   async drainOnce(): Promise<number> {
     await assertQueueReachable(this.fanout);
-    return inTransaction(this.pool, async (client) => {
-      const rows = await OutboxRepository.claim(client, this.config.relay.batchSize);
+    return this.outbox.transaction(async (client) => {
+      const rows = await this.outbox.claim(client, this.config.relay.batchSize);
       if (rows.length === 0) return 0;
       const now = Date.now();
       // One `herald.relay.publish` span per event, a child of its ingest span, ended when the batch is out.
@@ -76,7 +75,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       );
       try {
         await this.fanout.addBulk(fanoutJobs(rows, spans, now, this.config.fanout.eventsPerJob));
-        await OutboxRepository.markPublished(
+        await this.outbox.markPublished(
           client,
           rows.map((r) => r.id),
         );
@@ -124,31 +123,17 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /** A dedicated connection for LISTEN; reconnects on loss (polling covers the gap). */
-  private async listen(): Promise<void> {
+  private listen(): void {
     if (!this.running) return;
-    const client = new Client({ connectionString: this.config.databaseUrl });
-    this.listener = client;
-    let retried = false;
-    const retry = () => {
-      if (retried) return;
-      retried = true;
-      client.removeAllListeners();
-      client.on('error', () => undefined);
-      client.end().catch(() => undefined);
-      if (this.running) setTimeout(() => void this.listen(), 1000);
-    };
-    client.on('notification', () => {
-      this.notified = true;
-      this.wake?.();
-    });
-    client.on('error', retry);
-    client.on('end', retry);
-    try {
-      await client.connect();
-      await client.query('LISTEN herald_outbox');
-    } catch {
-      retry();
-    }
+    this.listener = this.outbox.listen(
+      () => {
+        this.notified = true;
+        this.wake?.();
+      },
+      () => {
+        if (this.running) setTimeout(() => this.listen(), 1000);
+      },
+    );
   }
 }
 
