@@ -30,6 +30,7 @@ import { DeadLettersRepository } from './dead-letters.repository';
 import { ProviderFeedbackRepository } from './provider-feedback.repository';
 import { CancelEventRepository } from './cancel-event.repository';
 import { OutboxRepository } from './outbox.repository';
+import { SendOutcomesRepository } from './send-outcomes.repository';
 
 /** Raw SQL over the pool, for the workers (and the api where it shares them). */
 const REPOSITORIES = [
@@ -40,6 +41,7 @@ const REPOSITORIES = [
   HousekeepingRepository,
   DeliverySweepRepository,
   OutboxRepository,
+  SendOutcomesRepository,
 ];
 /** The api's repositories (some over Prisma): a worker process never builds a Prisma client. */
 const ADMIN_REPOSITORIES = [

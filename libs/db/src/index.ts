@@ -39,3 +39,4 @@ export * from './dead-letters.repository';
 export * from './provider-feedback.repository';
 export * from './delivery-sweep.repository';
 export * from './cancel-event.repository';
+export * from './send-outcomes.repository';

@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import {
   DeliveriesRepository,
   GroupCommit,
-  PG_POOL,
-  inTransaction,
+  SendOutcomesRepository,
   isDatabaseUnavailable,
   whileDatabaseUnavailable,
   type ClaimedDelivery,
@@ -33,8 +31,8 @@ export class OutcomeRecorder {
   private readonly group: GroupCommit<Outcome, boolean>;
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    @Inject(SendOutcomesRepository) private readonly sendOutcomes: SendOutcomesRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {
     this.group = new GroupCommit(
@@ -56,7 +54,7 @@ export class OutcomeRecorder {
     const answers = outcomes.flatMap((o) => (o.answer ? [o.answer] : []));
     // Most answers say nothing about the address: then the one statement is its own transaction.
     const ended = answers.some(hasSendFeedback)
-      ? await inTransaction(this.pool, async (client) => {
+      ? await this.sendOutcomes.transaction(async (client) => {
           const finished = await this.deliveries.finish(outcomes, client);
           await applySendFeedback(client, answers, this.config);
           return finished;
