@@ -31,6 +31,7 @@ import { ProviderFeedbackRepository } from './provider-feedback.repository';
 import { CancelEventRepository } from './cancel-event.repository';
 import { OutboxRepository } from './outbox.repository';
 import { SendOutcomesRepository } from './send-outcomes.repository';
+import { FeedbackEventsRepository } from './feedback-events';
 
 /** Raw SQL over the pool, for the workers (and the api where it shares them). */
 const REPOSITORIES = [
@@ -65,6 +66,7 @@ const ADMIN_REPOSITORIES = [
   DeadLettersRepository,
   ProviderFeedbackRepository,
   CancelEventRepository,
+  FeedbackEventsRepository,
 ];
 
 @Global()

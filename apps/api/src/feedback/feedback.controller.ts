@@ -15,9 +15,8 @@ import {
   verifySendgridSignature,
   verifyWebhook,
 } from '@herald/channels';
-import { recordFeedback, PG_POOL } from '@herald/db';
+import { FeedbackEventsRepository } from '@herald/db';
 import { SandboxHub } from '@herald/sandbox';
-import type { Pool } from 'pg';
 import { Problem } from '../http/problem';
 import { DUPLICATE_OUTCOME, EmailFeedbackService } from './email-feedback.service';
 import { SmsFeedbackService, type StatusCallback } from './sms-feedback.service';
@@ -37,7 +36,7 @@ export class FeedbackController {
     @Inject(EmailFeedbackService) private readonly email: EmailFeedbackService,
     @Inject(SmsFeedbackService) private readonly sms: SmsFeedbackService,
     @Inject(SandboxHub) private readonly sandboxes: SandboxHub,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(FeedbackEventsRepository) private readonly feedbackEvents: FeedbackEventsRepository,
   ) {
     const trusted = config.feedback.snsTrustedCertificate;
     this.sns = new SnsVerifier({
@@ -165,7 +164,7 @@ export class FeedbackController {
         outcome = 'subscription pending: open SubscribeURL to confirm';
       }
     }
-    const recorded = await recordFeedback(this.pool, {
+    const recorded = await this.feedbackEvents.record({
       tenantId: null,
       source: 'ses',
       kind: message.Type,
