@@ -29,10 +29,24 @@ export class PostgresHealth {
   }
 }
 
-/** herald_outbox_lag_seconds, read on each scrape; while Postgres is away it keeps its last value. */
-export function outboxLagCollector(pool: Pool, metrics: HeraldMetrics): ScrapeCollector {
-  return async () => {
-    const { rows } = await pool.query<{ ageSeconds: number }>(OLDEST_UNPUBLISHED);
-    metrics.outboxLag.set(Math.max(0, rows[0]?.ageSeconds ?? 0));
-  };
+/**
+ * How far the relay is behind, for the api's and the workers' /metrics (DbModule provides it to both). System:
+ * the outbox is every tenant's.
+ */
+@Injectable()
+export class OutboxLagProbe {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** System: seconds since the oldest unpublished outbox row was written; 0 when every row is published. */
+  async ageSeconds(): Promise<number> {
+    const { rows } = await this.pool.query<{ ageSeconds: number }>(OLDEST_UNPUBLISHED);
+    return rows[0]?.ageSeconds ?? 0;
+  }
+
+  /** herald_outbox_lag_seconds, read on each scrape; while Postgres is away it keeps its last value. */
+  collector(metrics: HeraldMetrics): ScrapeCollector {
+    return async () => {
+      metrics.outboxLag.set(Math.max(0, await this.ageSeconds()));
+    };
+  }
 }

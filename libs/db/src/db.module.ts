@@ -31,6 +31,7 @@ import { ProviderFeedbackRepository } from './provider-feedback.repository';
 import { CancelEventRepository } from './cancel-event.repository';
 import { OutboxRepository } from './outbox.repository';
 import { SendOutcomesRepository } from './send-outcomes.repository';
+import { OutboxLagProbe } from './db-probes';
 import { FeedbackEventsRepository } from './feedback-events';
 
 /** Raw SQL over the pool, for the workers (and the api where it shares them). */
@@ -43,6 +44,7 @@ const REPOSITORIES = [
   DeliverySweepRepository,
   OutboxRepository,
   SendOutcomesRepository,
+  OutboxLagProbe,
 ];
 /** The api's repositories (some over Prisma): a worker process never builds a Prisma client. */
 const ADMIN_REPOSITORIES = [

@@ -1,8 +1,7 @@
 import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { HeraldMetrics, metricsScrapeAllowed } from '@herald/observability';
-import { PG_POOL, outboxLagCollector } from '@herald/db';
+import { OutboxLagProbe } from '@herald/db';
 import { QueueClients, QueueName, queueJobsCollector } from '@herald/queue';
 import { Problem } from '../http/problem';
 
@@ -17,10 +16,10 @@ export class MetricsController {
   constructor(
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(PG_POOL) pool: Pool,
+    @Inject(OutboxLagProbe) outboxLag: OutboxLagProbe,
     @Inject(QueueClients) queues: QueueClients,
   ) {
-    metrics.onScrape(outboxLagCollector(pool, metrics));
+    metrics.onScrape(outboxLag.collector(metrics));
     metrics.onScrape(queueJobsCollector(() => Object.values(QueueName).map((name) => queues.get(name)), metrics));
   }
 

@@ -9,10 +9,9 @@ import {
 import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import type { Queue } from 'bullmq';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Pool } from 'pg';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { HeraldMetrics, metricsScrapeAllowed } from '@herald/observability';
-import { PG_POOL, PostgresHealth, outboxLagCollector } from '@herald/db';
+import { OutboxLagProbe, PostgresHealth } from '@herald/db';
 import { QueueHealth, QueueRegistry, queueJobsCollector } from '@herald/queue';
 
 /**
@@ -33,7 +32,7 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
     @Inject(PostgresHealth) private readonly postgres: PostgresHealth,
     @Inject(QueueHealth) private readonly queueHealth: QueueHealth,
     @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(OutboxLagProbe) private readonly outboxLag: OutboxLagProbe,
     @Inject(QueueRegistry) private readonly registry: QueueRegistry,
   ) {}
 
@@ -41,7 +40,7 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
     const { workerHealthPort: port, host } = this.config;
     if (!port) return;
     this.queues = this.registry.all();
-    this.metrics.onScrape(outboxLagCollector(this.pool, this.metrics));
+    this.metrics.onScrape(this.outboxLag.collector(this.metrics));
     this.metrics.onScrape(queueJobsCollector(() => this.queues, this.metrics));
 
     const server = createServer((request, response) => {
