@@ -292,6 +292,11 @@ export async function runChaos(plan: ChaosPlan, log: (line: string) => void): Pr
           const from = Date.now();
           const marker = `${from}`;
           await redisCommand(redis.url, (r) => r.set('herald-chaos:marker', marker));
+          // An answered write can still sit in Redis' buffer while a slow fsync holds its write() back (up to
+          // 2 s, chaos-servers.ts): the crash comes once the marker is in the AOF, so the check below is about
+          // restarting from the AOF, not about how busy this machine's disk was.
+          const written = Date.now() + 3000;
+          while (!(await redis.aofHolds(marker)) && Date.now() < written) await sleep(50);
           redisCrashes.push(await redis.crash());
           await sleep(outage);
           await redis.start();

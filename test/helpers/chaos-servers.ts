@@ -114,9 +114,10 @@ abstract class OwnServer {
  * and appendfsync everysec, Redis' default). A restart keeps the queues, `wipe()` loses them.
  *
  * What a SIGKILL can lose with everysec: Redis write()s the AOF before it answers a command and
- * fsyncs it once a second, so a killed process loses nothing it answered (the kernel still has the
- * writes); a machine that dies loses up to the last second or two of writes that were not fsynced
- * yet. Herald loses nothing either way because Redis holds only what can be rebuilt: events, the
+ * fsyncs it once a second, so a killed process usually loses nothing it answered (the kernel still has
+ * the writes). Not always: while a background fsync is still running (a slow or busy disk), Redis
+ * postpones the write() for up to 2 s and answers anyway, and a SIGKILL then loses those writes. A
+ * machine that dies loses up to the last second or two of writes that were not fsynced yet. Herald loses nothing either way because Redis holds only what can be rebuilt: events, the
  * outbox and every delivery's status, retry budget and lease are in Postgres; the relay publishes
  * the outbox again, and housekeeping re-queues deliveries whose jobs are gone (`wipe()` tests the
  * worst case, every job lost).
@@ -134,6 +135,14 @@ export class ChaosRedis extends OwnServer {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Whether the AOF files hold `text`: written to the kernel, so a SIGKILL of Redis can no longer lose it. */
+  async aofHolds(text: string): Promise<boolean> {
+    const dir = path.join(this.dir, 'appendonlydir');
+    const files = await readdir(dir).catch(() => [] as string[]);
+    for (const file of files) if ((await readFile(path.join(dir, file), 'latin1')).includes(text)) return true;
+    return false;
   }
 
   /** Deletes the AOF and RDB files (the server must be stopped): the next start is empty. */
