@@ -946,6 +946,405 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    Addressee:
+      | {
+          /** Format: email */
+          email?: string;
+          locale?: string;
+          phone?: string;
+          pushTokens?: {
+            /** @enum {string} */
+            platform: 'ios' | 'android' | 'web';
+            token: string;
+          }[];
+          subscriberId: string;
+          timezone?: string;
+        }
+      | {
+          topic: string;
+        };
+    ApiKey: {
+      /** Format: date-time */
+      createdAt: string;
+      id: string;
+      /** Format: date-time */
+      lastUsedAt?: string;
+      prefix: string;
+      /** Format: date-time */
+      revokedAt?: string;
+      /** @enum {string} */
+      scope: 'admin' | 'ingest';
+    };
+    AuditEntry: {
+      action: string;
+      actor: string;
+      after?: unknown;
+      /** Format: date-time */
+      at: string;
+      before?: unknown;
+      id: string;
+      target: string;
+    };
+    BatchResult:
+      | {
+          id: string;
+          /** @enum {boolean} */
+          replayed?: true;
+          /** @enum {number} */
+          status: 202;
+          /** @description What the event was taken despite, e.g. a topic that does not exist (`to.0.topic`) */
+          warnings?: {
+            message: string;
+            path: string;
+          }[];
+        }
+      | {
+          error: {
+            detail?: string;
+            errors?: {
+              message: string;
+              path: string;
+            }[];
+            requestId?: string;
+            title: string;
+            type: string;
+          } & {
+            [key: string]: unknown;
+          };
+          status: number;
+        };
+    CloudEventContext: {
+      datacontenttype?: string;
+      dataschema?: string;
+      extensions?: {
+        [key: string]: string | number | boolean;
+      };
+      id: string;
+      source: string;
+      /** @enum {string} */
+      specversion: '1.0';
+      subject?: string;
+    };
+    CreatedApiKey: {
+      id: string;
+      key: string;
+      prefix: string;
+      /** @enum {string} */
+      scope: 'admin' | 'ingest';
+    };
+    CreatedSource: {
+      /** Format: date-time */
+      createdAt: string;
+      eventType: string;
+      id: string;
+      /** @description JSON Pointers into the hook body */
+      mapping: {
+        data?: string;
+        email?: string;
+        locale?: string;
+        phone?: string;
+        subscriberId: string;
+        timezone?: string;
+      };
+      name: string;
+      secret: string;
+      /** @description Where the sender posts: `POST /v1/hooks/{id}` */
+      url: string;
+    };
+    CreatedTenant: {
+      id: string;
+      keys: {
+        admin: string;
+        ingest: string;
+      };
+      name: string;
+    };
+    CreatedWebhookEndpoint: {
+      active: boolean;
+      consecutiveFailures: number;
+      /** Format: date-time */
+      createdAt: string;
+      description?: string;
+      disabledReason?: string;
+      eventTypes: string[];
+      id: string;
+      /** @description `whsec_…`: give it to verifyWebhook() */
+      secret: string;
+      /** Format: date-time */
+      updatedAt: string;
+      url: string;
+    };
+    DeadLetter: {
+      attempts: number;
+      /** @enum {string} */
+      channel: 'email' | 'sms' | 'push' | 'inapp' | 'webhook';
+      /** Format: date-time */
+      deadAt: string;
+      deliveryId: string;
+      endpointId?: string;
+      eventId: string;
+      eventType: string;
+      lastAttempt?: components['schemas']['DeliveryAttempt'];
+      lastError?: string;
+      subscriberId?: string;
+    };
+    DeliveryAttempt: {
+      /** Format: date-time */
+      at: string;
+      code?: string;
+      message?: string;
+      outcome: string;
+      provider?: string;
+    };
+    DeliveryDeferral: {
+      /** Format: date-time */
+      at: string;
+      /** @description What held it back (its `lastError` at the time), e.g. `rate limit: 1 per 60 s` */
+      reason: string;
+      /** @enum {string} */
+      status: 'deferred' | 'rate_limited';
+      /**
+       * Format: date-time
+       * @description When it may go; null when it never will (`rate_limited`)
+       */
+      until: string | null;
+    };
+    DeliveryDetail: {
+      attempts: components['schemas']['DeliveryAttempt'][];
+      /** @enum {string} */
+      channel: 'email' | 'sms' | 'push' | 'inapp' | 'webhook';
+      /** Format: date-time */
+      createdAt: string;
+      endpointId?: string;
+      eventId: string;
+      eventType: string;
+      feedback: components['schemas']['DeliveryFeedback'][];
+      id: string;
+      lastDeferral?: components['schemas']['DeliveryDeferral'];
+      lastError?: string;
+      providerMessageId?: string;
+      /** Format: date-time */
+      sentAt?: string;
+      /** @enum {string} */
+      status:
+        | 'pending'
+        | 'queued'
+        | 'deferred'
+        | 'sending'
+        | 'sent'
+        | 'delivered'
+        | 'failed'
+        | 'dead'
+        | 'suppressed'
+        | 'skipped'
+        | 'rate_limited';
+      /** @description null for webhook deliveries, which go to an endpoint (`endpointId`) rather than a subscriber */
+      subscriberId: string | null;
+      /**
+       * Format: date-time
+       * @description When its status last changed
+       */
+      updatedAt: string;
+    };
+    DeliveryFeedback: {
+      address?: string;
+      /** Format: date-time */
+      at: string;
+      id: string;
+      kind: string;
+      outcome: string;
+      payload: unknown;
+      source: string;
+      suppression?: {
+        address: string;
+        channel: string;
+        id: string;
+        reason: string;
+      };
+    };
+    DeliveryListItem: {
+      attempts: components['schemas']['DeliveryAttempt'][];
+      /** @enum {string} */
+      channel: 'email' | 'sms' | 'push' | 'inapp' | 'webhook';
+      /** Format: date-time */
+      createdAt: string;
+      endpointId?: string;
+      eventId: string;
+      id: string;
+      lastDeferral?: components['schemas']['DeliveryDeferral'];
+      lastError?: string;
+      providerMessageId?: string;
+      /** @enum {string} */
+      status:
+        | 'pending'
+        | 'queued'
+        | 'deferred'
+        | 'sending'
+        | 'sent'
+        | 'delivered'
+        | 'failed'
+        | 'dead'
+        | 'suppressed'
+        | 'skipped'
+        | 'rate_limited';
+      /** @description null for webhook deliveries, which go to an endpoint (`endpointId`) rather than a subscriber */
+      subscriberId: string | null;
+      /**
+       * Format: date-time
+       * @description When its status last changed
+       */
+      updatedAt: string;
+    };
+    DeliveryView: {
+      attempts: components['schemas']['DeliveryAttempt'][];
+      /** @enum {string} */
+      channel: 'email' | 'sms' | 'push' | 'inapp' | 'webhook';
+      endpointId?: string;
+      id: string;
+      lastDeferral?: components['schemas']['DeliveryDeferral'];
+      lastError?: string;
+      providerMessageId?: string;
+      /** @enum {string} */
+      status:
+        | 'pending'
+        | 'queued'
+        | 'deferred'
+        | 'sending'
+        | 'sent'
+        | 'delivered'
+        | 'failed'
+        | 'dead'
+        | 'suppressed'
+        | 'skipped'
+        | 'rate_limited';
+      /** @description null for webhook deliveries, which go to an endpoint (`endpointId`) rather than a subscriber */
+      subscriberId: string | null;
+    };
+    Device: {
+      active: boolean;
+      deactivatedReason?: string;
+      /** @enum {string} */
+      platform: 'ios' | 'android' | 'web';
+      token: string;
+    };
+    EventAccepted: {
+      id: string;
+      /** @enum {string} */
+      status: 'accepted';
+      /** @description What the event was taken despite, e.g. a topic that does not exist (`to.0.topic`) */
+      warnings?: {
+        message: string;
+        path: string;
+      }[];
+    };
+    EventMetadata: {
+      cloudEvent?: components['schemas']['CloudEventContext'];
+      correlationId?: string;
+      /**
+       * Format: date-time
+       * @description When it happened, by the sender's clock; else when it was received
+       */
+      occurredAt: string;
+      /** Format: date-time */
+      receivedAt: string;
+      schemaVersion?: number;
+      sentBy?:
+        | {
+            keyId: string;
+          }
+        | {
+            sourceId: string;
+          };
+    };
+    EventSchema: {
+      /** Format: date-time */
+      createdAt: string;
+      /** @description The JSON Schema `data` is checked against */
+      schema: unknown;
+      type: string;
+      version: number;
+    };
+    EventSummary: {
+      correlationId?: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** @description How many deliveries are in each status */
+      deliveries: {
+        [key: string]: number;
+      };
+      id: string;
+      /** @description How many entries `to` has */
+      recipients: number;
+      /** Format: date-time */
+      sendAt?: string;
+      /** @enum {string} */
+      status: 'accepted' | 'routed' | 'unrouted' | 'cancelled';
+      type: string;
+    };
+    EventView: {
+      /** Format: date-time */
+      createdAt: string;
+      data: {
+        [key: string]: unknown;
+      };
+      /** @description The first 1,000; past that `deliveriesTruncated` is set and `GET /v1/deliveries?eventId=` pages the rest */
+      deliveries: components['schemas']['DeliveryView'][];
+      /** @enum {boolean} */
+      deliveriesTruncated?: true;
+      /** @description Only with `deliveriesTruncated`: how many deliveries are in each status */
+      deliveryCounts?: {
+        [key: string]: number;
+      };
+      id: string;
+      metadata: components['schemas']['EventMetadata'];
+      /** Format: date-time */
+      sendAt?: string;
+      /** @enum {string} */
+      status: 'accepted' | 'routed' | 'unrouted' | 'cancelled';
+      /** @description The recipients as sent, as a list */
+      to: components['schemas']['Addressee'][];
+      type: string;
+    };
+    InboxItem: {
+      /** Format: date-time */
+      archivedAt?: string;
+      body: string;
+      /** Format: date-time */
+      createdAt: string;
+      data: {
+        [key: string]: unknown;
+      };
+      id: string;
+      /** Format: date-time */
+      readAt?: string;
+      /** Format: date-time */
+      seenAt?: string;
+      title: string;
+      url?: string;
+    };
+    InboxToken: {
+      /** Format: date-time */
+      expiresAt: string;
+      token: string;
+    };
+    Preferences: {
+      categories: {
+        [key: string]: {
+          email?: boolean;
+          inapp?: boolean;
+          push?: boolean;
+          sms?: boolean;
+          webhook?: boolean;
+        };
+      };
+      channels: {
+        email?: boolean;
+        inapp?: boolean;
+        push?: boolean;
+        sms?: boolean;
+        webhook?: boolean;
+      };
+    };
     Problem: {
       detail?: string;
       /** @description Field-level errors (at most 50) */
@@ -961,6 +1360,297 @@ export interface components {
       title: string;
       /** @description Identifies the kind of problem, e.g. `/problems/validation` */
       type: string;
+    };
+    RegisteredDevice: {
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** @enum {string} */
+      platform: 'ios' | 'android' | 'web';
+      token: string;
+    };
+    RulePreview: {
+      channels: {
+        /** @enum {string} */
+        channel: 'email' | 'sms' | 'push' | 'inapp' | 'webhook';
+        content: {
+          [key: string]: unknown;
+        };
+        /** @description SMS only: how many segments the body takes */
+        segments?: number;
+      }[];
+      eventType: string;
+    };
+    RuleView: {
+      category?: string;
+      channels: (
+        | {
+            /** @enum {string} */
+            channel: 'email';
+            digest?: {
+              key?: string;
+              windowSeconds: number;
+            };
+            rateLimit?: {
+              limit: number;
+              /** @enum {string} */
+              policy: 'defer' | 'drop';
+              windowSeconds: number;
+            };
+            template: {
+              html?: string;
+              locales?: {
+                [key: string]: {
+                  html?: string;
+                  subject?: string;
+                  text?: string;
+                };
+              };
+              subject: string;
+              text?: string;
+            };
+          }
+        | {
+            /** @enum {string} */
+            channel: 'sms';
+            digest?: {
+              key?: string;
+              windowSeconds: number;
+            };
+            rateLimit?: {
+              limit: number;
+              /** @enum {string} */
+              policy: 'defer' | 'drop';
+              windowSeconds: number;
+            };
+            template: {
+              body: string;
+              locales?: {
+                [key: string]: {
+                  body?: string;
+                };
+              };
+            };
+          }
+        | {
+            /** @enum {string} */
+            channel: 'push';
+            digest?: {
+              key?: string;
+              windowSeconds: number;
+            };
+            rateLimit?: {
+              limit: number;
+              /** @enum {string} */
+              policy: 'defer' | 'drop';
+              windowSeconds: number;
+            };
+            template: {
+              body: string;
+              data?: {
+                [key: string]: string;
+              };
+              locales?: {
+                [key: string]: {
+                  body?: string;
+                  data?: {
+                    [key: string]: string;
+                  };
+                  title?: string;
+                };
+              };
+              title: string;
+            };
+          }
+        | {
+            /** @enum {string} */
+            channel: 'inapp';
+            digest?: {
+              key?: string;
+              windowSeconds: number;
+            };
+            rateLimit?: {
+              limit: number;
+              /** @enum {string} */
+              policy: 'defer' | 'drop';
+              windowSeconds: number;
+            };
+            template: {
+              body: string;
+              locales?: {
+                [key: string]: {
+                  body?: string;
+                  title?: string;
+                  url?: string;
+                };
+              };
+              title: string;
+              url?: string;
+            };
+          }
+        | {
+            /** @enum {string} */
+            channel: 'webhook';
+            rateLimit?: {
+              limit: number;
+              /** @enum {string} */
+              policy: 'defer' | 'drop';
+              windowSeconds: number;
+            };
+            template: {
+              locales?: {
+                [key: string]: {
+                  payload?: string;
+                };
+              };
+              payload?: string;
+            };
+          }
+      )[];
+      /** Format: date-time */
+      createdAt: string;
+      critical: boolean;
+      eventType: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description Allowed but probably unintended (e.g. an SMS body longer than 10 segments); only on `PUT` */
+      warnings?: {
+        message: string;
+        path: string;
+      }[];
+    };
+    Settings: {
+      quietHours?: {
+        end: string;
+        start: string;
+      };
+      rateLimits: {
+        [key: string]: {
+          limit: number;
+          /** @enum {string} */
+          policy: 'defer' | 'drop';
+          windowSeconds: number;
+        };
+      };
+      /** @description Assigned by the operator; null: Herald's shared sender */
+      smsFrom: string | null;
+    };
+    SmsSender: {
+      id: string;
+      name: string;
+      /** @description The tenant's own sender number; null: Herald's shared sender */
+      smsFrom: string | null;
+    };
+    Source: {
+      /** Format: date-time */
+      createdAt: string;
+      eventType: string;
+      id: string;
+      /** @description JSON Pointers into the hook body */
+      mapping: {
+        data?: string;
+        email?: string;
+        locale?: string;
+        phone?: string;
+        subscriberId: string;
+        timezone?: string;
+      };
+      name: string;
+      /** @description Where the sender posts: `POST /v1/hooks/{id}` */
+      url: string;
+    };
+    Stats: {
+      deliveries: {
+        /** @enum {string} */
+        channel: 'email' | 'sms' | 'push' | 'inapp' | 'webhook';
+        count: number;
+        /** @enum {string} */
+        status:
+          | 'pending'
+          | 'queued'
+          | 'deferred'
+          | 'sending'
+          | 'sent'
+          | 'delivered'
+          | 'failed'
+          | 'dead'
+          | 'suppressed'
+          | 'skipped'
+          | 'rate_limited';
+      }[];
+      outbox: {
+        lagSeconds: number;
+        pending: number;
+      };
+      queues: {
+        available: boolean;
+        /** @description Jobs per state; absent when unavailable */
+        jobs?: {
+          [key: string]: number;
+        };
+        name: string;
+      }[];
+      /** @enum {string} */
+      window: '1h' | '24h';
+    };
+    Subscriber: {
+      /** Format: date-time */
+      createdAt: string;
+      data: {
+        [key: string]: unknown;
+      };
+      devices: components['schemas']['Device'][];
+      email?: string;
+      locale?: string;
+      phone?: string;
+      quietHours?: {
+        end: string;
+        start: string;
+      };
+      subscriberId: string;
+      timezone?: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    Suppression: {
+      address: string;
+      /** @enum {string} */
+      channel: 'email' | 'sms';
+      /** Format: date-time */
+      createdAt: string;
+      deliveryId?: string;
+      detail?: string;
+      /** Format: date-time */
+      expiresAt?: string;
+      id: string;
+      /** @enum {string} */
+      reason: 'hard_bounce' | 'complaint' | 'opt_out' | 'invalid_address' | 'manual';
+      source: string;
+    };
+    Topic: {
+      /** Format: date-time */
+      createdAt: string;
+      key: string;
+      members: number;
+    };
+    TopicChange: {
+      added: number;
+      key: string;
+      members: number;
+      removed: number;
+    };
+    WebhookEndpoint: {
+      active: boolean;
+      consecutiveFailures: number;
+      /** Format: date-time */
+      createdAt: string;
+      description?: string;
+      disabledReason?: string;
+      eventTypes: string[];
+      id: string;
+      /** Format: date-time */
+      updatedAt: string;
+      url: string;
     };
   };
   responses: never;
@@ -1134,7 +1824,12 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['AuditEntry'][];
+            nextCursor?: string;
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -1193,7 +1888,12 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['DeadLetter'][];
+            nextCursor?: string;
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -1305,7 +2005,13 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            deliveryId: string;
+            /** @enum {string} */
+            status: 'queued';
+          };
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -1369,7 +2075,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            replayed: number;
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -1441,7 +2151,12 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['DeliveryListItem'][];
+            nextCursor?: string;
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -1497,7 +2212,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DeliveryDetail'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -1551,7 +2268,15 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: {
+              latestVersion: number | null;
+              type: string;
+              versions: number;
+            }[];
+          };
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -1598,7 +2323,13 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            latestVersion: number;
+            type: string;
+            versions: components['schemas']['EventSchema'][];
+          };
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -1655,7 +2386,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['EventSchema'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -1718,7 +2451,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['EventSchema'];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EventSchema'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -1790,7 +2534,12 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['EventSummary'][];
+            nextCursor?: string;
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -1903,7 +2652,20 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['EventAccepted'];
+        };
+      };
+      /** @description Multi-Status */
+      207: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            results: components['schemas']['BatchResult'][];
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -1959,7 +2721,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['EventView'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -2015,7 +2779,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['EventView'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -2079,7 +2845,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            results: components['schemas']['BatchResult'][];
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -2258,7 +3028,12 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['InboxItem'][];
+            nextCursor?: string;
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -2314,7 +3089,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['InboxItem'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -2370,7 +3147,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['InboxItem'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -2424,7 +3203,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            updated: number;
+          };
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -2528,7 +3311,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            count: number;
+          };
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -2573,7 +3360,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['ApiKey'][];
+          };
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -2625,7 +3416,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['CreatedApiKey'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -2735,7 +3528,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Preferences'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -2801,7 +3596,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Preferences'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -2855,7 +3652,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['RuleView'][];
+          };
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -2902,7 +3703,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['RuleView'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -3089,7 +3892,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['RuleView'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -3487,7 +4292,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['RulePreview'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -3550,7 +4357,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Settings'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -3612,7 +4421,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Settings'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -3666,7 +4477,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['Source'][];
+          };
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -3726,7 +4541,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['CreatedSource'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -3782,7 +4599,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Source'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -3895,7 +4714,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Stats'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -3952,7 +4773,12 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['Subscriber'][];
+            nextCursor?: string;
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -4008,7 +4834,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Subscriber'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -4081,7 +4909,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Subscriber'];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Subscriber'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -4210,7 +5049,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['RegisteredDevice'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -4332,7 +5173,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['InboxToken'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -4388,7 +5231,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Preferences'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -4465,7 +5310,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Preferences'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -4533,7 +5380,12 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['Suppression'][];
+            nextCursor?: string;
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -4603,7 +5455,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Suppression'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -4719,7 +5573,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['CreatedTenant'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -4831,7 +5687,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SmsSender'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -4893,7 +5751,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SmsSender'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -5014,7 +5874,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Topic'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -5129,7 +5991,16 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: {
+              /** Format: date-time */
+              addedAt: string;
+              subscriberId: string;
+            }[];
+            nextCursor?: string;
+          };
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -5201,7 +6072,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['TopicChange'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -5264,7 +6137,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            items: components['schemas']['WebhookEndpoint'][];
+          };
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -5318,7 +6195,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['CreatedWebhookEndpoint'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {
@@ -5374,7 +6253,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['WebhookEndpoint'];
+        };
       };
       /** @description No key, or not a valid one */
       401: {
@@ -5496,7 +6377,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['WebhookEndpoint'];
+        };
       };
       /** @description The input is not valid: `errors` names each field */
       400: {

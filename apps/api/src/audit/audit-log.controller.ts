@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { AuditLogRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ValidQuery } from '../http/valid-input';
+import { Returns } from '../docs/api-output.decorator';
+import { auditLogPageSchema } from './audit-log.contract';
 
 const listQuery = z.object({
   cursor: z
@@ -19,6 +21,7 @@ export class AuditLogController {
   constructor(@Inject(AuditLogRepository) private readonly auditLog: AuditLogRepository) {}
 
   @Get()
+  @Returns(auditLogPageSchema)
   async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     const rows = await this.auditLog.page(tenantId, input.cursor ? BigInt(input.cursor) : undefined, input.limit);
     const page = rows.slice(0, input.limit);

@@ -5,6 +5,8 @@ import { Auth, TenantId } from '../auth/auth.decorator';
 import { ValidBody, ValidQuery } from '../http/valid-input';
 import { Problem } from '../http/problem';
 import { DeadLettersService } from './dead-letters.service';
+import { Returns } from '../docs/api-output.decorator';
+import { deadLetterPageSchema, replayedOneSchema, replayedSchema } from './dead-letters.contract';
 
 const filterShape = { channel: z.enum(CHANNELS).optional(), eventType: eventTypeSchema.optional() };
 const listQuery = z.object({
@@ -21,12 +23,14 @@ export class DeadLettersController {
   constructor(@Inject(DeadLettersService) private readonly deadLetters: DeadLettersService) {}
 
   @Get()
+  @Returns(deadLetterPageSchema)
   list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     return this.deadLetters.list(tenantId, input);
   }
 
   @Post('replay')
   @HttpCode(202)
+  @Returns(replayedSchema)
   replayMatching(
     @TenantId() tenantId: string,
     @ValidBody(replayBody.optional()) body: z.infer<typeof replayBody> | undefined,
@@ -40,6 +44,7 @@ export class DeadLettersController {
 
   @Post(':deliveryId/replay')
   @HttpCode(202)
+  @Returns(replayedOneSchema)
   replayOne(@TenantId() tenantId: string, @Param('deliveryId') deliveryId: string) {
     return this.deadLetters.replayOne(tenantId, known(deliveryId));
   }

@@ -7,6 +7,8 @@ import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
 import { ValidQuery } from '../http/valid-input';
 import { deliveryView } from './delivery-view';
+import { Returns } from '../docs/api-output.decorator';
+import { deliveryDetailSchema, deliveryPageSchema } from './deliveries.contract';
 
 const listQuery = z.object({
   channel: z.enum(CHANNELS).optional(),
@@ -25,6 +27,7 @@ export class DeliveriesController {
 
   /** Deliveries newest first, filtered by channel, status, subscriber and event. */
   @Get()
+  @Returns(deliveryPageSchema, { checked: false }) // delivery-view.ts types lastDeferral as JsonValue
   async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
     const { channel, status, subscriberId, eventId } = input;
@@ -42,6 +45,7 @@ export class DeliveriesController {
   }
 
   @Get(':id')
+  @Returns(deliveryDetailSchema, { checked: false }) // as list()
   async get(@TenantId() tenantId: string, @Param('id') id: string) {
     const delivery = await this.deliveries.detail(tenantId, id);
     if (!delivery) throw Problem.notFound(`Delivery ${id}`);

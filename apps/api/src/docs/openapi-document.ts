@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ACCESS } from '../auth/auth.decorator';
 import type { Access } from '../auth/principal';
 import { API_INPUT, type ApiInputSchemas } from './api-input.decorator';
+import { API_OUTPUT, type ApiOutputSchemas } from './api-output.decorator';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -18,6 +19,8 @@ export interface Route {
   /** Absent: public (no @Auth). */
   access?: Access;
   input: ApiInputSchemas;
+  /** The success bodies `@Returns` declares, by status (`0`: the route's own status); empty when undeclared. */
+  output: ApiOutputSchemas;
   /** The response media type a `@Header('content-type', …)` declares; JSON otherwise. */
   contentType?: string;
   /** `Controller.method`, e.g. `EventsController.send`. */
@@ -92,6 +95,7 @@ export function discoverRoutes(discovery: DiscoveryService, scanner: MetadataSca
             access: (Reflect.getMetadata(ACCESS, target) ?? Reflect.getMetadata(ACCESS, controller)) as
               Access | undefined,
             input: (Reflect.getMetadata(API_INPUT, target) ?? {}) as ApiInputSchemas,
+            output: (Reflect.getMetadata(API_OUTPUT, target) ?? {}) as ApiOutputSchemas,
             contentType: headers.find((h) => h.name.toLowerCase() === 'content-type')?.value.split(';')[0],
             handler: `${controller.name}.${name}`,
           });
@@ -105,9 +109,10 @@ export function discoverRoutes(discovery: DiscoveryService, scanner: MetadataSca
 /** The OpenAPI 3.0.3 document for these routes. */
 export function buildOpenApiDocument(routes: Route[]): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
+  const named: Record<string, JsonSchema> = {};
   const sorted = [...routes].sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
   for (const route of sorted) {
-    (paths[openApiPath(route.path)] ??= {})[route.method] = operation(route);
+    (paths[openApiPath(route.path)] ??= {})[route.method] = operation(route, named);
   }
   const tags = [...new Set(sorted.map((r) => group(r.path)))].sort().map((name) => ({ name }));
   return {
@@ -126,7 +131,7 @@ export function buildOpenApiDocument(routes: Route[]): OpenApiDocument {
         bearer: { type: 'http', scheme: 'bearer', description: 'A root key, a tenant key (hk_…) or an inbox token' },
         inboxTokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'An inbox token (inbox routes)' },
       },
-      schemas: { Problem: PROBLEM_SCHEMA },
+      schemas: { Problem: PROBLEM_SCHEMA, ...sortedByKey(named) },
     },
   };
 }
@@ -142,13 +147,13 @@ export function openApiPath(path: string): string {
   return path.replace(/:(\w+)/g, '{$1}');
 }
 
-function operation(route: Route): Operation {
+function operation(route: Route, named: Record<string, JsonSchema>): Operation {
   const access = route.access ?? 'public';
   const pathParams = [...route.path.matchAll(/:(\w+)/g)].map(([, name]): Parameter => ({
     name: name!,
     in: 'path',
     required: true,
-    schema: route.input.params?.[name!] ? jsonSchema(route.input.params[name!]!) : { type: 'string' },
+    schema: route.input.params?.[name!] ? jsonSchema(route.input.params[name!]!, 'input') : { type: 'string' },
   }));
   const { body, query, headers, otherBodies = {} } = route.input;
   const parameters = [...pathParams, ...objectParameters(query, 'query'), ...objectParameters(headers, 'header')];
@@ -165,24 +170,43 @@ function operation(route: Route): Operation {
       requestBody: {
         required: !body.safeParse(undefined).success,
         content: {
-          [JSON_MEDIA_TYPE]: { schema: jsonSchema(body) },
+          [JSON_MEDIA_TYPE]: { schema: jsonSchema(body, 'input') },
           ...Object.fromEntries(
             Object.entries(otherBodies).map(([media, description]) => [media, { schema: { description } }]),
           ),
         },
       },
     }),
-    responses: responses(route, parameters.length > pathParams.length || body !== undefined, pathParams.length > 0),
+    responses: responses(
+      route,
+      named,
+      parameters.length > pathParams.length || body !== undefined,
+      pathParams.length > 0,
+    ),
   };
 }
 
-function responses(route: Route, takesInput: boolean, namesSomething: boolean): Operation['responses'] {
+function responses(
+  route: Route,
+  named: Record<string, JsonSchema>,
+  takesInput: boolean,
+  namesSomething: boolean,
+): Operation['responses'] {
   const problem = (description: string) => ({ description, content: { [PROBLEM_MEDIA_TYPE]: { schema: PROBLEM } } });
+  const { 0: own, ...others } = route.output;
+  const success = (status: number, schema: z.ZodType | undefined) => ({
+    description: STATUS_CODES[status] ?? 'Success',
+    ...(schema
+      ? { content: { [route.contentType ?? JSON_MEDIA_TYPE]: { schema: outputSchema(schema, named) } } }
+      : route.contentType && status !== 204 && { content: { [route.contentType]: {} } }),
+  });
   return {
-    [route.status]: {
-      description: STATUS_CODES[route.status] ?? 'Success',
-      ...(route.contentType && route.status !== 204 && { content: { [route.contentType]: {} } }),
-    },
+    [route.status]: success(route.status, own ?? route.output[route.status]),
+    ...Object.fromEntries(
+      Object.entries(others)
+        .filter(([status]) => Number(status) !== route.status)
+        .map(([status, schema]) => [status, success(Number(status), schema)]),
+    ),
     ...(takesInput && { 400: problem('The input is not valid: `errors` names each field') }),
     ...(route.access && {
       401: problem('No key, or not a valid one'),
@@ -196,7 +220,7 @@ function responses(route: Route, takesInput: boolean, namesSomething: boolean): 
 /** Each property of an object schema as one parameter. */
 function objectParameters(schema: z.ZodObject | undefined, where: 'query' | 'header'): Parameter[] {
   if (!schema) return [];
-  const { properties = {}, required = [] } = jsonSchema(schema) as {
+  const { properties = {}, required = [] } = jsonSchema(schema, 'input') as {
     properties?: Record<string, JsonSchema>;
     required?: string[];
   };
@@ -212,9 +236,43 @@ function objectParameters(schema: z.ZodObject | undefined, where: 'query' | 'hea
   });
 }
 
-/** What a client sends (`io: 'input'`: before transforms and defaults), as an OpenAPI 3.0 schema. */
-function jsonSchema(schema: z.ZodType): JsonSchema {
-  return z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as JsonSchema;
+/**
+ * A zod schema as an OpenAPI 3.0 schema: what a client sends (`io: 'input'`: before transforms and defaults), or
+ * what a route answers (`io: 'output'`: a `z.date()` is documented as the ISO 8601 string JSON carries).
+ */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  return z.toJSONSchema(schema, {
+    target: 'openapi-3.0',
+    io,
+    ...(io === 'output' && { unrepresentable: 'any' }),
+    override: ({ zodSchema, jsonSchema: json }) => {
+      if (zodSchema._zod.def.type === 'date') Object.assign(json, { type: 'string', format: 'date-time' });
+    },
+  }) as JsonSchema;
+}
+
+/**
+ * A response schema, its named parts (zod schemas with `.meta({ id })`) moved to `components.schemas` and
+ * referred to there, so the client's types name them (`components['schemas']['EventView']`).
+ */
+function outputSchema(schema: z.ZodType, named: Record<string, JsonSchema>): JsonSchema {
+  const { definitions = {}, ...json } = jsonSchema(schema, 'output') as JsonSchema & {
+    definitions?: Record<string, JsonSchema>;
+  };
+  const moved = (value: JsonSchema): JsonSchema =>
+    JSON.parse(JSON.stringify(value).replaceAll('"#/definitions/', '"#/components/schemas/')) as JsonSchema;
+  for (const [id, definition] of Object.entries(definitions)) {
+    const schemaOfId = moved(definition);
+    if (named[id] && JSON.stringify(named[id]) !== JSON.stringify(schemaOfId)) {
+      throw new Error(`Two different response schemas are named ${id}`);
+    }
+    named[id] = schemaOfId;
+  }
+  return moved(json);
+}
+
+function sortedByKey<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** `WebhookEndpointsController.create` → `webhookEndpoints.create` */

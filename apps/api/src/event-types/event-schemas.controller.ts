@@ -5,6 +5,8 @@ import { eventTypeSchema, schemaVersionSchema } from '@herald/core';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ValidBody, ValidParam } from '../http/valid-input';
 import { EventSchemas } from './event-schemas.service';
+import { Returns } from '../docs/api-output.decorator';
+import { eventSchemaVersionsSchema, eventSchemaViewSchema, eventTypesSchema } from './event-schemas.contract';
 
 /** The body of a PUT: the JSON Schema (draft-07) itself, describing the event's `data` object. */
 const jsonSchemaBody = z.record(z.string(), z.unknown());
@@ -25,18 +27,21 @@ export class EventSchemasController {
 
   @Get()
   @Auth('ingest')
+  @Returns(eventTypesSchema)
   async types(@TenantId() tenantId: string) {
     return this.schemas.types(tenantId);
   }
 
   @Get(':type/schemas')
   @Auth('ingest')
+  @Returns(eventSchemaVersionsSchema)
   async list(@TenantId() tenantId: string, @ValidParam('type', eventTypeSchema) type: string) {
     return this.schemas.list(tenantId, type);
   }
 
   @Get(':type/schemas/:version')
   @Auth('ingest')
+  @Returns(eventSchemaViewSchema)
   async get(
     @TenantId() tenantId: string,
     @ValidParam('type', eventTypeSchema) type: string,
@@ -52,6 +57,7 @@ export class EventSchemasController {
    */
   @Put(':type/schemas/:version')
   @Auth('admin')
+  @Returns({ 200: eventSchemaViewSchema, 201: eventSchemaViewSchema })
   async publish(
     @TenantId() tenantId: string,
     @ValidParam('type', eventTypeSchema) type: string,

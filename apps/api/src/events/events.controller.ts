@@ -13,12 +13,14 @@ import {
 import { Auth, CurrentPrincipal, TenantId } from '../auth/auth.decorator';
 import type { Principal } from '../auth/principal';
 import { ApiInput } from '../docs/api-input.decorator';
+import { Returns } from '../docs/api-output.decorator';
 import { fieldErrors, parse } from '../http/parse';
 import { Problem } from '../http/problem';
 import { ValidBody, ValidQuery } from '../http/valid-input';
 import { TextCheckedPerEvent } from '../http/unstorable-text';
 import { CloudEventsIngest, isCloudEventRequest } from './cloud-events.ingest';
 import { CancelEventUseCase } from './cancel-event.usecase';
+import { batchAnswerSchema, eventAcceptedSchema, eventPageSchema, eventViewSchema } from './events.contract';
 import { EventsQuery } from './events.query';
 import { JSON_TERMS, callerTraceParent, eventMeta, acceptedAnswer, batchAnswer, senderKey } from './ingest-answers';
 import { IngestUseCase } from './ingest.usecase';
@@ -51,6 +53,7 @@ export class EventsController {
   @Auth('ingest')
   @HttpCode(202)
   @TextCheckedPerEvent()
+  @Returns({ 202: eventAcceptedSchema, 207: batchAnswerSchema })
   // Documented only: the key is checked below, after a CloudEvent (which carries its own id) has gone its way;
   // the other two are read leniently (a bad one is replaced, not refused).
   @ApiInput({
@@ -94,6 +97,7 @@ export class EventsController {
   @Auth('ingest')
   @HttpCode(207)
   @TextCheckedPerEvent()
+  @Returns(batchAnswerSchema)
   async sendBatch(
     @TenantId() tenantId: string,
     @CurrentPrincipal() principal: Principal,
@@ -112,6 +116,7 @@ export class EventsController {
 
   @Get()
   @Auth('ingest')
+  @Returns(eventPageSchema)
   async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     return this.events.list(tenantId, {
       ...input,
@@ -122,6 +127,7 @@ export class EventsController {
 
   @Get(':id')
   @Auth('ingest')
+  @Returns(eventViewSchema)
   async get(@TenantId() tenantId: string, @Param('id') id: string) {
     return this.events.get(tenantId, id);
   }
@@ -129,6 +135,7 @@ export class EventsController {
   /** Cancels a scheduled (or not yet fanned-out) event: 200 with the event, `cancelled`; 409 once it is routed. */
   @Delete(':id')
   @Auth('ingest')
+  @Returns(eventViewSchema)
   async cancel(@TenantId() tenantId: string, @Param('id') id: string) {
     return this.cancelEvent.cancel(tenantId, id);
   }

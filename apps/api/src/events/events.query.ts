@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isUuid } from '@herald/core';
+import { isUuid, type Addressee, type CloudEventContext } from '@herald/core';
 import { EventsRepository, type EventFilter } from '@herald/db';
 import { decodeCursor, pageOf } from '../http/cursor';
+import type { z } from 'zod';
+import type { deliveryViewSchema } from '../deliveries/deliveries.contract';
 import { deliveryView } from '../deliveries/delivery-view';
 import { Problem } from '../http/problem';
 
@@ -49,8 +51,9 @@ export class EventsQuery {
       status: event.status,
       createdAt: event.createdAt,
       sendAt: event.sendAt ?? undefined,
-      to: event.recipients,
-      data: event.data,
+      // JSON columns, written from the validated input: their shape is the contract's.
+      to: event.recipients as Addressee[],
+      data: event.data as Record<string, unknown>,
       metadata: {
         occurredAt: event.occurredAt ?? event.createdAt,
         receivedAt: event.receivedAt ?? event.createdAt,
@@ -61,11 +64,13 @@ export class EventsQuery {
           : event.senderSourceId
             ? { sourceId: event.senderSourceId }
             : undefined,
-        cloudEvent: event.cloudEvent ?? undefined,
+        cloudEvent: (event.cloudEvent as CloudEventContext | null) ?? undefined,
       },
-      deliveries: event.deliveries.slice(0, EVENT_DELIVERIES_SHOWN).map(deliveryView),
+      deliveries: event.deliveries
+        .slice(0, EVENT_DELIVERIES_SHOWN)
+        .map((d) => deliveryView(d) as z.output<typeof deliveryViewSchema>),
       ...(event.deliveries.length > EVENT_DELIVERIES_SHOWN && {
-        deliveriesTruncated: true,
+        deliveriesTruncated: true as const,
         deliveryCounts: await this.events.deliveryCounts(tenantId, id),
       }),
     };

@@ -4,6 +4,8 @@ import { traceIdOf } from '@herald/core';
 import type { Principal } from '../auth/principal';
 import { Problem } from '../http/problem';
 import { toProblem } from '../http/problem.filter';
+import type { z } from 'zod';
+import type { batchResultSchema } from './events.contract';
 import type { EventMeta, IngestItem, IngestOutcome, IngestUseCase } from './ingest.usecase';
 
 /** How the sender named what an answer is about: its idempotency key, and where the schema version went. */
@@ -89,7 +91,7 @@ export function senderKey(principal: Principal): { keyId: string } {
 }
 
 /** One event's entry in a 207 answer: its id and an HTTP-like status, or the problem it met. */
-function outcomeResult(outcome: IngestOutcome, terms: SenderTerms, request: FastifyRequest): object {
+function outcomeResult(outcome: IngestOutcome, terms: SenderTerms, request: FastifyRequest): BatchResult {
   const problem = outcomeProblem(outcome, terms, request);
   if (problem) return problemResult(problem);
   if (outcome.kind === 'replayed') return { id: outcome.id, status: 202, replayed: true };
@@ -97,10 +99,15 @@ function outcomeResult(outcome: IngestOutcome, terms: SenderTerms, request: Fast
   return warnings ? { id, status: 202, warnings } : { id, status: 202 };
 }
 
-function problemResult(problem: Problem): object {
-  const { status, ...error } = problem.body();
+function problemResult(problem: Problem): BatchResult {
+  // body() is the problem+json document (type, title, …), typed loosely for its extensions.
+  const { status, ...error } = problem.body() as { status: number } & Extract<BatchResult, { error: unknown }>['error'];
   return { status, error };
 }
+
+type BatchResult = z.output<typeof batchResultSchema>;
+/** A placeholder for an entry whose outcome the ingest has yet to give. */
+const PENDING = {} as BatchResult;
 
 /** The caller's W3C traceparent header: the ingest span continues the caller's trace. */
 export function callerTraceParent(request: FastifyRequest): string | undefined {
@@ -133,8 +140,8 @@ export async function batchAnswer(
   entries: (IngestItem | Problem)[],
   terms: SenderTerms,
   request: FastifyRequest,
-): Promise<{ results: object[] }> {
-  const results: object[] = entries.map((entry) => (entry instanceof Problem ? problemResult(entry) : {}));
+): Promise<{ results: BatchResult[] }> {
+  const results: BatchResult[] = entries.map((entry) => (entry instanceof Problem ? problemResult(entry) : PENDING));
   const valid = entries.flatMap((entry, index) => (entry instanceof Problem ? [] : [{ index, item: entry }]));
   const outcomes = await ingest.ingest(
     valid.map((v) => v.item),

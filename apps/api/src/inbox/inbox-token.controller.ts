@@ -4,6 +4,8 @@ import { recipientSchema, signInboxToken } from '@herald/core';
 import { Auth, CurrentPrincipal } from '../auth/auth.decorator';
 import type { Principal } from '../auth/principal';
 import { ValidParam } from '../http/valid-input';
+import { Returns } from '../docs/api-output.decorator';
+import { inboxTokenSchema } from './inbox.contract';
 
 /** Issues the short-lived token a subscriber's browser or app uses to read its own inbox. */
 @Controller('v1/subscribers')
@@ -13,6 +15,7 @@ export class InboxTokenController {
   @Post(':subscriberId/inbox-token')
   @Auth('admin')
   @HttpCode(201)
+  @Returns(inboxTokenSchema)
   issue(
     @CurrentPrincipal() principal: Principal,
     @ValidParam('subscriberId', recipientSchema.shape.subscriberId) subscriberId: string,

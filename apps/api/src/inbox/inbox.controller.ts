@@ -9,6 +9,8 @@ import { parse } from '../http/parse';
 import { ValidQuery } from '../http/valid-input';
 import { InboxStreamService, type StreamEnd } from './inbox-stream.service';
 import { InboxService, type InboxOwner } from './inbox.service';
+import { Returns } from '../docs/api-output.decorator';
+import { inboxItemSchema, inboxPageSchema, readAllSchema, unreadCountSchema } from './inbox.contract';
 
 const listQuery = z.object({
   cursor: z.string().max(200).optional(),
@@ -47,6 +49,7 @@ export class InboxController {
   ) {}
 
   @Get()
+  @Returns(inboxPageSchema)
   list(
     @CurrentPrincipal() principal: Principal,
     @Query() query: unknown,
@@ -56,24 +59,28 @@ export class InboxController {
   }
 
   @Get('unread-count')
+  @Returns(unreadCountSchema)
   unreadCount(@CurrentPrincipal() principal: Principal, @Query() query: unknown) {
     return this.inbox.unreadCount(ownerOf(principal, query));
   }
 
   @Post('read-all')
   @HttpCode(200)
+  @Returns(readAllSchema)
   readAll(@CurrentPrincipal() principal: Principal, @Query() query: unknown) {
     return this.inbox.markAllRead(ownerOf(principal, query));
   }
 
   @Post(':id/read')
   @HttpCode(200)
+  @Returns(inboxItemSchema)
   read(@CurrentPrincipal() principal: Principal, @Query() query: unknown, @Param('id') id: string) {
     return this.inbox.markRead(ownerOf(principal, query), id);
   }
 
   @Post(':id/archive')
   @HttpCode(200)
+  @Returns(inboxItemSchema)
   archive(@CurrentPrincipal() principal: Principal, @Query() query: unknown, @Param('id') id: string) {
     return this.inbox.archive(ownerOf(principal, query), id);
   }

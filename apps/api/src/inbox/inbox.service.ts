@@ -81,7 +81,7 @@ export function inboxItem(
     title: m.title,
     body: m.body,
     url: m.url ?? undefined,
-    data: m.data,
+    data: m.data as Record<string, unknown>, // an object, as the rule's template made it
     createdAt: m.createdAt,
     readAt: m.readAt ?? undefined,
     seenAt: m.seenAt ?? undefined,

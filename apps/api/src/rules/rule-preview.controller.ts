@@ -17,6 +17,8 @@ import { Auth, TenantId } from '../auth/auth.decorator';
 import { ValidBody, ValidParam } from '../http/valid-input';
 import { Problem, type FieldError } from '../http/problem';
 import { checkTemplates, invalidRule } from './rule-templates';
+import { Returns } from '../docs/api-output.decorator';
+import { rulePreviewSchema } from './rules.contract';
 
 const channelRuleSchema = ruleInputSchema.shape.channels.element;
 const text = (max: number) => z.string().max(max).optional();
@@ -74,6 +76,7 @@ export class RulePreviewController {
 
   @Post(':eventType/preview')
   @HttpCode(200)
+  @Returns(rulePreviewSchema)
   async preview(
     @TenantId() tenantId: string,
     @ValidParam('eventType', eventTypeSchema) eventType: string,

@@ -6,6 +6,8 @@ import { Auth, TenantId } from '../auth/auth.decorator';
 import { ValidBody, ValidParam } from '../http/valid-input';
 import { Problem, type FieldError } from '../http/problem';
 import { checkTemplates } from './rule-templates';
+import { Returns } from '../docs/api-output.decorator';
+import { ruleViewSchema, rulesSchema } from './rules.contract';
 
 @Controller('v1/rules')
 @Auth('admin')
@@ -14,6 +16,7 @@ export class RulesController {
 
   /** Upsert. Templates are compiled here, so a broken one is a 422 now rather than a failed delivery later. */
   @Put(':eventType')
+  @Returns(ruleViewSchema)
   async put(
     @TenantId() tenantId: string,
     @ValidParam('eventType', eventTypeSchema) eventType: string,
@@ -27,11 +30,13 @@ export class RulesController {
   }
 
   @Get()
+  @Returns(rulesSchema)
   async list(@TenantId() tenantId: string) {
     return { items: (await this.rules.list(tenantId)).map(view) };
   }
 
   @Get(':eventType')
+  @Returns(ruleViewSchema)
   async get(@TenantId() tenantId: string, @Param('eventType') eventType: string) {
     const rule = await this.rules.get(tenantId, eventType);
     if (!rule) throw Problem.notFound(`Rule for ${eventType}`);
@@ -78,7 +83,7 @@ function view(rule: RuleRow) {
     eventType: rule.eventType,
     category: rule.category ?? undefined,
     critical: rule.critical,
-    channels: rule.channels,
+    channels: rule.channels as RuleInput['channels'], // stored as PUT took it
     createdAt: rule.createdAt,
     updatedAt: rule.updatedAt,
   };

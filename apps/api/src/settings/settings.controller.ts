@@ -1,9 +1,11 @@
 import { Controller, Get, Inject, Patch } from '@nestjs/common';
 import { z } from 'zod';
-import { quietHoursSchema, tenantRateLimitsSchema, type QuietHours, type TenantRateLimits } from '@herald/core';
+import { quietHoursSchema, tenantRateLimitsSchema, type Channel, type QuietHours, type RateLimit } from '@herald/core';
 import { TenantSettingsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { Problem } from '../http/problem';
+import { Returns } from '../docs/api-output.decorator';
+import { settingsSchema } from './settings.contract';
 import { ValidBody } from '../http/valid-input';
 
 const patchSchema = z.strictObject({
@@ -25,16 +27,19 @@ export class SettingsController {
   constructor(@Inject(TenantSettingsRepository) private readonly settings: TenantSettingsRepository) {}
 
   @Get()
+  @Returns(settingsSchema)
   async get(@TenantId() tenantId: string) {
     const tenant = await this.settings.get(tenantId);
     return {
-      rateLimits: tenant.rateLimits as TenantRateLimits,
+      // Stored without the nulls a PATCH clears with.
+      rateLimits: tenant.rateLimits as Partial<Record<Channel, RateLimit>>,
       smsFrom: tenant.smsFrom,
       quietHours: (tenant.quietHours as QuietHours | null) ?? undefined,
     };
   }
 
   @Patch()
+  @Returns(settingsSchema)
   async update(
     @TenantId() tenantId: string,
     // A body that tries to set smsFrom is refused with 403 rather than 400: it reaches the handler unparsed.

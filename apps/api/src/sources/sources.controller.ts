@@ -7,6 +7,8 @@ import { SourcesRepository, type SourceRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ValidBody } from '../http/valid-input';
 import { Problem } from '../http/problem';
+import { Returns } from '../docs/api-output.decorator';
+import { createdSourceSchema, sourceSchema, sourcesSchema } from './sources.contract';
 
 const pointer = z
   .string()
@@ -44,17 +46,20 @@ export class SourcesController {
   ) {}
 
   @Post()
+  @Returns(createdSourceSchema)
   async create(@TenantId() tenantId: string, @ValidBody(createSchema) input: z.infer<typeof createSchema>) {
     const source = await this.sources.create(tenantId, input, generateWebhookSecret());
     return { ...this.view(source), secret: source.secret };
   }
 
   @Get()
+  @Returns(sourcesSchema)
   async list(@TenantId() tenantId: string) {
     return { items: (await this.sources.list(tenantId)).map((s) => this.view(s)) };
   }
 
   @Get(':id')
+  @Returns(sourceSchema)
   async get(@TenantId() tenantId: string, @Param('id') id: string) {
     return this.view(await this.find(tenantId, id));
   }

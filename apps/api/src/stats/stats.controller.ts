@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { StatsRepository } from '@herald/db';
 import { QueueClients, QueueName, assertQueueReachable } from '@herald/queue';
 import { Auth, TenantId } from '../auth/auth.decorator';
+import { Returns } from '../docs/api-output.decorator';
+import { statsSchema } from './stats.contract';
 import { ValidQuery } from '../http/valid-input';
 
 const WINDOWS = { '1h': 3600, '24h': 86_400 } as const;
@@ -27,6 +29,7 @@ export class StatsController {
   ) {}
 
   @Get()
+  @Returns(statsSchema)
   async get(@TenantId() tenantId: string, @ValidQuery(statsQuery) { window }: z.infer<typeof statsQuery>) {
     const [deliveries, outbox, queues] = await Promise.all([
       this.stats.deliveriesByChannelAndStatus(tenantId, WINDOWS[window]),

@@ -4,6 +4,8 @@ import { SubscribersRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { Problem } from '../http/problem';
 import { ValidBody, ValidParam } from '../http/valid-input';
+import { Returns } from '../docs/api-output.decorator';
+import { registeredDeviceSchema } from './subscribers.contract';
 
 const subscriberIdSchema = z.string().min(1).max(255);
 const deviceSchema = z.strictObject({
@@ -18,6 +20,7 @@ export class DevicesController {
   constructor(@Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository) {}
 
   @Post()
+  @Returns(registeredDeviceSchema)
   async add(
     @TenantId() tenantId: string,
     @ValidParam('subscriberId', subscriberIdSchema) subscriberId: string,

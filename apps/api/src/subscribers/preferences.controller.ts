@@ -4,6 +4,8 @@ import { SubscribersRepository, TenantSettingsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { Problem } from '../http/problem';
 import { ValidBody, ValidParam } from '../http/valid-input';
+import { Returns } from '../docs/api-output.decorator';
+import { preferencesViewSchema } from './subscribers.contract';
 
 const subscriberIdSchema = recipientSchema.shape.subscriberId;
 
@@ -21,6 +23,7 @@ export class PreferencesController {
   ) {}
 
   @Get('subscribers/:subscriberId/preferences')
+  @Returns(preferencesViewSchema)
   async get(@TenantId() tenantId: string, @Param('subscriberId') subscriberId: string) {
     const subscriber = await this.subscribers.get(tenantId, subscriberId);
     if (!subscriber) throw Problem.notFound(`Subscriber ${subscriberId}`);
@@ -29,6 +32,7 @@ export class PreferencesController {
 
   /** Creates the subscriber when it is new (as registering a device does). */
   @Put('subscribers/:subscriberId/preferences')
+  @Returns(preferencesViewSchema)
   async put(
     @TenantId() tenantId: string,
     @ValidParam('subscriberId', subscriberIdSchema) subscriberId: string,
@@ -39,12 +43,14 @@ export class PreferencesController {
   }
 
   @Get('preferences/defaults')
+  @Returns(preferencesViewSchema)
   async getDefaults(@TenantId() tenantId: string) {
     const tenant = await this.settings.get(tenantId);
     return view(tenant.defaultPreferences);
   }
 
   @Put('preferences/defaults')
+  @Returns(preferencesViewSchema)
   async putDefaults(@TenantId() tenantId: string, @ValidBody(preferencesSchema) defaultPreferences: Preferences) {
     await this.settings.setDefaultPreferences(tenantId, defaultPreferences);
     return view(defaultPreferences);

@@ -7,6 +7,8 @@ import { Auth, TenantId } from '../auth/auth.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
 import { ValidBody, ValidParam, ValidQuery } from '../http/valid-input';
+import { Returns } from '../docs/api-output.decorator';
+import { subscriberPageSchema, subscriberSchema } from './subscribers.contract';
 
 const subscriberIdSchema = recipientSchema.shape.subscriberId;
 
@@ -37,6 +39,7 @@ export class SubscribersController {
 
   /** 201 when the subscriber is new, 200 when it was updated. */
   @Put(':subscriberId')
+  @Returns({ 200: subscriberSchema, 201: subscriberSchema })
   async upsert(
     @TenantId() tenantId: string,
     @ValidParam('subscriberId', subscriberIdSchema) subscriberId: string,
@@ -50,6 +53,7 @@ export class SubscribersController {
 
   /** Newest first; `nextCursor` is present while there are more. */
   @Get()
+  @Returns(subscriberPageSchema)
   async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
     const rows = await this.subscribers.page(tenantId, after, input.limit);
@@ -65,6 +69,7 @@ export class SubscribersController {
   }
 
   @Get(':subscriberId')
+  @Returns(subscriberSchema)
   async get(@TenantId() tenantId: string, @Param('subscriberId') subscriberId: string) {
     const subscriber = await this.subscribers.get(tenantId, subscriberId);
     if (!subscriber) throw Problem.notFound(`Subscriber ${subscriberId}`);
@@ -89,7 +94,7 @@ function view(s: SubscriberRow, devices: DeviceRow[]) {
     locale: s.locale ?? undefined,
     timezone: s.timezone ?? undefined,
     quietHours: (s.quietHours as QuietHours | null) ?? undefined,
-    data: s.data,
+    data: s.data as Record<string, unknown>,
     devices: devices.map((d) => ({
       token: d.token,
       platform: d.platform,

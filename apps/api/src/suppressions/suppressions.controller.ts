@@ -4,6 +4,8 @@ import { SuppressionsRepository, type SuppressionRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
+import { Returns } from '../docs/api-output.decorator';
+import { suppressionPageSchema, suppressionSchema } from './suppressions.contract';
 import { ValidBody, ValidQuery } from '../http/valid-input';
 
 const channel = z.enum(['email', 'sms']);
@@ -28,6 +30,7 @@ export class SuppressionsController {
   constructor(@Inject(SuppressionsRepository) private readonly suppressions: SuppressionsRepository) {}
 
   @Get()
+  @Returns(suppressionPageSchema)
   async list(@TenantId() tenantId: string, @ValidQuery(listQuery) input: z.infer<typeof listQuery>) {
     const after = input.cursor ? decodeCursor(input.cursor) : undefined;
     const { channel, address } = input;
@@ -41,6 +44,7 @@ export class SuppressionsController {
 
   @Post()
   @HttpCode(201)
+  @Returns(suppressionSchema)
   async create(@TenantId() tenantId: string, @ValidBody(createBody) input: z.infer<typeof createBody>) {
     const added = await this.suppressions.add(tenantId, {
       channel: input.channel,

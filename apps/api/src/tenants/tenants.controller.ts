@@ -7,6 +7,8 @@ import { Auth, TenantId } from '../auth/auth.decorator';
 import { Problem } from '../http/problem';
 import { ValidBody } from '../http/valid-input';
 import { SmsSenders } from './sms-senders.service';
+import { Returns } from '../docs/api-output.decorator';
+import { apiKeysSchema, createdApiKeySchema, createdTenantSchema, smsSenderSchema } from './tenants.contract';
 
 const tenantInput = z.strictObject({ name: z.string().trim().min(1).max(200) });
 const keyInput = z.strictObject({ scope: z.enum(['admin', 'ingest']) });
@@ -26,6 +28,7 @@ export class TenantsController {
   /** The only thing the root key can do. The keys are shown here once and stored hashed. */
   @Post('tenants')
   @Auth('root')
+  @Returns(createdTenantSchema)
   async createTenant(@ValidBody(tenantInput) { name }: z.infer<typeof tenantInput>) {
     const tenant = await this.tenants.create(name);
     const admin = await this.keys.create(tenant.id, 'admin');
@@ -36,6 +39,7 @@ export class TenantsController {
   /** The tenant's own SMS sender number (`smsFrom`), or null when it sends from the shared one. */
   @Get('tenants/:id/sms-sender')
   @Auth('root')
+  @Returns(smsSenderSchema)
   async getSmsSender(@Param('id') id: string) {
     return this.smsSenders.get(id);
   }
@@ -47,6 +51,7 @@ export class TenantsController {
    */
   @Put('tenants/:id/sms-sender')
   @Auth('root')
+  @Returns(smsSenderSchema)
   async assignSmsSender(@Param('id') id: string, @ValidBody(smsSenderInput) { from }: z.infer<typeof smsSenderInput>) {
     return this.smsSenders.assign(id, from);
   }
@@ -72,6 +77,7 @@ export class TenantsController {
 
   @Post('keys')
   @Auth('admin')
+  @Returns(createdApiKeySchema)
   async createKey(@TenantId() tenantId: string, @ValidBody(keyInput) { scope }: z.infer<typeof keyInput>) {
     const { id, key, prefix } = await this.keys.create(tenantId, scope);
     return { id, key, prefix, scope };
@@ -80,6 +86,7 @@ export class TenantsController {
   /** The tenant's keys: prefix, scope and when last used — never the key itself (only its hash is kept). */
   @Get('keys')
   @Auth('admin')
+  @Returns(apiKeysSchema)
   async listKeys(@TenantId() tenantId: string) {
     const keys = await this.storedKeys.list(tenantId);
     return {

@@ -6,6 +6,8 @@ import { Auth, TenantId } from '../auth/auth.decorator';
 import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
 import { ValidBody, ValidParam, ValidQuery } from '../http/valid-input';
+import { Returns } from '../docs/api-output.decorator';
+import { topicChangeSchema, topicMemberPageSchema, topicSchema } from './topics.contract';
 
 /** Subscriber ids per list in one PUT: 10,000 ids of 255 characters still fit the 5 MB body limit. */
 export const MAX_TOPIC_CHANGES = 10_000;
@@ -32,6 +34,7 @@ export class TopicsController {
 
   /** Adds and removes members in one transaction (removals after additions); creates the topic on first use. */
   @Put(':key/subscribers')
+  @Returns(topicChangeSchema)
   async change(
     @TenantId() tenantId: string,
     @ValidParam('key', topicKeySchema) key: string,
@@ -48,6 +51,7 @@ export class TopicsController {
   }
 
   @Get(':key')
+  @Returns(topicSchema)
   async get(@TenantId() tenantId: string, @Param('key') key: string) {
     const topic = await this.topics.find(tenantId, key);
     if (!topic) throw Problem.notFound(`Topic ${key}`);
@@ -56,6 +60,7 @@ export class TopicsController {
 
   /** Newest members first; `nextCursor` is present while there are more. */
   @Get(':key/subscribers')
+  @Returns(topicMemberPageSchema)
   async members(
     @TenantId() tenantId: string,
     @Param('key') key: string,

@@ -7,6 +7,12 @@ import { WebhookEndpointsRepository, type EndpointRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
 import { ValidBody } from '../http/valid-input';
 import { Problem } from '../http/problem';
+import { Returns } from '../docs/api-output.decorator';
+import {
+  createdWebhookEndpointSchema,
+  webhookEndpointSchema,
+  webhookEndpointsSchema,
+} from './webhook-endpoints.contract';
 
 const urlSchema = z.url({ protocol: /^https?$/, error: 'expects an http(s) URL' }).max(2000);
 const createSchema = z.strictObject({
@@ -31,6 +37,7 @@ export class WebhookEndpointsController {
   ) {}
 
   @Post()
+  @Returns(createdWebhookEndpointSchema)
   async create(@TenantId() tenantId: string, @ValidBody(createSchema) input: z.infer<typeof createSchema>) {
     await this.refuseInternalUrl(input.url);
     const endpoint = await this.endpoints.create(
@@ -42,17 +49,20 @@ export class WebhookEndpointsController {
   }
 
   @Get()
+  @Returns(webhookEndpointsSchema)
   async list(@TenantId() tenantId: string) {
     return { items: (await this.endpoints.list(tenantId)).map(view) };
   }
 
   @Get(':id')
+  @Returns(webhookEndpointSchema)
   async get(@TenantId() tenantId: string, @Param('id') id: string) {
     return view(await this.find(tenantId, id));
   }
 
   /** `{ active: true }` re-enables an endpoint that was disabled (by a 410 or repeated failures). */
   @Patch(':id')
+  @Returns(webhookEndpointSchema)
   async update(
     @TenantId() tenantId: string,
     @Param('id') id: string,
