@@ -12,6 +12,10 @@ export default defineConfig({
   root,
   base: '/console/',
   plugins: [preact()],
+  // @herald/client's API types and CHANNELS (tsconfig.json says why only api-types.ts).
+  resolve: {
+    alias: { '@herald/client': fileURLToPath(new URL('../../libs/client/src/api-types.ts', import.meta.url)) },
+  },
   build: {
     outDir: fileURLToPath(new URL('../../dist/console', import.meta.url)),
     emptyOutDir: true,

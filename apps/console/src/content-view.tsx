@@ -1,4 +1,4 @@
-import type { Preview } from './types';
+import type { RulePreview as Preview } from '@herald/client';
 import { Json } from './ui';
 
 type Rendered = Preview['channels'][number];

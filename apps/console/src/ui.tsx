@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Problem } from './api';
-import type { Page } from './types';
+import type { Page } from '@herald/client';
 
 const CONSOLE = 'Herald console';
 

@@ -12,7 +12,7 @@ import type {
   RuleInput,
   RuleView,
   WebhookEndpointInput,
-} from './types';
+} from './api-types';
 
 export type HeraldClientOptions = HeraldFetchOptions;
 
@@ -24,8 +24,7 @@ export type HeraldClientOptions = HeraldFetchOptions;
 export class HeraldClient {
   /**
    * Every endpoint, typed by path: `api.GET('/v1/subscribers/{subscriberId}', { params: { path: { subscriberId } } })`.
-   * It resolves only with 2xx answers (errors throw), so `data` is the body; the document does not describe most
-   * response bodies yet, so cast `data` to what the endpoint answers.
+   * It resolves only with 2xx answers (errors throw), so `data` is the body, typed from the document.
    */
   readonly api: Client<paths>;
 
@@ -60,27 +59,27 @@ export class HeraldClient {
    */
   async sendBatch(events: BatchEventInput[]): Promise<BatchResult[]> {
     const { data } = await this.api.POST('/v1/events/batch', { body: { events } });
-    return as<{ results: BatchResult[] }>(data).results;
+    return answered(data).results;
   }
 
   /** `GET /v1/events/{id}`: the event, its deliveries and every attempt. */
   async getEvent(id: string): Promise<EventView> {
-    return as<EventView>((await this.api.GET('/v1/events/{id}', { params: { path: { id } } })).data);
+    return answered((await this.api.GET('/v1/events/{id}', { params: { path: { id } } })).data);
   }
 
   /** `DELETE /v1/events/{id}`: cancels an event whose fan-out has not run (a 409 problem once it has). */
   async cancelEvent(id: string): Promise<EventView> {
-    return as<EventView>((await this.api.DELETE('/v1/events/{id}', { params: { path: { id } } })).data);
+    return answered((await this.api.DELETE('/v1/events/{id}', { params: { path: { id } } })).data);
   }
 
   /** `PUT /v1/rules/{eventType}`: what events of this type become (templates are checked: a broken one is a 422). */
   async putRule(eventType: string, rule: RuleInput): Promise<RuleView> {
     const { data } = await this.api.PUT('/v1/rules/{eventType}', { params: { path: { eventType } }, body: rule });
-    return as<RuleView>(data);
+    return answered(data);
   }
 
   async getRule(eventType: string): Promise<RuleView> {
-    return as<RuleView>((await this.api.GET('/v1/rules/{eventType}', { params: { path: { eventType } } })).data);
+    return answered((await this.api.GET('/v1/rules/{eventType}', { params: { path: { eventType } } })).data);
   }
 
   async deleteRule(eventType: string): Promise<void> {
@@ -89,18 +88,18 @@ export class HeraldClient {
 
   /** `POST /v1/webhook-endpoints`: the answer is the only time the signing secret is shown. */
   async createWebhookEndpoint(endpoint: WebhookEndpointInput): Promise<CreatedWebhookEndpoint> {
-    return as<CreatedWebhookEndpoint>((await this.api.POST('/v1/webhook-endpoints', { body: endpoint })).data);
+    return answered((await this.api.POST('/v1/webhook-endpoints', { body: endpoint })).data);
   }
 }
 
-function accepted(data: unknown, response: Response): EventAccepted {
+function accepted(data: Omit<EventAccepted, 'replayed'> | object | undefined, response: Response): EventAccepted {
   return {
-    ...as<Omit<EventAccepted, 'replayed'>>(data),
+    ...(answered(data) as Omit<EventAccepted, 'replayed'>),
     replayed: response.headers.get('idempotent-replayed') === 'true',
   };
 }
 
-/** A 2xx answer's body (errors have thrown), as the contract describes it where the document does not yet. */
-function as<T>(data: unknown): T {
+/** A 2xx answer's body: openapi-fetch types `data` as possibly undefined, but heraldFetch throws on every error. */
+function answered<T>(data: T | undefined): T {
   return data as T;
 }

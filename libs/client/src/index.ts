@@ -8,5 +8,5 @@ export {
   type VerifyWebhookInput,
   type WebhookVerificationFailure,
 } from './verify-webhook';
-export type * from './types';
+export * from './api-types';
 export type { components, operations, paths } from './openapi';

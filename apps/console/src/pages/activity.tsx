@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import { link, navigate, type Route } from '../router';
-import type { EventSummary, Page } from '../types';
+import type { EventSummary, Page } from '@herald/client';
 import { Loading, MoreButton, Options, PageTitle, Status, Time, useInterval, usePages } from '../ui';
 
 const EVENT_STATUSES = ['accepted', 'routed', 'unrouted', 'cancelled'];

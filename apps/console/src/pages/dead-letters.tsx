@@ -1,6 +1,6 @@
 import { api, query, segment } from '../api';
 import { link, navigate, type Route } from '../router';
-import { CHANNELS, type DeadLetter, type Page } from '../types';
+import { CHANNELS, type DeadLetter, type Page } from '@herald/client';
 import { ActionResult, ConfirmButton, Loading, MoreButton, Options, PageTitle, Time, useAction, usePages } from '../ui';
 
 /** Deliveries whose retries ran out: why, and replay (one or all matching) or purge, each confirmed. */

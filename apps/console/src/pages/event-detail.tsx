@@ -2,7 +2,12 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, segment, type Problem } from '../api';
 import { ContentView } from '../content-view';
 import { link } from '../router';
-import type { Delivery, DeliveryDetail, EventDetail as Event, Preview } from '../types';
+import type {
+  DeliveryDetail,
+  DeliveryView as Delivery,
+  EventView as Event,
+  RulePreview as Preview,
+} from '@herald/client';
 import { EventMetadataView, Recipients } from './event-metadata';
 import {
   ActionResult,

@@ -1,6 +1,6 @@
 import { api, segment } from '../api';
 import { link } from '../router';
-import type { ApiKey, EventMetadata, Page, Recipient, Source } from '../types';
+import type { Addressee as Recipient, ApiKey, EventMetadata, Page, Source } from '@herald/client';
 import { Time, useLoad } from '../ui';
 import { CorrelationLink } from './activity';
 

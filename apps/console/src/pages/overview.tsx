@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import { CHANNELS, type Stats } from '../types';
+import { CHANNELS, type Stats } from '@herald/client';
 import { Loading, PageTitle, useInterval, useLoad } from '../ui';
 
 // The order statuses are stacked in, from good to bad; any other status follows.

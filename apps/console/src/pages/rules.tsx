@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, segment, type FieldError, type Problem } from '../api';
 import { ContentView } from '../content-view';
 import { link, navigate } from '../router';
-import type { Page, Preview, Rule } from '../types';
+import type { Page, RulePreview as Preview, RuleView as Rule } from '@herald/client';
 import {
   ActionResult,
   ConfirmButton,

@@ -1,6 +1,6 @@
 import { api, query, segment } from '../api';
 import { link, navigate } from '../router';
-import type { InboxItem, Page, Preferences, Subscriber } from '../types';
+import type { InboxItem, Page, Preferences, Subscriber } from '@herald/client';
 import { Json, Loading, MoreButton, PageTitle, Time, useLoad, usePages } from '../ui';
 
 /** Subscribers newest first, and a search by subscriber id that opens the profile. */

@@ -1,6 +1,6 @@
 import { api, query, segment } from '../api';
 import { navigate, type Route } from '../router';
-import type { Page, Suppression } from '../types';
+import type { Page, Suppression } from '@herald/client';
 import { ActionResult, ConfirmButton, Loading, MoreButton, Options, PageTitle, Time, useAction, usePages } from '../ui';
 
 /** Addresses Herald will not send to; search by address, and lift one (confirmed). */
