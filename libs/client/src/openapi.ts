@@ -1675,7 +1675,12 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'ok';
+          };
+        };
       };
     };
   };
@@ -1693,7 +1698,20 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            /** @description Each check (postgres, redis) and its status */
+            checks: {
+              [key: string]: {
+                status: string;
+              } & {
+                [key: string]: unknown;
+              };
+            };
+            /** @description `ok` */
+            status: string;
+          };
+        };
       };
     };
   };
@@ -2997,7 +3015,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['EventAccepted'];
+        };
       };
       /** @description Not found (or it belongs to another tenant) */
       404: {

@@ -26,8 +26,8 @@ type Handler<Output> = (...args: never[]) => Loose<Output> | Promise<Loose<Outpu
  * Declares what a route answers on success, as a zod schema (the contract's one source): the OpenAPI document
  * shows it under the route's status (or under each status given), @herald/client's types are generated from it,
  * and TypeScript checks that the handler returns that shape. `z.date()` is documented as an ISO 8601 string,
- * as JSON carries it. A route that answers two statuses with bodies (e.g. 200 and 201 with the same body is one
- * schema; 202 or 207 are two) names each: `@Returns({ 202: accepted, 207: batch })`.
+ * as JSON carries it. A route that answers with a body under more than one status names the schema of each:
+ * `@Returns({ 202: accepted, 207: batch })`, `@Returns({ 200: subscriber, 201: subscriber })`.
  */
 export function Returns<S extends z.ZodType>(
   schema: S,

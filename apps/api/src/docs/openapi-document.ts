@@ -236,17 +236,23 @@ function objectParameters(schema: z.ZodObject | undefined, where: 'query' | 'hea
   });
 }
 
+/** What JSON cannot carry, so what no response schema may hold (a `z.date()` is sent as its ISO string). */
+const NOT_IN_JSON = new Set(['bigint', 'symbol', 'void', 'map', 'set', 'transform', 'nan', 'custom', 'function']);
+
 /**
  * A zod schema as an OpenAPI 3.0 schema: what a client sends (`io: 'input'`: before transforms and defaults), or
  * what a route answers (`io: 'output'`: a `z.date()` is documented as the ISO 8601 string JSON carries).
  */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  if (io === 'input') return z.toJSONSchema(schema, { target: 'openapi-3.0', io }) as JsonSchema;
   return z.toJSONSchema(schema, {
     target: 'openapi-3.0',
     io,
-    ...(io === 'output' && { unrepresentable: 'any' }),
+    unrepresentable: 'any', // dates, turned into strings below; anything else JSON cannot carry is refused
     override: ({ zodSchema, jsonSchema: json }) => {
-      if (zodSchema._zod.def.type === 'date') Object.assign(json, { type: 'string', format: 'date-time' });
+      const { type } = zodSchema._zod.def;
+      if (type === 'date') Object.assign(json, { type: 'string', format: 'date-time' });
+      if (NOT_IN_JSON.has(type)) throw new Error(`A response schema holds a ${type}, which JSON cannot carry`);
     },
   }) as JsonSchema;
 }

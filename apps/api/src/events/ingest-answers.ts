@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
 import { correlationOf } from '@herald/observability';
 import { traceIdOf } from '@herald/core';
 import type { Principal } from '../auth/principal';
 import { Problem } from '../http/problem';
 import { toProblem } from '../http/problem.filter';
-import type { z } from 'zod';
 import type { batchResultSchema } from './events.contract';
 import type { EventMeta, IngestItem, IngestOutcome, IngestUseCase } from './ingest.usecase';
 
@@ -106,8 +106,6 @@ function problemResult(problem: Problem): BatchResult {
 }
 
 type BatchResult = z.output<typeof batchResultSchema>;
-/** A placeholder for an entry whose outcome the ingest has yet to give. */
-const PENDING = {} as BatchResult;
 
 /** The caller's W3C traceparent header: the ingest span continues the caller's trace. */
 export function callerTraceParent(request: FastifyRequest): string | undefined {
@@ -141,12 +139,11 @@ export async function batchAnswer(
   terms: SenderTerms,
   request: FastifyRequest,
 ): Promise<{ results: BatchResult[] }> {
-  const results: BatchResult[] = entries.map((entry) => (entry instanceof Problem ? problemResult(entry) : PENDING));
-  const valid = entries.flatMap((entry, index) => (entry instanceof Problem ? [] : [{ index, item: entry }]));
-  const outcomes = await ingest.ingest(
-    valid.map((v) => v.item),
-    callerTraceParent(request),
+  const items = entries.filter((entry): entry is IngestItem => !(entry instanceof Problem));
+  const outcomes = await ingest.ingest(items, callerTraceParent(request));
+  let next = 0; // outcomes are in the order of items: the entries' order without the problems
+  const results = entries.map((entry) =>
+    entry instanceof Problem ? problemResult(entry) : outcomeResult(outcomes[next++]!, terms, request),
   );
-  valid.forEach(({ index }, j) => (results[index] = outcomeResult(outcomes[j]!, terms, request)));
   return { results };
 }

@@ -3,6 +3,8 @@ import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs
 import { PostgresHealth } from '@herald/db';
 import { RedisHealth } from '@herald/queue';
 import { Problem } from '../http/problem';
+import { Returns } from '../docs/api-output.decorator';
+import { liveSchema, readySchema } from './health.contract';
 
 /**
  * Liveness answers while the process runs; readiness checks Postgres and Redis (terminus) and
@@ -17,12 +19,14 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @Returns(liveSchema)
   live() {
     return { status: 'ok' };
   }
 
   @Get('ready')
   @HealthCheck()
+  @Returns(readySchema)
   async ready() {
     try {
       const result = await this.health.check([this.postgres.check(), this.redis.check()]);

@@ -15,6 +15,8 @@ import { TextCheckedPerEvent } from '../http/unstorable-text';
 import { acceptedAnswer, callerTraceParent, eventMeta, type SenderTerms } from '../events/ingest-answers';
 import { IngestUseCase } from '../events/ingest.usecase';
 import { sourceMappingSchema, type SourceMapping } from '../sources/sources.controller';
+import { Returns } from '../docs/api-output.decorator';
+import { eventAcceptedSchema } from '../events/events.contract';
 
 type RawRequest = FastifyRequest & { rawBody?: Buffer };
 type Rejection = Extract<WebhookVerification, { valid: false }>['reason'];
@@ -56,6 +58,7 @@ export class HooksController {
   @Post(':sourceId')
   @HttpCode(202)
   @TextCheckedPerEvent()
+  @Returns(eventAcceptedSchema)
   async receive(
     @Param('sourceId') sourceId: string,
     @Req() request: RawRequest,
