@@ -92,9 +92,10 @@ export class HeraldClient {
   }
 }
 
+/** `202` to one event (the document's 207 is for a CloudEvents batch, which these methods do not send). */
 function accepted(data: Omit<EventAccepted, 'replayed'> | object | undefined, response: Response): EventAccepted {
   return {
-    ...(answered(data) as Omit<EventAccepted, 'replayed'>),
+    ...(data as Omit<EventAccepted, 'replayed'>),
     replayed: response.headers.get('idempotent-replayed') === 'true',
   };
 }
