@@ -25,7 +25,7 @@ WHERE k.hash = $1 AND k.revoked_at IS NULL AND t.revoked_at IS NULL`;
 @Injectable()
 export class ApiKeysRepository {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    private readonly prisma: PrismaService,
     @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 

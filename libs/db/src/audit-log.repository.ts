@@ -23,7 +23,7 @@ export interface AuditEntry {
 @Injectable()
 export class AuditLogRepository {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    private readonly prisma: PrismaService,
     @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 

@@ -16,7 +16,7 @@ FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1`;
 export class PostgresHealth {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    private readonly indicators: HealthIndicatorService,
   ) {}
 
   check() {

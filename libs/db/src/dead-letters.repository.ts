@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Channel } from '@herald/core';
 import type { Prisma } from './generated/prisma/client';
 import { PrismaService } from './prisma.service';
@@ -20,7 +20,7 @@ export type DeadLetterRow = Prisma.DeliveryGetPayload<{
  */
 @Injectable()
 export class DeadLettersRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   /**
    * Newest death first, after the cursor's (updatedAt, id), each with its last attempt; one more than `limit`,

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { isUuid } from '@herald/core';
 import type { Prisma } from './generated/prisma/client';
 import { PrismaService } from './prisma.service';
@@ -31,7 +31,7 @@ const WITH_ATTEMPTS = { attemptsLog: { orderBy: { attempt: 'asc' } } } satisfies
 /** A tenant's deliveries as the api reads them: read-only, every query filtered on the tenant. */
 @Injectable()
 export class DeliveryViewsRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   /** Newest first, after the cursor's (createdAt, id); one more than `limit`, so the caller knows there is more. */
   page(

@@ -46,7 +46,7 @@ FROM event_schemas WHERE tenant_id = $1 AND event_type = $2 AND version = $3`;
 @Injectable()
 export class EventSchemasRepository {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    private readonly prisma: PrismaService,
     @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 

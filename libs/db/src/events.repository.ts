@@ -88,7 +88,7 @@ JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, key) ON t.tenant_id = k.tena
 @Injectable()
 export class EventsRepository {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    private readonly prisma: PrismaService,
     @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 

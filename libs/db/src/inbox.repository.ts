@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { isUuid } from '@herald/core';
 import type { Prisma } from './generated/prisma/client';
 import { PrismaService } from './prisma.service';
@@ -13,7 +13,7 @@ export type InboxStatus = 'unread' | 'read' | 'all';
  */
 @Injectable()
 export class InboxRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   /** Newest first, after the cursor's (createdAt, id); one more than `limit`, so the caller knows there is more. */
   page(

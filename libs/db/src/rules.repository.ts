@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { newId } from '@herald/core';
 import type { Prisma } from './generated/prisma/client';
 import { PrismaService } from './prisma.service';
@@ -15,7 +15,7 @@ export interface RuleFields {
 /** A tenant's rules, one per event type; every method is scoped by the tenant id. */
 @Injectable()
 export class RulesRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   save(tenantId: string, eventType: string, fields: RuleFields): Promise<RuleRow> {
     return this.prisma.rule.upsert({

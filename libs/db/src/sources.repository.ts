@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { isUuid, newId } from '@herald/core';
 import type { Prisma } from './generated/prisma/client';
 import { PrismaService } from './prisma.service';
@@ -11,7 +11,7 @@ export type SourceRow = Awaited<ReturnType<PrismaService['source']['findFirstOrT
  */
 @Injectable()
 export class SourcesRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   create(
     tenantId: string,

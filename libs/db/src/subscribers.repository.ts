@@ -33,7 +33,7 @@ ON CONFLICT (tenant_id, subscriber_id) DO NOTHING`;
 @Injectable()
 export class SubscribersRepository {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    private readonly prisma: PrismaService,
     @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 

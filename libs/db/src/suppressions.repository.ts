@@ -22,7 +22,7 @@ export interface SuppressionFilter {
 @Injectable()
 export class SuppressionsRepository {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    private readonly prisma: PrismaService,
     @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 

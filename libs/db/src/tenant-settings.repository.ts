@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Prisma } from './generated/prisma/client';
 import { PrismaService } from './prisma.service';
 
@@ -16,7 +16,7 @@ export interface TenantSettingsRow {
  */
 @Injectable()
 export class TenantSettingsRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   get(tenantId: string): Promise<TenantSettingsRow> {
     return this.prisma.tenant.findUniqueOrThrow({

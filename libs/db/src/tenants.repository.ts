@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { newId } from '@herald/core';
 import { PrismaService } from './prisma.service';
 
@@ -13,7 +13,7 @@ export interface TenantRow {
  */
 @Injectable()
 export class TenantsRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   /** A new tenant, without keys yet (ApiKeysRepository.create makes them). */
   create(name: string): Promise<TenantRow> {

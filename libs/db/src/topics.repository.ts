@@ -39,7 +39,7 @@ const DELETE_TOPIC = `DELETE FROM topics WHERE tenant_id = $1 AND key = $2`;
 export class TopicsRepository {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
+    private readonly subscribers: SubscribersRepository,
   ) {}
 
   /**

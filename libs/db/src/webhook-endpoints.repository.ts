@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { isUuid, newId } from '@herald/core';
 import { PrismaService } from './prisma.service';
 
@@ -19,7 +19,7 @@ export interface EndpointChange {
  */
 @Injectable()
 export class WebhookEndpointsRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   create(
     tenantId: string,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { QueueRegistry } from './queue-registry';
 
 const QUIET_MS = 30_000;
@@ -13,7 +13,7 @@ export class QueueErrorLogger implements OnModuleInit {
   private readonly logger = new Logger('queue');
   private readonly lastLogged = new Map<string, number>();
 
-  constructor(@Inject(QueueRegistry) private readonly queues: QueueRegistry) {}
+  constructor(private readonly queues: QueueRegistry) {}
 
   onModuleInit(): void {
     for (const queue of this.queues.all()) {

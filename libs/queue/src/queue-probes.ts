@@ -16,7 +16,7 @@ export class RedisHealth implements OnApplicationShutdown {
 
   constructor(
     @Inject(HERALD_CONFIG) config: HeraldConfig,
-    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    private readonly indicators: HealthIndicatorService,
   ) {
     this.redis = createRedis(config, 'health', { lazyConnect: true });
   }
@@ -39,7 +39,7 @@ export class RedisHealth implements OnApplicationShutdown {
 /** Readiness of a BullMQ queue's own connection (`queue:<name>`): connected, and answering a command. */
 @Injectable()
 export class QueueHealth {
-  constructor(@Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService) {}
+  constructor(private readonly indicators: HealthIndicatorService) {}
 
   check(queue: Queue) {
     return this.indicators

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { z } from 'zod';
 import { AuditLogRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
@@ -18,7 +18,7 @@ const listQuery = z.object({
 @Controller('v1/audit-log')
 @Auth('admin')
 export class AuditLogController {
-  constructor(@Inject(AuditLogRepository) private readonly auditLog: AuditLogRepository) {}
+  constructor(private readonly auditLog: AuditLogRepository) {}
 
   @Get()
   @Returns(auditLogPageSchema)

@@ -1,4 +1,4 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { from, mergeMap, type Observable } from 'rxjs';
@@ -20,9 +20,9 @@ const AUDITED: readonly (Access | undefined)[] = ['admin', 'root'];
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
   constructor(
-    @Inject(Reflector) private readonly reflector: Reflector,
-    @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
-    @Inject(AuditLogRepository) private readonly auditLog: AuditLogRepository,
+    private readonly reflector: Reflector,
+    private readonly http: HttpAdapterHost,
+    private readonly auditLog: AuditLogRepository,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {

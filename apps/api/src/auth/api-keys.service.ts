@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { generateApiKey, hashSecret, isUuid, newId, type KeyScope } from '@herald/core';
 import { ApiKeysRepository, TenantsRepository } from '@herald/db';
 import type { Principal } from './principal';
@@ -26,9 +26,9 @@ export class ApiKeysService {
   private readonly touched = new Map<string, number>();
 
   constructor(
-    @Inject(ApiKeysRepository) private readonly keys: ApiKeysRepository,
-    @Inject(TenantsRepository) private readonly tenants: TenantsRepository,
-    @Inject(RevocationsService) private readonly revocations: RevocationsService,
+    private readonly keys: ApiKeysRepository,
+    private readonly tenants: TenantsRepository,
+    private readonly revocations: RevocationsService,
   ) {
     revocations.onRevoked((revocation) => this.forget(revocation));
   }

@@ -16,8 +16,8 @@ const forbidden = (detail: string) => new Problem(403, 'forbidden', 'Forbidden',
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
-    @Inject(Reflector) private readonly reflector: Reflector,
-    @Inject(ApiKeysService) private readonly keys: ApiKeysService,
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 

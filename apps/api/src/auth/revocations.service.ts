@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RevocationsRepository } from '@herald/db';
 
 /** A key revoked (`keyId`), or a whole tenant (no `keyId`): every key and token of it. */
@@ -33,7 +33,7 @@ export class RevocationsService implements OnApplicationBootstrap, BeforeApplica
   /** performance.now() of the last poll that answered: the next one looks back at least that far */
   private lastPolled = performance.now();
 
-  constructor(@Inject(RevocationsRepository) private readonly revoked: RevocationsRepository) {}
+  constructor(private readonly revoked: RevocationsRepository) {}
 
   /** Calls `listener` with each revocation, made here or seen by a poll; returns the unsubscribe function. */
   onRevoked(listener: (revocation: Revocation) => void): () => void {

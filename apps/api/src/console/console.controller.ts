@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
+import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Problem } from '../http/problem';
 import { ConsoleFiles, type ConsoleFile } from './console-files';
@@ -23,7 +23,7 @@ const CONTENT_SECURITY_POLICY = [
  */
 @Controller('console')
 export class ConsoleController {
-  constructor(@Inject(ConsoleFiles) private readonly files: ConsoleFiles) {}
+  constructor(private readonly files: ConsoleFiles) {}
 
   @Get()
   async page(@Res() reply: FastifyReply): Promise<void> {

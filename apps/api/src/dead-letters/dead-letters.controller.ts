@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { CHANNELS, eventTypeSchema, isUuid } from '@herald/core';
 import { Auth, TenantId } from '../auth/auth.decorator';
@@ -20,7 +20,7 @@ const replayBody = z.strictObject({ ...filterShape, before: z.iso.datetime({ off
 @Controller('v1/dead-letters')
 @Auth('admin')
 export class DeadLettersController {
-  constructor(@Inject(DeadLettersService) private readonly deadLetters: DeadLettersService) {}
+  constructor(private readonly deadLetters: DeadLettersService) {}
 
   @Get()
   @Returns(deadLetterPageSchema)

@@ -20,9 +20,9 @@ export class DeadLettersService {
   private readonly logger = new Logger('dead-letters');
 
   constructor(
-    @Inject(DeadLettersRepository) private readonly deadLetters: DeadLettersRepository,
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
-    @Inject(QueueClients) private readonly queues: QueueClients,
+    private readonly deadLetters: DeadLettersRepository,
+    private readonly deliveries: DeliveriesRepository,
+    private readonly queues: QueueClients,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 

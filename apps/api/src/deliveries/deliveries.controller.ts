@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { z } from 'zod';
 import { CHANNELS, DELIVERY_STATUSES, isUuid } from '@herald/core';
 import { DeliveryViewsRepository } from '@herald/db';
@@ -23,7 +23,7 @@ const listQuery = z.object({
 @Controller('v1/deliveries')
 @Auth('ingest')
 export class DeliveriesController {
-  constructor(@Inject(DeliveryViewsRepository) private readonly deliveries: DeliveryViewsRepository) {}
+  constructor(private readonly deliveries: DeliveryViewsRepository) {}
 
   /** Deliveries newest first, filtered by channel, status, subscriber and event. */
   @Get()

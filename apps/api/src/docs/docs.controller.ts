@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Res, type OnApplicationBootstrap } from '@nestjs/common';
+import { Controller, Get, Param, Res, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
 import { Problem } from '../http/problem';
@@ -31,8 +31,8 @@ export class DocsController implements OnApplicationBootstrap {
   private page = '';
 
   constructor(
-    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
-    @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
   ) {}
 
   onApplicationBootstrap(): void {

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Put, Res } from '@nestjs/common';
+import { Controller, Get, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { eventTypeSchema, schemaVersionSchema } from '@herald/core';
@@ -23,7 +23,7 @@ const versionParam = z
  */
 @Controller('v1/event-types')
 export class EventSchemasController {
-  constructor(@Inject(EventSchemas) private readonly schemas: EventSchemas) {}
+  constructor(private readonly schemas: EventSchemas) {}
 
   @Get()
   @Auth('ingest')

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ValidateFunction } from 'ajv';
 import { LRUCache } from 'lru-cache';
 import { sameJson, schemaIncompatibilities, type JsonSchema } from '@herald/core';
@@ -45,7 +45,7 @@ export class EventSchemas {
   /** by tenant × type: its newest version, null when it has none */
   private readonly newest = new LRUCache<string, { version: number | null }>({ max: MAX_CACHED, ttl: NEWEST_TTL_MS });
 
-  constructor(@Inject(EventSchemasRepository) private readonly repository: EventSchemasRepository) {}
+  constructor(private readonly repository: EventSchemasRepository) {}
 
   /** Publishes `version`; 201 when new, 200 when the same schema is published again, 409/422 otherwise. */
   async publish(tenantId: string, type: string, version: number, schema: unknown): Promise<PublishOutcome> {

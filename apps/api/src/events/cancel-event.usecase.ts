@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { isUuid } from '@herald/core';
 import { CancelEventRepository } from '@herald/db';
 import { QueueClients, QueueName } from '@herald/queue';
@@ -15,9 +15,9 @@ export class CancelEventUseCase {
   private readonly logger = new Logger('events');
 
   constructor(
-    @Inject(CancelEventRepository) private readonly cancellations: CancelEventRepository,
-    @Inject(QueueClients) private readonly queues: QueueClients,
-    @Inject(EventsQuery) private readonly events: EventsQuery,
+    private readonly cancellations: CancelEventRepository,
+    private readonly queues: QueueClients,
+    private readonly events: EventsQuery,
   ) {}
 
   /**

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   CLOUDEVENTS_BATCH_MEDIA_TYPE,
@@ -39,7 +39,7 @@ export function isCloudEventRequest(request: FastifyRequest): boolean {
  */
 @Injectable()
 export class CloudEventsIngest {
-  constructor(@Inject(IngestUseCase) private readonly ingest: IngestUseCase) {}
+  constructor(private readonly ingest: IngestUseCase) {}
 
   async send(tenantId: string, principal: Principal, request: FastifyRequest, reply: FastifyReply) {
     const sender = senderKey(principal);

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -39,10 +39,10 @@ const listQuery = z.object({
 @Controller('v1/events')
 export class EventsController {
   constructor(
-    @Inject(IngestUseCase) private readonly ingest: IngestUseCase,
-    @Inject(EventsQuery) private readonly events: EventsQuery,
-    @Inject(CloudEventsIngest) private readonly cloudEvents: CloudEventsIngest,
-    @Inject(CancelEventUseCase) private readonly cancelEvent: CancelEventUseCase,
+    private readonly ingest: IngestUseCase,
+    private readonly events: EventsQuery,
+    private readonly cloudEvents: CloudEventsIngest,
+    private readonly cancelEvent: CancelEventUseCase,
   ) {}
 
   /**

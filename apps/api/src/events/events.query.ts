@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { isUuid, type Addressee, type CloudEventContext } from '@herald/core';
 import { EventsRepository, type EventFilter } from '@herald/db';
 import { decodeCursor, pageOf } from '../http/cursor';
@@ -16,7 +16,7 @@ export const EVENT_DELIVERIES_SHOWN = 1000;
 /** Events as the api reads them (with their deliveries and every attempt). Reads only. */
 @Injectable()
 export class EventsQuery {
-  constructor(@Inject(EventsRepository) private readonly events: EventsRepository) {}
+  constructor(private readonly events: EventsRepository) {}
 
   /** Events newest first, with how many deliveries each has in each status. */
   async list(tenantId: string, filter: EventFilter & { cursor?: string; limit: number }) {

@@ -54,10 +54,10 @@ export class IngestUseCase {
   private readonly inFlight = new Set<string>();
 
   constructor(
-    @Inject(EventsRepository) private readonly events: EventsRepository,
+    private readonly events: EventsRepository,
     @Inject(HERALD_CONFIG) config: HeraldConfig,
-    @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
-    @Inject(EventSchemas) private readonly schemas: EventSchemas,
+    private readonly metrics: HeraldMetrics,
+    private readonly schemas: EventSchemas,
   ) {
     // A group that fails for a reason other than Postgres being away is written again row by row.
     this.groupCommit = new GroupCommit(

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { FeedbackSignal } from '@herald/channels';
 import { isUuid, normalizeAddress } from '@herald/core';
@@ -29,8 +29,8 @@ class AlreadyApplied extends Error {}
 @Injectable()
 export class EmailFeedbackService {
   constructor(
-    @Inject(ProviderFeedbackRepository) private readonly feedback: ProviderFeedbackRepository,
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    private readonly feedback: ProviderFeedbackRepository,
+    private readonly deliveries: DeliveriesRepository,
   ) {}
 
   /**

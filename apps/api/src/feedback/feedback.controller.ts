@@ -33,10 +33,10 @@ export class FeedbackController {
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(EmailFeedbackService) private readonly email: EmailFeedbackService,
-    @Inject(SmsFeedbackService) private readonly sms: SmsFeedbackService,
-    @Inject(SandboxHub) private readonly sandboxes: SandboxHub,
-    @Inject(FeedbackEventsRepository) private readonly feedbackEvents: FeedbackEventsRepository,
+    private readonly email: EmailFeedbackService,
+    private readonly sms: SmsFeedbackService,
+    private readonly sandboxes: SandboxHub,
+    private readonly feedbackEvents: FeedbackEventsRepository,
   ) {
     const trusted = config.feedback.snsTrustedCertificate;
     this.sns = new SnsVerifier({

@@ -26,9 +26,9 @@ export type StatusCallback = Record<string, string>;
 export class SmsFeedbackService {
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(QueueClients) private readonly queues: QueueClients,
-    @Inject(ProviderFeedbackRepository) private readonly feedback: ProviderFeedbackRepository,
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    private readonly queues: QueueClients,
+    private readonly feedback: ProviderFeedbackRepository,
+    private readonly deliveries: DeliveriesRepository,
   ) {}
 
   async status(params: StatusCallback): Promise<string> {

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { PostgresHealth } from '@herald/db';
 import { RedisHealth } from '@herald/queue';
@@ -13,9 +13,9 @@ import { liveSchema, readySchema } from './health.contract';
 @Controller('health')
 export class HealthController {
   constructor(
-    @Inject(HealthCheckService) private readonly health: HealthCheckService,
-    @Inject(PostgresHealth) private readonly postgres: PostgresHealth,
-    @Inject(RedisHealth) private readonly redis: RedisHealth,
+    private readonly health: HealthCheckService,
+    private readonly postgres: PostgresHealth,
+    private readonly redis: RedisHealth,
   ) {}
 
   @Get('live')

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { verifyWebhook, type WebhookVerification } from '@herald/channels';
 import {
@@ -51,8 +51,8 @@ const RECIPIENT_FIELDS = ['subscriberId', 'email', 'phone', 'locale', 'timezone'
 @Controller('v1/hooks')
 export class HooksController {
   constructor(
-    @Inject(SourcesRepository) private readonly sources: SourcesRepository,
-    @Inject(IngestUseCase) private readonly ingest: IngestUseCase,
+    private readonly sources: SourcesRepository,
+    private readonly ingest: IngestUseCase,
   ) {}
 
   @Post(':sourceId')

@@ -32,7 +32,7 @@ export class InboxStreamService implements BeforeApplicationShutdown, OnApplicat
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(RevocationsService) revocations: RevocationsService,
+    revocations: RevocationsService,
   ) {
     // Revocations are rare (each is heard at every poll for about a minute): a look through this process's
     // open streams each time, and no query per stream.

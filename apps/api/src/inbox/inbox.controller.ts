@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isUuid } from '@herald/core';
@@ -44,8 +44,8 @@ function ownerOf(principal: Principal, query: unknown): InboxOwner {
 @Auth('inbox')
 export class InboxController {
   constructor(
-    @Inject(InboxService) private readonly inbox: InboxService,
-    @Inject(InboxStreamService) private readonly live: InboxStreamService,
+    private readonly inbox: InboxService,
+    private readonly live: InboxStreamService,
   ) {}
 
   @Get()

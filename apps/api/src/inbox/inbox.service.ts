@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InboxRepository, type InboxMessageRow } from '@herald/db';
 import { decodeCursor, pageOf } from '../http/cursor';
 import { Problem } from '../http/problem';
@@ -11,7 +11,7 @@ export interface InboxOwner {
 /** One subscriber's in-app inbox. Archived messages leave every listing and count. */
 @Injectable()
 export class InboxService {
-  constructor(@Inject(InboxRepository) private readonly messages: InboxRepository) {}
+  constructor(private readonly messages: InboxRepository) {}
 
   async list(owner: InboxOwner, opts: { cursor?: string; limit: number; status: 'unread' | 'read' | 'all' }) {
     const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;

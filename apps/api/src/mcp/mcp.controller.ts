@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Post, Req, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -16,7 +16,7 @@ import { buildMcpServer } from './mcp-server';
 @Controller('mcp')
 @Auth('ingest')
 export class McpController {
-  constructor(@Inject(HttpAdapterHost) private readonly http: HttpAdapterHost) {}
+  constructor(private readonly http: HttpAdapterHost) {}
 
   @Post()
   async handle(

@@ -14,10 +14,10 @@ import { Problem } from '../http/problem';
 @Controller('metrics')
 export class MetricsController {
   constructor(
-    @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
+    private readonly metrics: HeraldMetrics,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(OutboxLagProbe) outboxLag: OutboxLagProbe,
-    @Inject(QueueClients) queues: QueueClients,
+    outboxLag: OutboxLagProbe,
+    queues: QueueClients,
   ) {
     metrics.onScrape(outboxLag.collector(metrics));
     metrics.onScrape(queueJobsCollector(() => Object.values(QueueName).map((name) => queues.get(name)), metrics));

@@ -17,8 +17,8 @@ export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 @Injectable()
 export class QueueDashboard implements OnModuleInit {
   constructor(
-    @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
-    @Inject(QueueClients) private readonly queues: QueueClients,
+    private readonly http: HttpAdapterHost,
+    private readonly queues: QueueClients,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 

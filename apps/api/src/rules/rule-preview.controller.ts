@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Controller, HttpCode, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { eventTypeSchema, isUuid, ruleInputSchema, type ChannelRule } from '@herald/core';
 import {
@@ -69,9 +69,9 @@ interface Sample {
 @Auth('admin')
 export class RulePreviewController {
   constructor(
-    @Inject(EventsRepository) private readonly events: EventsRepository,
-    @Inject(RulesRepository) private readonly rules: RulesRepository,
-    @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
+    private readonly events: EventsRepository,
+    private readonly rules: RulesRepository,
+    private readonly subscribers: SubscribersRepository,
   ) {}
 
   @Post(':eventType/preview')

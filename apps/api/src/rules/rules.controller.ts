@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { eventTypeSchema, ruleInputSchema, type RuleInput } from '@herald/core';
 import { smsSegments } from '@herald/channels';
 import { RulesRepository, type RuleRow } from '@herald/db';
@@ -12,7 +12,7 @@ import { ruleViewSchema, rulesSchema } from './rules.contract';
 @Controller('v1/rules')
 @Auth('admin')
 export class RulesController {
-  constructor(@Inject(RulesRepository) private readonly rules: RulesRepository) {}
+  constructor(private readonly rules: RulesRepository) {}
 
   /** Upsert. Templates are compiled here, so a broken one is a 422 now rather than a failed delivery later. */
   @Put(':eventType')

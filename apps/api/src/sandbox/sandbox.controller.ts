@@ -19,7 +19,7 @@ const pageQuery = z.object({ done: z.string().max(500).optional() });
 @Controller('sandbox')
 export class SandboxController {
   constructor(
-    @Inject(SandboxHub) private readonly sandboxes: SandboxHub,
+    private readonly sandboxes: SandboxHub,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Patch } from '@nestjs/common';
+import { Controller, Get, Patch } from '@nestjs/common';
 import { z } from 'zod';
 import { quietHoursSchema, tenantRateLimitsSchema, type Channel, type QuietHours, type RateLimit } from '@herald/core';
 import { TenantSettingsRepository } from '@herald/db';
@@ -24,7 +24,7 @@ const patchSchema = z.strictObject({
 @Controller('v1/settings')
 @Auth('admin')
 export class SettingsController {
-  constructor(@Inject(TenantSettingsRepository) private readonly settings: TenantSettingsRepository) {}
+  constructor(private readonly settings: TenantSettingsRepository) {}
 
   @Get()
   @Returns(settingsSchema)

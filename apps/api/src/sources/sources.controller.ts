@@ -41,7 +41,7 @@ const createSchema = z.strictObject({
 @Auth('admin')
 export class SourcesController {
   constructor(
-    @Inject(SourcesRepository) private readonly sources: SourcesRepository,
+    private readonly sources: SourcesRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 

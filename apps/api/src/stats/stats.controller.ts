@@ -1,4 +1,4 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { z } from 'zod';
 import { StatsRepository } from '@herald/db';
 import { QueueClients, QueueName, assertQueueReachable } from '@herald/queue';
@@ -24,8 +24,8 @@ const QUEUE_CHECK_TIMEOUT_MS = 1000;
 @Auth('admin')
 export class StatsController {
   constructor(
-    @Inject(StatsRepository) private readonly stats: StatsRepository,
-    @Inject(QueueClients) private readonly queues: QueueClients,
+    private readonly stats: StatsRepository,
+    private readonly queues: QueueClients,
   ) {}
 
   @Get()

@@ -1,4 +1,4 @@
-import { Controller, Delete, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { SubscribersRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
@@ -17,7 +17,7 @@ const deviceSchema = z.strictObject({
 @Controller('v1/subscribers/:subscriberId/devices')
 @Auth('admin')
 export class DevicesController {
-  constructor(@Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository) {}
+  constructor(private readonly subscribers: SubscribersRepository) {}
 
   @Post()
   @Returns(registeredDeviceSchema)

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Put } from '@nestjs/common';
+import { Controller, Get, Param, Put } from '@nestjs/common';
 import { preferencesSchema, recipientSchema, type Preferences } from '@herald/core';
 import { SubscribersRepository, TenantSettingsRepository } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
@@ -18,8 +18,8 @@ const subscriberIdSchema = recipientSchema.shape.subscriberId;
 @Auth('admin')
 export class PreferencesController {
   constructor(
-    @Inject(TenantSettingsRepository) private readonly settings: TenantSettingsRepository,
-    @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
+    private readonly settings: TenantSettingsRepository,
+    private readonly subscribers: SubscribersRepository,
   ) {}
 
   @Get('subscribers/:subscriberId/preferences')

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Put, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { quietHoursSchema, recipientSchema, type QuietHours } from '@herald/core';
@@ -35,7 +35,7 @@ const listQuery = z.object({
 @Controller('v1/subscribers')
 @Auth('admin')
 export class SubscribersController {
-  constructor(@Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository) {}
+  constructor(private readonly subscribers: SubscribersRepository) {}
 
   /** 201 when the subscriber is new, 200 when it was updated. */
   @Put(':subscriberId')

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { SuppressionsRepository, type SuppressionRow } from '@herald/db';
 import { Auth, TenantId } from '../auth/auth.decorator';
@@ -27,7 +27,7 @@ const createBody = z.strictObject({
 @Controller('v1/suppressions')
 @Auth('admin')
 export class SuppressionsController {
-  constructor(@Inject(SuppressionsRepository) private readonly suppressions: SuppressionsRepository) {}
+  constructor(private readonly suppressions: SuppressionsRepository) {}
 
   @Get()
   @Returns(suppressionPageSchema)

@@ -29,7 +29,7 @@ export function sharedSmsSenders(config: HeraldConfig): string[] {
 @Injectable()
 export class SmsSenders {
   constructor(
-    @Inject(SmsSendersRepository) private readonly senders: SmsSendersRepository,
+    private readonly senders: SmsSendersRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 

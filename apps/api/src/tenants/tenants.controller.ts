@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { z } from 'zod';
 import { isUuid } from '@herald/core';
 import { ApiKeysRepository, TenantsRepository } from '@herald/db';
@@ -19,10 +19,10 @@ const smsSenderInput = z.strictObject({
 @Controller('v1')
 export class TenantsController {
   constructor(
-    @Inject(TenantsRepository) private readonly tenants: TenantsRepository,
-    @Inject(ApiKeysRepository) private readonly storedKeys: ApiKeysRepository,
-    @Inject(ApiKeysService) private readonly keys: ApiKeysService,
-    @Inject(SmsSenders) private readonly smsSenders: SmsSenders,
+    private readonly tenants: TenantsRepository,
+    private readonly storedKeys: ApiKeysRepository,
+    private readonly keys: ApiKeysService,
+    private readonly smsSenders: SmsSenders,
   ) {}
 
   /** The only thing the root key can do. The keys are shown here once and stored hashed. */

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { z } from 'zod';
 import { recipientSchema, topicKeySchema } from '@herald/core';
 import { TopicsRepository } from '@herald/db';
@@ -30,7 +30,7 @@ const listQuery = z.object({
 @Controller('v1/topics')
 @Auth('admin')
 export class TopicsController {
-  constructor(@Inject(TopicsRepository) private readonly topics: TopicsRepository) {}
+  constructor(private readonly topics: TopicsRepository) {}
 
   /** Adds and removes members in one transaction (removals after additions); creates the topic on first use. */
   @Put(':key/subscribers')

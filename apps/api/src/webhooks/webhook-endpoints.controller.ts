@@ -32,7 +32,7 @@ const patchSchema = z.strictObject({
 @Auth('admin')
 export class WebhookEndpointsController {
   constructor(
-    @Inject(WebhookEndpointsRepository) private readonly endpoints: WebhookEndpointsRepository,
+    private readonly endpoints: WebhookEndpointsRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
 

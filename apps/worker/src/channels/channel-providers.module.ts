@@ -1,4 +1,4 @@
-import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { HERALD_CONFIG, type HeraldConfig } from '@herald/config';
 import { providerModules } from '@herald/channels';
 import { SandboxHub, TWILIO_SANDBOX_FROM } from '@herald/sandbox';
@@ -86,7 +86,7 @@ async function chainOf(channel: ExternalChannel, config: HeraldConfig, sandboxes
 
 @Module({})
 export class ChannelProvidersModule implements OnApplicationShutdown {
-  constructor(@Inject(ProviderChains) private readonly chains: ProviderChains) {}
+  constructor(private readonly chains: ProviderChains) {}
 
   static forChannels(channels: ExternalChannel[]): DynamicModule {
     return {

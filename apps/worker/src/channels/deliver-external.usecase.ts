@@ -28,13 +28,13 @@ export class DeliverExternalUseCase {
   private readonly inFlight = new Map<ExternalChannel, Semaphore>();
 
   constructor(
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
-    @Inject(DeliveryContextRepository) private readonly contexts: DeliveryContextRepository,
-    @Inject(OutcomeRecorder) private readonly recorder: OutcomeRecorder,
-    @Inject(RateLimitGate) private readonly rates: RateLimitGate,
-    @Inject(ProviderChains) private readonly chains: ProviderChains,
+    private readonly deliveries: DeliveriesRepository,
+    private readonly contexts: DeliveryContextRepository,
+    private readonly recorder: OutcomeRecorder,
+    private readonly rates: RateLimitGate,
+    private readonly chains: ProviderChains,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
+    private readonly metrics: HeraldMetrics,
   ) {}
 
   /**

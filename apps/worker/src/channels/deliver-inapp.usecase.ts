@@ -19,7 +19,7 @@ export class DeliverInappUseCase implements OnApplicationShutdown {
   private readonly redis;
 
   constructor(
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    private readonly deliveries: DeliveriesRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {
     this.redis = createRedis(config, 'inapp-publisher');

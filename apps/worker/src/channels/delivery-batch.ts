@@ -58,17 +58,17 @@ export class DeliveryBatchRunner {
   private readonly logger = new Logger('delivery');
 
   constructor(
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
-    @Inject(DeliveryContextRepository) private readonly contexts: DeliveryContextRepository,
-    @Inject(DigestsRepository) private readonly digests: DigestsRepository,
+    private readonly deliveries: DeliveriesRepository,
+    private readonly contexts: DeliveryContextRepository,
+    private readonly digests: DigestsRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
-    @Inject(RateLimitGate) private readonly rateLimits: RateLimitGate,
-    @Inject(DeadLetterCopier) private readonly deadLetters: DeadLetterCopier,
-    @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
+    private readonly queues: QueueRegistry,
+    private readonly rateLimits: RateLimitGate,
+    private readonly deadLetters: DeadLetterCopier,
+    private readonly metrics: HeraldMetrics,
     // Each role brings the use case of its channels only (roles.ts): an in-app worker has no providers.
-    @Optional() @Inject(DeliverInappUseCase) private readonly inapp?: DeliverInappUseCase,
-    @Optional() @Inject(DeliverExternalUseCase) private readonly external?: DeliverExternalUseCase,
+    @Optional() private readonly inapp?: DeliverInappUseCase,
+    @Optional() private readonly external?: DeliverExternalUseCase,
   ) {}
 
   async run(job: Job<DeliveryJob>, token?: string): Promise<string> {

@@ -17,7 +17,7 @@ function deliveryProcessor(channel: Channel): Type<WorkerHost> {
   @Processor(deliveryQueue(channel))
   class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
     constructor(
-      @Inject(DeliveryBatchRunner) private readonly runner: DeliveryBatchRunner,
+      private readonly runner: DeliveryBatchRunner,
       @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     ) {
       super();

@@ -31,8 +31,8 @@ export class OutcomeRecorder {
   private readonly group: GroupCommit<Outcome, boolean>;
 
   constructor(
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
-    @Inject(SendOutcomesRepository) private readonly sendOutcomes: SendOutcomesRepository,
+    private readonly deliveries: DeliveriesRepository,
+    private readonly sendOutcomes: SendOutcomesRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {
     this.group = new GroupCommit(

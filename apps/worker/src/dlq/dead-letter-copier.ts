@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { DeliveriesRepository } from '@herald/db';
 import { QueueName, type DeadLetterJob } from '@herald/queue';
@@ -12,7 +12,7 @@ import { QueueName, type DeadLetterJob } from '@herald/queue';
 @Injectable()
 export class DeadLetterCopier {
   constructor(
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    private readonly deliveries: DeliveriesRepository,
     @InjectQueue(QueueName.DeadLetter) private readonly queue: Queue<DeadLetterJob>,
   ) {}
 

@@ -8,7 +8,7 @@ import { FanoutUseCase, type FanoutResult } from './fanout.usecase';
 @Processor(QueueName.Fanout)
 export class FanoutProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
-    @Inject(FanoutUseCase) private readonly fanout: FanoutUseCase,
+    private readonly fanout: FanoutUseCase,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {
     super();

@@ -42,10 +42,10 @@ export class FanoutUseCase {
   private readonly logger = new Logger('fanout');
 
   constructor(
-    @Inject(FanoutRepository) private readonly events: FanoutRepository,
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
-    @Inject(DigestsRepository) private readonly digests: DigestsRepository,
-    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
+    private readonly events: FanoutRepository,
+    private readonly deliveries: DeliveriesRepository,
+    private readonly digests: DigestsRepository,
+    private readonly queues: QueueRegistry,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @InjectQueue(QueueName.Fanout) private readonly fanoutQueue: Queue<FanoutJob>,
   ) {}

@@ -28,12 +28,12 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(HealthCheckService) private readonly health: HealthCheckService,
-    @Inject(PostgresHealth) private readonly postgres: PostgresHealth,
-    @Inject(QueueHealth) private readonly queueHealth: QueueHealth,
-    @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
-    @Inject(OutboxLagProbe) private readonly outboxLag: OutboxLagProbe,
-    @Inject(QueueRegistry) private readonly registry: QueueRegistry,
+    private readonly health: HealthCheckService,
+    private readonly postgres: PostgresHealth,
+    private readonly queueHealth: QueueHealth,
+    private readonly metrics: HeraldMetrics,
+    private readonly outboxLag: OutboxLagProbe,
+    private readonly registry: QueueRegistry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

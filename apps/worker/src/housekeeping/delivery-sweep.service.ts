@@ -24,10 +24,10 @@ export class DeliverySweepService implements OnApplicationBootstrap, OnApplicati
   private current?: Promise<unknown>;
 
   constructor(
-    @Inject(DeliverySweepRepository) private readonly sweep: DeliverySweepRepository,
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    private readonly sweep: DeliverySweepRepository,
+    private readonly deliveries: DeliveriesRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
+    private readonly queues: QueueRegistry,
     @InjectQueue(QueueName.Fanout) private readonly fanout: Queue<JobOf<typeof QueueName.Fanout>>,
   ) {}
 

@@ -46,10 +46,10 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   private current?: Promise<unknown>;
 
   constructor(
-    @Inject(HousekeepingRepository) private readonly housekeeping: HousekeepingRepository,
-    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    private readonly housekeeping: HousekeepingRepository,
+    private readonly deliveries: DeliveriesRepository,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
-    @Inject(HeraldMetrics) private readonly metrics: HeraldMetrics,
+    private readonly metrics: HeraldMetrics,
     @InjectQueue(QueueName.DeadLetter) private readonly deadLetterQueue: Queue<DeadLetterJob>,
   ) {}
 

@@ -28,7 +28,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private failures = 0;
 
   constructor(
-    @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
+    private readonly outbox: OutboxRepository,
     @InjectQueue(QueueName.Fanout) private readonly fanout: Queue<JobOf<typeof QueueName.Fanout>>,
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
   ) {}
