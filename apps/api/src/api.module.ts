@@ -54,33 +54,39 @@ import { WebhookEndpointsController } from './webhooks/webhook-endpoints.control
 @Module({
   // Terminus does not log failed checks: they are in the 503 answer, and outages are logged where work fails.
   imports: [DiscoveryModule, TerminusModule.forRoot({ logger: false }), MetricsModule, ConsoleModule, PrismaModule],
+  // Grouped by who calls them (docs/architecture.md, "The api by audience").
   controllers: [
-    TenantsController,
+    // ingest: product backends sending events (ingest or admin keys), and inbound hooks
     EventsController,
+    HooksController,
     EventSchemasController,
+    // admin: a tenant's configuration and its data (admin keys), and the operator's tenants (root key)
+    TenantsController,
+    SettingsController,
     RulesController,
     RulePreviewController,
-    InboxController,
-    InboxTokenController,
-    HealthController,
-    WebhookEndpointsController,
-    DevicesController,
     SubscribersController,
-    TopicsController,
     PreferencesController,
-    SandboxController,
-    DeadLettersController,
-    SettingsController,
-    StatsController,
-    MetricsController,
-    FeedbackController,
-    SuppressionsController,
-    DeliveriesController,
+    DevicesController,
+    TopicsController,
+    WebhookEndpointsController,
     SourcesController,
-    HooksController,
+    DeliveriesController,
+    DeadLettersController,
+    SuppressionsController,
+    StatsController,
     AuditLogController,
+    InboxTokenController,
+    // inbox: a subscriber's own messages (inbox tokens)
+    InboxController,
+    // provider callbacks: delivery receipts, bounces, opt-outs (signed by the provider, no Herald key)
+    FeedbackController,
+    // operations: health, metrics, the API reference, the assistant bridge, the development sandbox
+    HealthController,
+    MetricsController,
     DocsController,
     McpController,
+    SandboxController,
   ],
   providers: [
     // Guards run in this order: the rate limit counts the caller the AuthGuard identified.
