@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -14,9 +14,9 @@ import { Auth, CurrentPrincipal, TenantId } from '../auth/auth.decorator';
 import type { Principal } from '../auth/principal';
 import { ApiInput } from '../docs/api-input.decorator';
 import { Returns } from '../docs/api-output.decorator';
-import { fieldErrors, parse } from '../http/parse';
+import { fieldErrors } from '../http/parse';
 import { Problem } from '../http/problem';
-import { ValidBody, ValidQuery } from '../http/valid-input';
+import { ValidBody, ValidHeader, ValidQuery } from '../http/valid-input';
 import { TextCheckedPerEvent } from '../http/unstorable-text';
 import { CloudEventsIngest, isCloudEventRequest } from './cloud-events.ingest';
 import { CancelEventUseCase } from './cancel-event.usecase';
@@ -54,11 +54,9 @@ export class EventsController {
   @HttpCode(202)
   @TextCheckedPerEvent()
   @Returns({ 202: eventAcceptedSchema, 207: batchAnswerSchema })
-  // Documented only: the key is checked below, after a CloudEvent (which carries its own id) has gone its way;
-  // the other two are read leniently (a bad one is replaced, not refused).
+  // Documented only: these two are read leniently (a bad one is replaced, not refused).
   @ApiInput({
     headers: z.object({
-      'Idempotency-Key': idempotencyKeySchema.optional(),
       'X-Correlation-Id': z
         .string()
         .optional()
@@ -80,13 +78,12 @@ export class EventsController {
       unless: isCloudEventRequest,
     })
     input: EventInput,
-    @Headers('idempotency-key') rawKey: string | undefined,
+    // A CloudEvent's own id is its key (cloud-events.ingest.ts); the header is still checked when sent.
+    @ValidHeader('Idempotency-Key', idempotencyKeySchema.optional()) idempotencyKey: string | undefined,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     if (isCloudEventRequest(request)) return this.cloudEvents.send(tenantId, principal, request, reply);
-    const idempotencyKey =
-      rawKey === undefined ? undefined : parse(idempotencyKeySchema, rawKey, 'Idempotency-Key header');
     const meta = eventMeta(request, senderKey(principal));
     const [outcome] = await this.ingest.ingest([{ tenantId, input, idempotencyKey, meta }], callerTraceParent(request));
     return acceptedAnswer(outcome!, JSON_TERMS, reply);
