@@ -3,10 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isUuid } from '@herald/core';
 import { Auth, CurrentPrincipal } from '../auth/auth.decorator';
-import { ApiInput } from '../docs/api-input.decorator';
 import type { Principal } from '../auth/principal';
 import { parse } from '../http/parse';
-import { ValidQuery } from '../http/valid-input';
+import { ValidHeader, ValidQuery } from '../http/valid-input';
 import { InboxStreamService, type StreamEnd } from './inbox-stream.service';
 import { InboxService, type InboxOwner } from './inbox.service';
 import { Returns } from '../docs/api-output.decorator';
@@ -24,7 +23,6 @@ const streamQuery = z.object({
     .optional()
     .describe('replay what came after this message (for clients that cannot set Last-Event-ID)'),
 });
-const streamHeaders = z.object({ 'Last-Event-ID': messageId.optional() });
 const HEARTBEAT_MS = 15_000;
 /**
  * At most this many messages are replayed on a reconnect; past that, the stream sends `event: reset`
@@ -93,15 +91,18 @@ export class InboxController {
    * `event: shutdown` when this api stops.
    */
   @Get('stream')
-  @ApiInput({ query: streamQuery, headers: streamHeaders })
   async stream(
     @CurrentPrincipal() principal: Principal,
     @Query() query: unknown,
+    @ValidQuery(streamQuery) { after: afterQuery }: z.infer<typeof streamQuery>,
+    @ValidHeader('Last-Event-ID', messageId.optional()) lastEventId: string | undefined,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const owner = ownerOf(principal, query);
-    const after = lastEventId(request, query);
+    // The message a reconnecting client saw last. The header wins over `?after=`: a browser's EventSource sends
+    // the header on each reconnect, while its URL keeps the `after` of the first connect.
+    const after = lastEventId ?? afterQuery;
     // Live first, held back until the replay is out: a message written while the replay is read is then
     // in the replay, in the held messages or in both (and sent once), never in neither. Its announcement
     // may also come after the replay is out (published just after the commit the replay saw): the ids
@@ -174,14 +175,4 @@ function idOf(json: string): string {
 
 function sseEvent(name: string, data: object): string {
   return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
-/**
- * The message a reconnecting client saw last. The header wins over `?after=`: a browser's EventSource
- * sends the header on each reconnect, while its URL keeps the `after` of the first connect.
- */
-function lastEventId(request: FastifyRequest, query: unknown): string | undefined {
-  const header = request.headers['last-event-id'];
-  if (header !== undefined) return parse(messageId, header, 'Last-Event-ID header');
-  return parse(streamQuery, query, 'query').after;
 }
