@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { PG_POOL } from './pg-pool';
+import { inTransactionOn } from './transaction';
 
 const TRY_LOCK = 'SELECT pg_try_advisory_lock($1) AS locked';
 const UNLOCK = 'SELECT pg_advisory_unlock($1)';
@@ -39,15 +40,7 @@ export class HousekeepingRepository {
   }
 
   /** System: runs `work` in one transaction on the connection `underLock` holds; rolls back and rethrows on error. */
-  async transaction<T>(client: PoolClient, work: () => Promise<T>): Promise<T> {
-    await client.query('BEGIN');
-    try {
-      const result = await work();
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+  transaction<T>(client: PoolClient, work: () => Promise<T>): Promise<T> {
+    return inTransactionOn(client, work);
   }
 }
