@@ -28,7 +28,6 @@ import { DeliveryViewsRepository } from './delivery-views.repository';
 import { SuppressionsRepository } from './suppressions.repository';
 import { DeadLettersRepository } from './dead-letters.repository';
 import { ProviderFeedbackRepository } from './provider-feedback.repository';
-import { CancelEventRepository } from './cancel-event.repository';
 import { OutboxRepository } from './outbox.repository';
 import { SendOutcomesRepository } from './send-outcomes.repository';
 import { OutboxLagProbe } from './db-probes';
@@ -67,7 +66,6 @@ const ADMIN_REPOSITORIES = [
   SuppressionsRepository,
   DeadLettersRepository,
   ProviderFeedbackRepository,
-  CancelEventRepository,
   FeedbackEventsRepository,
 ];
 

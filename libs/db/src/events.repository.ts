@@ -81,6 +81,12 @@ const EXISTING_TOPICS = `
 SELECT t.tenant_id AS "tenantId", t.key FROM topics t
 JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, key) ON t.tenant_id = k.tenant_id AND t.key = k.key`;
 
+// Only an event the fan-out has not touched: still `accepted` and without a single delivery.
+const CANCEL = `
+UPDATE events SET status = 'cancelled', updated_at = now()
+WHERE id = $1 AND tenant_id = $2 AND status = 'accepted'
+  AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = $1)`;
+
 /**
  * Events: ingest's writes (raw SQL, the hot path) and the api's reads of a tenant's events and their
  * deliveries. The batch statements of ingest take (tenant, key) pairs, each matched on its own tenant.
@@ -220,6 +226,15 @@ export class EventsRepository {
       _count: { _all: true },
     });
     return Object.fromEntries(counts.map((c) => [c.status, c._count._all]));
+  }
+
+  /**
+   * Cancels the tenant's event if its fan-out has not run (the one write to an event's status outside the
+   * fan-out); false when it changed nothing (gone, routed, cancelled).
+   */
+  async cancel(tenantId: string, eventId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(CANCEL, [eventId, tenantId]);
+    return !!rowCount;
   }
 }
 

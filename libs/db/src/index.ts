@@ -38,5 +38,4 @@ export * from './suppressions.repository';
 export * from './dead-letters.repository';
 export * from './provider-feedback.repository';
 export * from './delivery-sweep.repository';
-export * from './cancel-event.repository';
 export * from './send-outcomes.repository';

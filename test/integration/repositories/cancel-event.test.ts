@@ -1,24 +1,27 @@
 import { Pool } from 'pg';
 import { newId } from '@herald/core';
-import { CancelEventRepository } from '@herald/db';
+import { EventsRepository, PrismaService } from '@herald/db';
 import { createTestDatabase, type TestDatabase } from '../../helpers/databases';
 import { insertTenants } from './fixtures';
 
-/** CancelEventRepository: only an event the fan-out has not touched can be cancelled, by its tenant. */
-describe('CancelEventRepository', () => {
+/** EventsRepository.cancel: only an event the fan-out has not touched can be cancelled, by its tenant. */
+describe('EventsRepository.cancel', () => {
   let db: TestDatabase;
   let pool: Pool;
-  let cancellations: CancelEventRepository;
+  let prisma: PrismaService;
+  let cancellations: EventsRepository;
   const tenant = newId();
   const other = newId();
 
   beforeAll(async () => {
     db = await createTestDatabase('cancel_event_repo', { migrate: true });
     pool = new Pool({ connectionString: db.url });
-    cancellations = new CancelEventRepository(pool);
+    prisma = new PrismaService(pool);
+    cancellations = new EventsRepository(prisma, pool);
     await insertTenants(pool, tenant, other);
   }, 60_000);
   afterAll(async () => {
+    await prisma?.$disconnect();
     await pool?.end();
     await db?.drop();
   });

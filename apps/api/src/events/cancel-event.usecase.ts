@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { isUuid } from '@herald/core';
-import { CancelEventRepository } from '@herald/db';
+import { EventsRepository } from '@herald/db';
 import { QueueClients, QueueName } from '@herald/queue';
 import { Problem } from '../http/problem';
 import { EventsQuery } from './events.query';
@@ -15,7 +15,7 @@ export class CancelEventUseCase {
   private readonly logger = new Logger('events');
 
   constructor(
-    private readonly cancellations: CancelEventRepository,
+    private readonly eventRows: EventsRepository,
     private readonly queues: QueueClients,
     private readonly events: EventsQuery,
   ) {}
@@ -27,7 +27,7 @@ export class CancelEventUseCase {
    */
   async cancel(tenantId: string, id: string) {
     if (!isUuid(id)) throw Problem.notFound(`Event ${id}`);
-    const cancelled = await this.cancellations.cancel(tenantId, id);
+    const cancelled = await this.eventRows.cancel(tenantId, id);
     const event = await this.events.get(tenantId, id);
     if (event.status !== 'cancelled') {
       throw new Problem(
