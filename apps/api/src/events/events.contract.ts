@@ -39,13 +39,18 @@ export const batchResultSchema = z
 /** `207` to `POST /v1/events/batch` (and to a CloudEvents batch on `POST /v1/events`). */
 export const batchAnswerSchema = z.object({ results: z.array(batchResultSchema) });
 
+/** What a list entry and the full view of an event both say about it. */
+const eventHeadShape = {
+  id: z.string(),
+  type: z.string(),
+  status: z.enum(EVENT_STATUSES),
+  createdAt: z.date(),
+  sendAt: z.date().optional(),
+};
+
 export const eventSummarySchema = z
   .object({
-    id: z.string(),
-    type: z.string(),
-    status: z.enum(EVENT_STATUSES),
-    createdAt: z.date(),
-    sendAt: z.date().optional(),
+    ...eventHeadShape,
     correlationId: z.string().optional(),
     recipients: z.number().int().describe('How many entries `to` has'),
     deliveries: z.record(z.string(), z.number().int()).describe('How many deliveries are in each status'),
@@ -85,11 +90,7 @@ export const addresseeSchema = z.union([recipientSchema, topicRefSchema]).meta({
 /** `GET /v1/events/:id`, and `DELETE`, which answers the cancelled event. */
 export const eventViewSchema = z
   .object({
-    id: z.string(),
-    type: z.string(),
-    status: z.enum(EVENT_STATUSES),
-    createdAt: z.date(),
-    sendAt: z.date().optional(),
+    ...eventHeadShape,
     to: z.array(addresseeSchema).describe('The recipients as sent, as a list'),
     data: z.record(z.string(), z.unknown()),
     metadata: eventMetadataSchema,
