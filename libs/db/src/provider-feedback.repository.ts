@@ -40,13 +40,9 @@ const SMS_DELIVERY_FOR_UPDATE = `
 SELECT id, tenant_id AS "tenantId", status, attempts, attempt_floor AS "attemptFloor"
 FROM deliveries WHERE provider_message_id = $1 AND channel = 'sms' FOR UPDATE`;
 
-const TENANTS_ON_SHARED_SENDERS = 'SELECT id FROM tenants WHERE sms_from IS NULL OR sms_from = ANY($1)';
-
-const TENANTS_SENDING_FROM = 'SELECT id FROM tenants WHERE sms_from = $1';
-
 /**
  * System (spans tenants by nature): what a provider's callback finds before it knows the tenant — the
- * delivery a signal is about, the tenants that send from a number. The tenant comes from what is found;
+ * delivery a signal is about (the tenants sending from a number are SmsSendersRepository's). The tenant comes from what is found;
  * the changes that follow (a delivery's status, a suppression) are tenant-scoped. Each method runs in the
  * caller's transaction when given its client.
  */
@@ -81,17 +77,5 @@ export class ProviderFeedbackRepository {
   async lockSmsDelivery(messageSid: string, client: Queryable = this.pool): Promise<SmsFeedbackDelivery | null> {
     const { rows } = await client.query<SmsFeedbackDelivery>(SMS_DELIVERY_FOR_UPDATE, [messageSid]);
     return rows[0] ?? null;
-  }
-
-  /** System: the tenants that send from Herald's shared numbers: those with no number of their own, or one of them. */
-  async tenantsOnSharedSenders(shared: string[], client: Queryable = this.pool): Promise<string[]> {
-    const { rows } = await client.query<{ id: string }>(TENANTS_ON_SHARED_SENDERS, [shared]);
-    return rows.map((r) => r.id);
-  }
-
-  /** System: the tenants whose own SMS number is `number`. */
-  async tenantsSendingFrom(number: string, client: Queryable = this.pool): Promise<string[]> {
-    const { rows } = await client.query<{ id: string }>(TENANTS_SENDING_FROM, [number]);
-    return rows.map((r) => r.id);
   }
 }

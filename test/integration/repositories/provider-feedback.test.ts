@@ -90,15 +90,6 @@ describe('ProviderFeedbackRepository (system)', () => {
     expect(await feedback.lockSmsDelivery('SM2')).toBeNull();
   });
 
-  it('finds the tenants sending from a number: their own, or the shared ones', async () => {
-    await pool.query(`UPDATE tenants SET sms_from = '+15550001' WHERE id = $1`, [tenant]);
-    expect(await feedback.tenantsSendingFrom('+15550001')).toEqual([tenant]);
-    expect(await feedback.tenantsSendingFrom('+15559999')).toEqual([]);
-    // other has no number of its own (shared senders); tenant's own number is one of the shared ones here
-    expect((await feedback.tenantsOnSharedSenders(['+15550002'])).sort()).toEqual([other].sort());
-    expect((await feedback.tenantsOnSharedSenders(['+15550001', '+15550002'])).sort()).toEqual([tenant, other].sort());
-  });
-
   it('commits the work of a transaction together, or rolls it all back', async () => {
     const id = await insertDelivery(pool, {
       tenantId: tenant,

@@ -5,6 +5,7 @@ import { retryDelay } from '@herald/core';
 import {
   DeliveriesRepository,
   ProviderFeedbackRepository,
+  SmsSendersRepository,
   liftSuppression,
   recordFeedback,
   suppress,
@@ -28,6 +29,7 @@ export class SmsFeedbackService {
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     private readonly queues: QueueClients,
     private readonly feedback: ProviderFeedbackRepository,
+    private readonly senders: SmsSendersRepository,
     private readonly deliveries: DeliveriesRepository,
   ) {}
 
@@ -147,10 +149,7 @@ export class SmsFeedbackService {
    */
   private async tenantsOwning(client: PoolClient, to: string | undefined): Promise<string[]> {
     if (!to) return [];
-    const shared = sharedSmsSenders(this.config);
-    return shared.includes(to)
-      ? this.feedback.tenantsOnSharedSenders(shared, client)
-      : this.feedback.tenantsSendingFrom(to, client);
+    return this.senders.tenantsSendingFrom(to, sharedSmsSenders(this.config), client);
   }
 }
 
